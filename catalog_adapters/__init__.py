@@ -1,0 +1,1 @@
+"""Catalog adapters: read a source (file, API, feed) into `Product`s, one module per source."""

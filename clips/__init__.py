@@ -1,0 +1,1 @@
+"""Clips: storyboard -> MP4 with the compose renderer (and the diffusion generator on GPUs)."""

@@ -1,0 +1,1 @@
+"""Localization: markets, Babel/CLDR formatting, translation with provenance, fonts, subtitles."""

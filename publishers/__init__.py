@@ -1,0 +1,1 @@
+"""Publishers: storefront and folder destinations, idempotent by job key."""
