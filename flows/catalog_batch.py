@@ -1,0 +1,296 @@
+"""The `catalog-batch` flow: every product x market x kind x format that changed, rendered, checked, published.
+
+It reads like a table of contents: read the catalog, plan the jobs, make each
+clip (localize -> script -> storyboard -> render -> check), publish what passed,
+then write the summary and the review page. Each stage is a plain function in
+its own room; this module only wires them into Prefect tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows import progress
+from productreel.errors import ProductreelError, is_transient
+from productreel.ledger import Ledger
+from productreel.models import Destination, Job, Product, stable_hash
+from productreel.settings import ROOT, Settings
+
+SAMPLE_CATALOG = ROOT / "samples" / "catalog.csv"
+DEFAULT_FORMATS = {"ad": ["9:16"], "tutorial": ["16:9"]}
+RENDERER_VERSION = "compose-1"
+
+
+@dataclass
+class JobResult:
+    """What happened to one job, as the summary shows it."""
+
+    handle: str
+    market: str
+    kind: str
+    format: str
+    status: str  # rendered, skipped, failed, blocked
+    job_key: str = ""
+    clip: str = ""
+    poster: str = ""
+    srt: str = ""
+    vtt: str = ""
+    duration: float = 0.0
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    publish: str = ""
+    error: str = ""
+    source: str = ""
+    passed: bool = False  # passed its checks (a skipped job keeps the verdict of the run that made it)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary.json row."""
+        row = dict(self.__dict__)
+        row["findings_count"] = len(self.findings)
+        return row
+
+
+def _retry_transient(task, task_run, state) -> bool:
+    """Retry only transient failures (throttled, timeouts, 5xx, GPU OOM)."""
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - we classify, not handle
+        return is_transient(exc)
+    return False
+
+
+@task(name="read-catalog")
+def read_catalog(catalog: str, source: str | None, since: str | None, cache_dir: str) -> tuple[list[Product], list[dict[str, str]]]:
+    """Read the catalog and fetch every product's images; a product whose image fails is a problem, not a crash."""
+    from catalog_adapters import open_catalog
+    from catalog_adapters.images import fetch_image
+
+    since_dt = datetime.fromisoformat(since) if since else None
+    adapter = open_catalog(catalog, source, since=since_dt)
+    products: list[Product] = []
+    problems: list[dict[str, str]] = []
+    base_dir = Path(catalog).resolve().parent if "://" not in str(catalog) else Path.cwd()
+    remote = "://" in str(catalog) or (source or "") in {"shopify", "woocommerce"}
+    for product in adapter.products():
+        try:
+            if not product.images:
+                raise ProductreelError("has no image", product=product.handle, where=product.source or None)
+            for image in product.images:
+                image.path = fetch_image(image.src, base_dir=base_dir, cache_dir=Path(cache_dir), remote=remote)
+        except ProductreelError as exc:
+            problems.append({"where": product.source, "product": product.handle, "reason": _one_line(exc)})
+            continue
+        products.append(product)
+    for problem in adapter.problems:
+        problems.append({"where": problem.where, "product": problem.product or "", "reason": problem.reason})
+    return products, problems
+
+
+@task(name="make-clip", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_transient,
+      task_run_name="{job.handle}/{job.market}/{job.kind}/{job.format}")
+def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile: str, destination: str, brand: str) -> JobResult:
+    """Localize, script, storyboard, render and check one job; skip it when the ledger has it with the same key."""
+    from clips.compose import render
+    from clips.storyboard import build_storyboard
+    from compliance import check_clip
+    from localization import localize
+    from localization.markets import get_market
+    from localization.templating import render_script
+
+    ledger = Ledger(ledger_url)
+    result = JobResult(job.handle, job.market, job.kind, job.format, "failed", source=product.source)
+    try:
+        market = get_market(job.market)
+        lp = localize(product, market)
+        script = render_script(lp, product, market, job.kind, brand=brand)
+        key = stable_hash(
+            {
+                "product": product.content_hash,
+                "market": market.model_dump(mode="json"),
+                "kind": job.kind,
+                "format": job.format,
+                "templates": script.templates,
+                "renderer": RENDERER_VERSION,
+                "profile": profile,
+                "brand": brand,
+                "destination": destination,
+            }
+        )
+        result.job_key = key
+        if ledger.is_current(job.id, key):
+            row = ledger.job(job.id) or {}
+            outputs = row.get("outputs") or {}
+            result.status = "skipped"
+            result.passed = row.get("status") in {"rendered", "published"}
+            result.findings = row.get("findings") or []
+            for name in ("clip", "poster", "srt", "vtt"):
+                setattr(result, name, outputs.get(name, ""))
+            result.duration = float(outputs.get("duration", 0.0))
+            receipt = ledger.receipt(key, destination)
+            result.publish = receipt.status if receipt else ""
+            return result
+        ledger.record_job(job.id, key, "running")
+        storyboard = build_storyboard(
+            product, lp, script, market, job.kind, job.format,
+            job_key=key, profile=profile, brand=brand, destination=destination,
+        )
+        clip = render(storyboard, Path(out_dir) / "clips")
+        report = check_clip(clip, market, destination=destination, storyboard=storyboard, lp=lp,
+                            script_text=script.voiceover)
+        findings = [f.model_dump(mode="json") for f in [*lp.findings, *report.findings]]
+        result.findings = findings
+        result.clip = str(clip.video)
+        result.poster = str(clip.poster or "")
+        result.srt = str(clip.srt or "")
+        result.vtt = str(clip.vtt or "")
+        result.duration = clip.duration
+        result.status = "rendered" if report.passed else "blocked"
+        result.passed = report.passed
+        outputs = {"clip": result.clip, "poster": result.poster, "srt": result.srt, "vtt": result.vtt,
+                   "duration": clip.duration, "metadata": str(clip.metadata or ""),
+                   "report": report.model_dump(mode="json")}
+        ledger.record_job(job.id, key, result.status, outputs=outputs, findings=findings)
+    except ProductreelError as exc:
+        if is_transient(exc):
+            raise
+        result.error = _one_line(exc)
+        ledger.record_job(job.id, result.job_key or "-", "failed", error=result.error)
+    return result
+
+
+@task(name="publish-clip", retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=_retry_transient,
+      task_run_name="publish {result.handle}/{result.market}/{result.kind}/{result.format}")
+def publish_clip(result: JobResult, product: Product, destination: Destination, out_dir: str, ledger_url: str) -> JobResult:
+    """Publish a clip that passed its checks; the ledger makes it exactly once."""
+    from productreel.models import RenderedClip
+    from publishers import publish
+
+    clip = RenderedClip(
+        job_key=result.job_key, product_handle=result.handle, market=result.market, kind=result.kind,
+        format=result.format, video=Path(result.clip), srt=Path(result.srt) if result.srt else None,
+        vtt=Path(result.vtt) if result.vtt else None, poster=Path(result.poster) if result.poster else None,
+        duration=result.duration,
+    )
+    try:
+        receipt = publish(clip, product, destination, ledger=Ledger(ledger_url), out_dir=Path(out_dir))
+        result.publish = receipt.status
+    except ProductreelError as exc:
+        if is_transient(exc):
+            raise
+        result.publish = f"failed: {_one_line(exc)}"
+    return result
+
+
+def plan_jobs(products: list[Product], markets: list[str], kinds: list[str], formats: dict[str, list[str]] | None) -> list[tuple[Job, Product]]:
+    """Every (product, market, kind, format) to make, in a stable order."""
+    formats = formats or DEFAULT_FORMATS
+    jobs = []
+    for product in products:
+        for market in markets:
+            for kind in kinds:
+                if kind == "tutorial" and not product.steps and not any(t.steps for t in product.translations.values()):
+                    continue  # a tutorial needs how-to steps
+                for fmt in formats.get(kind, DEFAULT_FORMATS[kind]):
+                    jobs.append((Job(handle=product.handle, market=market, kind=kind, format=fmt), product))
+    return jobs
+
+
+@flow(name="catalog-batch", task_runner=ThreadPoolTaskRunner(max_workers=max(2, (os.cpu_count() or 2))))
+def catalog_batch(
+    catalog: str = str(SAMPLE_CATALOG),
+    markets: list[str] = ["us", "de", "jp"],  # noqa: B006 - Prefect parameters must be plain values
+    kinds: list[str] = ["ad", "tutorial"],  # noqa: B006
+    out: str = "out/run",
+    limit: int = 0,
+    source: str | None = None,
+    since: str | None = None,
+    profile: str = "full",
+    publish_to: str = "folder",
+    formats: dict[str, list[str]] | None = None,
+    brand: str = "default",
+) -> dict[str, Any]:
+    """Render, check and publish every job of the catalog that changed since the last run."""
+    started = time.monotonic()
+    settings = Settings()
+    out_dir = Path(out).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ledger_url = settings.ledger(out_dir)
+    Ledger(ledger_url)  # create the tables once, before the threads start
+
+    products, problems = read_catalog(catalog, source, since, str(settings.cache_dir / "images"))
+    if limit:
+        products = products[:limit]
+    jobs = plan_jobs(products, markets, kinds, formats)
+    progress.planned(len(jobs))
+
+    futures = [
+        make_clip.submit(job, product, str(out_dir), ledger_url, profile, publish_to, brand)
+        for job, product in jobs
+    ]
+    destination = Destination(name=publish_to)
+    results: list[JobResult] = []
+    publish_futures = []
+    for (job, product), future in zip(jobs, futures):
+        result = future.result()
+        if result.passed and publish_to and result.publish in {"", "failed"}:
+            publish_futures.append(publish_clip.submit(result, product, destination, str(out_dir), ledger_url))
+        else:
+            results.append(result)
+            progress.job_done(job.id, result.status)
+    for future in publish_futures:
+        result = future.result()
+        results.append(result)
+        progress.job_done(f"{result.handle}/{result.market}/{result.kind}/{result.format}", result.status)
+
+    for problem in problems:
+        results.append(JobResult(problem["product"] or "?", "", "", "", "failed", error=problem["reason"], source=problem["where"]))
+    summary = write_outputs(out_dir, results, time.monotonic() - started)
+    _artifacts(summary, out_dir)
+    return summary
+
+
+def write_outputs(out_dir: Path, results: list[JobResult], seconds: float) -> dict[str, Any]:
+    """Write <out>/summary.json and the review page <out>/index.html, atomically."""
+    from productreel.review import write_review_page
+
+    order = {"failed": 0, "blocked": 1, "rendered": 2, "skipped": 3}
+    rows = sorted((r.as_dict() for r in results), key=lambda r: (order.get(r["status"], 9), r["handle"], r["market"], r["kind"]))
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    summary = {"out": str(out_dir), "seconds": round(seconds, 1), "counts": counts, "jobs": rows}
+    tmp = out_dir / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(tmp, out_dir / "summary.json")
+    write_review_page(summary, out_dir / "index.html")
+    return summary
+
+
+def _artifacts(summary: dict[str, Any], out_dir: Path) -> None:
+    """A table artifact of the run and a markdown link to the review page."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    try:
+        create_table_artifact(
+            key="catalog-batch-summary",
+            table=[{k: r[k] for k in ("handle", "market", "kind", "format", "status", "findings_count", "publish", "error")} for r in summary["jobs"]],
+            description=f"catalog-batch: {summary['counts']}",
+        )
+        create_markdown_artifact(
+            key="catalog-batch-review",
+            markdown=f"Review page: [{out_dir / 'index.html'}](file://{out_dir / 'index.html'})\n\nCounts: {summary['counts']}",
+        )
+    except Exception as exc:  # noqa: BLE001 - artifacts are a convenience; the run's files are the record
+        get_run_logger().warning("could not create artifacts: %s", exc)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())

@@ -1,0 +1,134 @@
+"""The `productreel` command: starts the flows, or calls one stage directly."""
+
+from __future__ import annotations
+
+import os
+
+# Before Prefect is imported: no analytics (its telemetry write races the ephemeral
+# server's SQLite and logs "database is locked"), and only warnings on the console.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Optional  # noqa: E402
+
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Product catalogs into localized, compliance-checked product videos.")
+console = Console()
+err = Console(stderr=True)
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+class _Bar:
+    """A rich progress bar fed by flows.progress."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("planning", total=None)
+
+    def planned(self, total: int) -> None:
+        self.progress.update(self.task, total=total, description="clips")
+
+    def done(self, job_id: str, status: str) -> None:
+        self.progress.advance(self.task)
+
+
+def _run_batch(**params: Any) -> dict[str, Any]:
+    from flows import progress as progress_hook
+    from flows.catalog_batch import catalog_batch
+    from flows.runtime import quiet_prefect
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=False) as bar:
+        progress_hook.set_listener(_Bar(bar))
+        try:
+            with quiet_prefect():
+                return catalog_batch(**params)
+        finally:
+            progress_hook.set_listener(None)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(title="productreel run", show_lines=False)
+    for col in ("product", "market", "kind", "format", "status", "findings", "publish", "clip / reason"):
+        table.add_column(col, overflow="fold")
+    colors = {"rendered": "green", "skipped": "dim", "blocked": "red", "failed": "red"}
+    for row in summary["jobs"]:
+        status = row["status"]
+        detail = row["error"] or (os.path.relpath(row["clip"]) if row["clip"] else "")
+        table.add_row(row["handle"], row["market"], row["kind"], row["format"],
+                      f"[{colors.get(status, 'white')}]{status}[/]", str(row["findings_count"]),
+                      row["publish"], detail)
+    console.print(table)
+    counts = summary["counts"]
+    unchanged = counts.get("skipped", 0)
+    console.print(
+        f"{counts.get('rendered', 0)} rendered, {unchanged} unchanged (skipped), "
+        f"{counts.get('blocked', 0)} blocked, {counts.get('failed', 0)} failed in {summary['seconds']} s"
+    )
+    console.print(f"summary: {Path(summary['out']) / 'summary.json'}   review page: {Path(summary['out']) / 'index.html'}")
+
+
+def _check_catalog(catalog: str) -> None:
+    if "://" not in catalog and not Path(catalog).exists():
+        err.print(f"productreel: catalog file not found: {catalog}", style="red", highlight=False)
+        raise typer.Exit(2)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("out/demo"), help="Output folder."),
+    limit: int = typer.Option(4, help="Products to render (0 = all)."),
+    markets: str = typer.Option("us,de,jp", help="Comma-separated market codes."),
+    kinds: str = typer.Option("ad,tutorial", help="Clip kinds."),
+    profile: str = typer.Option("full", help="full or tiny (small, short clips for smoke runs)."),
+) -> None:
+    """Render the bundled sample catalog for us, de and jp on the embedded default."""
+    from flows.catalog_batch import SAMPLE_CATALOG
+
+    summary = _run_batch(catalog=str(SAMPLE_CATALOG), markets=_split(markets), kinds=_split(kinds),
+                         out=str(out), limit=limit, profile=profile)
+    _print_summary(summary)
+
+
+@app.command()
+def run(
+    catalog: str = typer.Option(..., help="Catalog file or URL."),
+    markets: str = typer.Option("us", help="Comma-separated market codes."),
+    kinds: str = typer.Option("ad,tutorial", help="Clip kinds."),
+    out: Path = typer.Option(Path("out/run"), help="Output folder."),
+    source: Optional[str] = typer.Option(None, help="Catalog kind (guessed from the file when left out)."),
+    since: Optional[str] = typer.Option(None, help="Only products updated since this ISO date."),
+    limit: int = typer.Option(0, help="Products to render (0 = all)."),
+    profile: str = typer.Option("full", help="full or tiny."),
+    publish: str = typer.Option("folder", help="Destination to publish to."),
+) -> None:
+    """Render, check and publish a catalog."""
+    _check_catalog(catalog)
+    summary = _run_batch(catalog=catalog, markets=_split(markets), kinds=_split(kinds), out=str(out),
+                         limit=limit, source=source, since=since, profile=profile, publish_to=publish)
+    _print_summary(summary)
+
+
+def main() -> None:
+    """Entry point with clean one-line errors instead of tracebacks."""
+    from productreel.errors import ProductreelError
+
+    try:
+        app()
+    except ProductreelError as exc:
+        err.print(f"productreel: {exc}", style="red", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Keep a normal local run clean: Prefect's ephemeral server is quiet unless something is wrong."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def quiet_prefect() -> Iterator[None]:
+    """Silence the ephemeral server's start/stop chatter and shutdown cancellations for one run."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    noisy = ["prefect.server", "uvicorn", "uvicorn.error", "asyncio", "prefect._internal.concurrency"]
+    saved = {name: logging.getLogger(name).level for name in noisy}
+    for name in noisy:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)

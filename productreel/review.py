@@ -1,0 +1,52 @@
+"""The static review page of a run: a player and poster per clip, its findings and captions."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from productreel.settings import ROOT
+
+
+def _relative(path: str, base: Path) -> str:
+    if not path:
+        return ""
+    try:
+        return os.path.relpath(path, base)
+    except ValueError:
+        return path
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8") if path else ""
+    except OSError:
+        return ""
+
+
+def write_review_page(summary: dict[str, Any], target: Path) -> Path:
+    """Render templates/review.html.j2 for a run summary into ``target`` (every value HTML-escaped)."""
+    env = Environment(
+        loader=FileSystemLoader(str(ROOT / "templates")),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+    base = target.parent
+    jobs = []
+    for row in summary["jobs"]:
+        jobs.append(
+            {
+                **row,
+                "clip_rel": _relative(row.get("clip", ""), base),
+                "poster_rel": _relative(row.get("poster", ""), base),
+                "vtt_rel": _relative(row.get("vtt", ""), base),
+                "captions": _read(row.get("srt", "")),
+            }
+        )
+    html = env.get_template("review.html.j2").render(summary=summary, jobs=jobs)
+    tmp = target.with_suffix(".html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, target)
+    return target
