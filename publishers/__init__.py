@@ -1,1 +1,36 @@
 """Publishers: storefront and folder destinations, idempotent by job key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from productreel.errors import InputError
+from productreel.ledger import Ledger
+from productreel.models import Destination, Product, PublishReceipt, RenderedClip
+
+from publishers.base import Publisher, format_slug
+from publishers.folder import FolderPublisher
+
+# The registry third-party publishers would join too: destination name -> publisher class.
+PUBLISHERS: dict[str, type] = {
+    "folder": FolderPublisher,
+}
+
+
+def get_publisher(name: str) -> Publisher:
+    """A publisher instance for a destination name (InputError listing the known names otherwise)."""
+    try:
+        cls = PUBLISHERS[name]
+    except KeyError:
+        raise InputError(f"unknown destination {name!r}; known: {', '.join(sorted(PUBLISHERS))}") from None
+    return cls()
+
+
+def publish(
+    clip: RenderedClip, product: Product, destination: Destination, *, ledger: Ledger, out_dir: Path
+) -> PublishReceipt:
+    """Publish one clip to a destination; "unchanged" without any write when its job key is already live."""
+    return get_publisher(destination.name).publish(clip, product, destination, ledger=ledger, out_dir=Path(out_dir))
+
+
+__all__ = ["PUBLISHERS", "Publisher", "format_slug", "get_publisher", "publish"]

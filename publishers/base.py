@@ -1,0 +1,66 @@
+"""What every publisher shares: the Publisher seam, file names, ledger idempotency and secret redaction."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Protocol
+
+from productreel.ledger import Ledger
+from productreel.models import Destination, Product, PublishReceipt, RenderedClip
+
+# A receipt in one of these states means the clip is live at the destination: never publish it again.
+DONE_STATUSES = {"published", "replaced", "unchanged"}
+
+
+class Publisher(Protocol):
+    """One destination: publishes a clip for a product, idempotent by the clip's job key."""
+
+    name: str
+
+    def publish(
+        self, clip: RenderedClip, product: Product, destination: Destination, *, ledger: Ledger, out_dir: Path
+    ) -> PublishReceipt:
+        """Publish one clip and return what the destination did."""
+        ...
+
+
+def format_slug(fmt: str) -> str:
+    """A format safe in file names: "9:16" -> "9x16"."""
+    return fmt.replace(":", "x")
+
+
+def clip_stem(clip: RenderedClip) -> str:
+    """The stable file stem of a clip: "<kind>-<format>"."""
+    return f"{clip.kind}-{format_slug(clip.format)}"
+
+
+def now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def already_published(ledger: Ledger, job_key: str, destination: str) -> PublishReceipt | None:
+    """The "unchanged" receipt to return when this job key is already live at the destination, else None."""
+    previous = ledger.receipt(job_key, destination)
+    if previous is None or previous.status not in DONE_STATUSES:
+        return None
+    return previous.model_copy(update={"status": "unchanged"})
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every secret (and its Basic-auth or query-string forms) replaced by ***."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    # Belt and braces: header-shaped and query-shaped credentials that slipped through.
+    text = re.sub(r"(?i)(x-shopify-access-token['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+", r"\1***", text)
+    text = re.sub(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(basic|bearer)\s+)[^'\"\s,}]+", r"\1***", text)
+    text = re.sub(r"(?i)((consumer_secret|access_token|password)=)[^&\s]+", r"\1***", text)
+    return text
+
+
+def receipt_dict(receipt: PublishReceipt) -> dict[str, Any]:
+    """A receipt as plain JSON data."""
+    return receipt.model_dump(mode="json")
