@@ -1,0 +1,193 @@
+"""Prefect mechanics the flows share: task runner choice, retry condition, cache keys, concurrency limits.
+
+Everything here is Prefect's own machinery, configured for productreel: a
+ThreadPool/Dask/Ray task runner picked by a flow parameter, global concurrency
+limits named ``gpu`` and ``publish-<store>`` (created with defaults when
+missing, so a laptop needs no set-up and a team tunes them with
+``prefect gcl update``), and a cache key per job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from typing import Any
+
+from prefect.concurrency.sync import concurrency
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+from productreel.errors import InputError, is_transient
+from productreel.models import stable_hash
+
+RUNNERS = ("threads", "dask", "ray")
+GPU_LIMIT = "gpu"
+# Default slots per store: a folder takes parallel copies; storefront APIs throttle
+# (Shopify's leaky bucket, WooCommerce on shared hosting); one feed file has one writer.
+PUBLISH_SLOTS = {"folder": 4, "shopify": 2, "woocommerce": 2, "merchant-center": 1}
+
+
+def default_workers() -> int:
+    """Parallel jobs on this machine: PRODUCTREEL_WORKERS, else the CPU count (at least 2)."""
+    env = os.environ.get("PRODUCTREEL_WORKERS")
+    return int(env) if env else max(2, os.cpu_count() or 2)
+
+
+def make_task_runner(choice: str = "threads", address: str | None = None, workers: int | None = None) -> TaskRunner:
+    """A Prefect task runner: threads, Dask (a LocalCluster, or the scheduler at ``address``) or Ray."""
+    workers = workers or default_workers()
+    if choice == "threads":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if choice == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if address:
+            return DaskTaskRunner(address=address)
+        # One single-threaded process per worker: the compose renderer and the ledger's
+        # SQLite are happiest without threads sharing an interpreter.
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
+                                              "dashboard_address": None})
+    if choice == "ray":
+        try:
+            from prefect_ray import RayTaskRunner
+        except ImportError as exc:
+            raise InputError("task runner 'ray' needs prefect-ray: pip install prefect-ray") from exc
+        return RayTaskRunner(address=address) if address else RayTaskRunner()
+    raise InputError(f"unknown task runner {choice!r}; choose one of {', '.join(RUNNERS)}")
+
+
+Submit = Callable[..., Any]
+
+
+@contextlib.contextmanager
+def job_runner(choice: str = "threads", address: str | None = None, workers: int | None = None) -> Iterator[Submit]:
+    """Yield ``submit(task, **params) -> PrefectFuture`` on the chosen task runner for the jobs of one flow run.
+
+    "threads" uses the flow's own ThreadPoolTaskRunner; "dask" and "ray" start
+    (or connect to) their cluster for the duration of the block.
+    """
+    if choice == "threads" and not address:
+        yield lambda task, **params: task.submit(**params)
+        return
+    with make_task_runner(choice, address, workers) as runner:
+        yield lambda task, **params: runner.submit(task, parameters=params)
+
+
+def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """``retry_condition_fn``: retry only transient failures (throttled, timeouts, 5xx, GPU out of memory)."""
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - we classify, not handle
+        return is_transient(exc)
+    return False
+
+
+# --- cache keys ---------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _ledger(url: str):
+    from productreel.ledger import Ledger
+
+    return Ledger(url)
+
+
+def job_cache_key(context: Any, parameters: dict[str, Any]) -> str | None:
+    """``cache_key_fn`` for a job: everything that changes its clip, so an unchanged job is a cache hit.
+
+    It hashes the job, the product's content hash, the market file, the
+    template versions and the run's render choices. A job whose last attempt
+    failed is never served from the cache, so a rerun tries it again.
+    """
+    job = parameters.get("job")
+    product = parameters.get("product")
+    if job is None or product is None:
+        return None
+    ledger_url = parameters.get("ledger_url")
+    if ledger_url:
+        row = _ledger(ledger_url).job(job.id)
+        if row is None or row["status"] not in {"rendered", "blocked", "published"}:
+            return None
+    try:
+        from localization.markets import get_market
+        from localization.templating import template_versions
+
+        brand = parameters.get("brand", "default")
+        market = get_market(job.market)
+        templates = template_versions(job.kind, market, brand)
+        market_data = market.model_dump(mode="json")
+    except Exception:  # noqa: BLE001 - no cache key beats a wrong one
+        return None
+    return "job-" + stable_hash(
+        {
+            "job": job.id,
+            "product": product.content_hash,
+            "market": market_data,
+            "templates": templates,
+            "profile": parameters.get("profile"),
+            "destination": parameters.get("destination"),
+            "brand": parameters.get("brand"),
+            "out": parameters.get("out_dir"),
+        }
+    )
+
+
+# --- global concurrency limits -------------------------------------------------
+
+
+def publish_limit(store: str) -> str:
+    """The name of the global concurrency limit around writes to one store."""
+    return f"publish-{store}"
+
+
+def gpu_count() -> int:
+    """GPUs this worker may use, from CUDA_VISIBLE_DEVICES or PRODUCTREEL_GPUS (without importing torch)."""
+    env = os.environ.get("PRODUCTREEL_GPUS")
+    if env:
+        return max(1, int(env))
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    devices = [d for d in visible.split(",") if d.strip() and d.strip() != "-1"]
+    return max(1, len(devices))
+
+
+def ensure_concurrency_limits(stores: list[str] | tuple[str, ...] = ("folder",)) -> dict[str, int]:
+    """Create the ``gpu`` and ``publish-<store>`` limits when missing; existing limits are left as a team set them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    wanted = {GPU_LIMIT: gpu_count()}
+    for store in stores:
+        wanted[publish_limit(store)] = PUBLISH_SLOTS.get(store, 2)
+    limits: dict[str, int] = {}
+    with get_client(sync_client=True) as client:
+        for name, slots in wanted.items():
+            try:
+                limits[name] = client.read_global_concurrency_limit_by_name(name).limit
+                continue
+            except ObjectNotFound:
+                pass
+            try:
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=slots))
+            except ObjectAlreadyExists:  # another run created it a moment ago
+                pass
+            limits[name] = slots
+    return limits
+
+
+@contextlib.contextmanager
+def gpu_slot(needed: bool = True) -> Iterator[None]:
+    """Hold one slot of the ``gpu`` limit while generated shots are made (nothing when ``needed`` is False)."""
+    if not needed:
+        yield
+        return
+    with concurrency(GPU_LIMIT, occupy=1):
+        yield
+
+
+@contextlib.contextmanager
+def publish_slot(store: str) -> Iterator[None]:
+    """Hold one slot of ``publish-<store>`` while writing to that store."""
+    with concurrency(publish_limit(store), occupy=1):
+        yield
