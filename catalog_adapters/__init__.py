@@ -1,1 +1,170 @@
-"""Catalog adapters: read a source (file, API, feed) into `Product`s, one module per source."""
+"""Catalog adapters: read a source (file, API, feed) into `Product`s, one module per source.
+
+    open_catalog(source, kind=None, since=None) -> adapter with .products() and .problems
+    ADAPTERS: the registry, kind name -> adapter class (third-party adapters add themselves here)
+    product_json(product) -> dict, the `productreel ingest` JSON Lines shape
+    ingest_to(out, err, source, kind, since) -> exit code, the logic of `productreel ingest`
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from productreel.errors import InputError, ProductreelError
+from productreel.models import Product
+
+from .base import CatalogAdapter, CatalogProblem
+from .shopify_csv import ShopifyCsv
+
+ADAPTERS: dict[str, type] = {
+    "shopify-csv": ShopifyCsv,
+}
+
+_REMOTE = ("http://", "https://", "shopify://")
+
+__all__ = ["ADAPTERS", "CatalogAdapter", "CatalogProblem", "guess_kind", "ingest_to", "open_catalog", "product_json"]
+
+
+def _register_optional() -> None:
+    """Add the adapters that live in their own modules (kept import-light)."""
+    import importlib
+
+    for kind, (module, name) in {
+        "shopify": ("shopify", "ShopifyAdmin"),
+        "merchant-center": ("merchant_center", "MerchantCenterFeed"),
+        "woocommerce": ("woocommerce", "WooCommerce"),
+        "table": ("table", "TableFile"),
+    }.items():
+        try:
+            ADAPTERS.setdefault(kind, getattr(importlib.import_module(f"{__name__}.{module}"), name))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{module}":
+                raise
+
+
+_register_optional()
+
+
+def guess_kind(source: str | Path) -> str:
+    """The adapter kind for a source, from its URL or the file's name and first line."""
+    text = str(source)
+    low = text.lower()
+    if low.startswith("shopify://") or ".myshopify.com" in low:
+        return "shopify"
+    if low.startswith(("http://", "https://")):
+        if "/wp-json/" in low or "woocommerce" in low:
+            return "woocommerce"
+        if low.split("?")[0].endswith((".xml", ".rss", ".atom", ".tsv", ".txt")):
+            return "merchant-center"
+        raise InputError(f"cannot tell the catalog kind of {text}; pass --source")
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix in (".xml", ".rss", ".atom"):
+        return "merchant-center"
+    if suffix in (".jsonl", ".ndjson", ".parquet", ".pq", ".json"):
+        return "table"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8192).decode("utf-8", "replace").lstrip("\ufeff")
+    except OSError:
+        raise InputError(f"catalog file not found: {path}") from None
+    first = head.split("\n", 1)[0].strip().lower()
+    if head.lstrip().startswith("<"):
+        return "merchant-center"
+    if "\t" in first:
+        return "merchant-center"
+    names = {c.strip().strip('"') for c in first.split(",")}
+    if ("handle" in names or "url handle" in names) and "title" in names:
+        return "shopify-csv"
+    if suffix in (".csv",) and names:
+        return "table"
+    if suffix in (".tsv", ".txt"):
+        return "merchant-center"
+    return "shopify-csv" if suffix == ".csv" else "table"
+
+
+def open_catalog(
+    source: str | Path, kind: str | None = None, *, since: datetime | None = None, **options: Any
+) -> CatalogAdapter:
+    """An adapter for ``source``; the kind is guessed from the file when None."""
+    text = str(source)
+    is_remote = text.lower().startswith(_REMOTE)
+    if not is_remote and not Path(source).is_file():
+        raise InputError(f"catalog file not found: {source}")
+    kind = kind or guess_kind(source)
+    if kind not in ADAPTERS:
+        raise InputError(f"unknown catalog kind {kind!r}; known: {', '.join(sorted(ADAPTERS))}")
+    return ADAPTERS[kind](source, since=since, **options)
+
+
+def _dec(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def product_json(product: Product) -> dict[str, Any]:
+    """The `ingest` JSON Lines shape of a product (decimals as strings)."""
+    return {
+        "id": product.id,
+        "handle": product.handle,
+        "title": product.title,
+        "description": product.description,
+        "brand": product.brand,
+        "category": product.category,
+        "tags": list(product.tags),
+        "variants": [
+            {
+                "sku": v.sku,
+                "title": v.title,
+                "options": dict(v.options),
+                "price": _dec(v.price),
+                "currency": v.currency,
+                "compare_at_price": _dec(v.compare_at_price),
+                "gtin": v.gtin,
+            }
+            for v in product.variants
+        ],
+        "images": [{"src": i.src, "alt": i.alt} for i in product.images],
+        "features": list(product.features),
+        "steps": list(product.steps),
+        "translations": {
+            loc: {"title": t.title, "description": t.description, "features": list(t.features), "steps": list(t.steps)}
+            for loc, t in sorted(product.translations.items())
+        },
+        "prices": {
+            m: {"amount": _dec(p.amount), "currency": p.currency, "compare_at": _dec(p.compare_at)}
+            for m, p in sorted(product.prices.items())
+        },
+        "updated_at": product.updated_at.isoformat() if product.updated_at else None,
+        "source": product.source,
+        "content_hash": product.content_hash,
+    }
+
+
+def ingest_to(
+    out: TextIO,
+    err: TextIO,
+    source: str | Path,
+    kind: str | None = None,
+    since: datetime | None = None,
+    **options: Any,
+) -> int:
+    """Write one JSON line per product to ``out`` and one line per problem to ``err``; 0 when read, 2 when not."""
+    try:
+        adapter = open_catalog(source, kind, since=since, **options)
+        reported = 0
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        for product in adapter.products():
+            out.write(dumps(product_json(product)))
+            out.write("\n")
+            while reported < len(adapter.problems):
+                err.write(f"{adapter.problems[reported]}\n")
+                reported += 1
+        for problem in adapter.problems[reported:]:
+            err.write(f"{problem}\n")
+    except ProductreelError as exc:
+        err.write(f"error: {exc}\n")
+        return 2
+    return 0

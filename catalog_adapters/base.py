@@ -1,0 +1,170 @@
+"""What every catalog adapter shares: problems, prices, currencies, HTML to text, list cells."""
+
+from __future__ import annotations
+
+import codecs
+import html
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Iterator, Protocol
+
+from productreel.models import Product
+
+
+@dataclass(frozen=True)
+class CatalogProblem:
+    """One bad row or item: where it is, why, and the product when known."""
+
+    where: str
+    reason: str
+    product: str | None = None
+
+    def __str__(self) -> str:
+        head = f"{self.where}: product {self.product}" if self.product else self.where
+        return f"{head}: {self.reason}"
+
+
+class CatalogAdapter(Protocol):
+    """A catalog source: iterate products; problems are collected while iterating."""
+
+    problems: list[CatalogProblem]
+
+    def products(self) -> Iterator[Product]:
+        """Yield each product that could be read."""
+        ...
+
+
+class BadValue(ValueError):
+    """A cell that cannot be used; the message is the one-line reason."""
+
+
+def parse_price(text: str, what: str = "price") -> Decimal | None:
+    """A non-negative decimal from a catalog cell; None when empty; BadValue otherwise."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise BadValue(f"{what} {text!r} is not a number") from None
+    if not value.is_finite():
+        raise BadValue(f"{what} {text!r} is not a number")
+    if value < 0:
+        raise BadValue(f"{what} {text!r} is negative")
+    return value
+
+
+@lru_cache(maxsize=1)
+def known_currencies() -> frozenset[str]:
+    """ISO 4217 codes that CLDR (via Babel) knows."""
+    from babel.numbers import list_currencies
+
+    return frozenset(list_currencies())
+
+
+def check_currency(code: str) -> str:
+    """The upper-cased ISO 4217 code, or BadValue naming the unknown one."""
+    norm = code.strip().upper()
+    if norm not in known_currencies():
+        raise BadValue(f"unknown currency {code.strip()!r}")
+    return norm
+
+
+_MONEY = re.compile(r"^\s*([0-9][0-9.,]*)\s*([A-Za-z]{3})\s*$|^\s*([A-Za-z]{3})\s*([0-9][0-9.,]*)\s*$")
+
+
+def parse_money(text: str, what: str = "price") -> tuple[Decimal, str] | None:
+    """'15.00 USD' (Merchant Center style) into (amount, currency); None when empty."""
+    if not text.strip():
+        return None
+    m = _MONEY.match(text)
+    if not m:
+        raise BadValue(f"{what} {text.strip()!r} is not an amount with a currency code (e.g. '15.00 USD')")
+    amount, code = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+    value = parse_price(amount, what)
+    assert value is not None
+    return value, check_currency(code)
+
+
+@lru_cache(maxsize=256)
+def market_currency(market: str) -> str | None:
+    """The currency of a market named like a country ('Germany' -> EUR), via CLDR; None when unknown."""
+    from babel import Locale
+    from babel.numbers import get_territory_currencies
+
+    name = market.strip().lower()
+    codes = {v.lower(): k for k, v in Locale("en").territories.items()}
+    code = codes.get(name) or (name.upper() if len(name) == 2 and name.upper() in Locale("en").territories else None)
+    if not code:
+        return None
+    found = get_territory_currencies(code, tender=True)
+    return found[0] if found else None
+
+
+# Block-level tags become line breaks so lists and paragraphs stay readable as plain text.
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
+_BREAK = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|/ul|/ol|/blockquote|p|div|ul|ol|h[1-6]|tr|blockquote)\b[^>]*>", re.I)
+_ITEM = re.compile(r"<\s*li\b[^>]*>", re.I)
+_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+_BLANKS = re.compile(r"\n\s*\n+")
+
+
+def html_to_text(text: str) -> str:
+    """Plain text from catalog HTML: tags dropped, entities decoded, list items and blocks on their own lines."""
+    if "<" not in text and "&" not in text:
+        return text.strip()
+    text = _SCRIPT.sub("", text)
+    text = _ITEM.sub("\n", text)
+    text = _BREAK.sub("\n", text)
+    text = _TAG.sub("", text)
+    text = html.unescape(text)
+    text = _SPACES.sub(" ", text)
+    lines = [line.strip() for line in text.split("\n")]
+    return _BLANKS.sub("\n", "\n".join(line for line in lines if line)).strip()
+
+
+def split_list(cell: str) -> list[str]:
+    """A list cell: a JSON array (Shopify list metafields), else newline- or '|'-separated items."""
+    cell = cell.strip()
+    if not cell:
+        return []
+    if cell.startswith("["):
+        try:
+            items = json.loads(cell)
+            if isinstance(items, list):
+                return [str(i).strip() for i in items if str(i).strip()]
+        except ValueError:
+            pass
+    sep = "\n" if "\n" in cell else "|"
+    return [part.strip() for part in cell.split(sep) if part.strip()]
+
+
+def split_tags(cell: str) -> list[str]:
+    """Comma-separated tags, trimmed, empties dropped."""
+    return [t.strip() for t in cell.split(",") if t.strip()] if cell else []
+
+
+# Decoding with this handler keeps going past invalid UTF-8 (as lone surrogates, like
+# surrogateescape) and counts the bad runs so a reader knows to look for them.
+BAD_BYTES = [0]
+
+
+def _mark_bad_bytes(exc: UnicodeError) -> tuple[str, int]:
+    BAD_BYTES[0] += 1
+    assert isinstance(exc, UnicodeDecodeError)
+    return "".join(chr(0xDC00 + b) for b in exc.object[exc.start : exc.end]), exc.end
+
+
+codecs.register_error("productreel.catalog", _mark_bad_bytes)
+DECODE_ERRORS = "productreel.catalog"
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def bad_bytes_at(text: str) -> int | None:
+    """Index of the first undecodable byte kept by DECODE_ERRORS, or None."""
+    m = _SURROGATE.search(text)
+    return m.start() if m else None
