@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 from productreel.errors import InputError
 from productreel.ledger import Ledger
@@ -10,10 +11,12 @@ from productreel.models import Destination, Product, PublishReceipt, RenderedCli
 
 from publishers.base import Publisher, format_slug
 from publishers.folder import FolderPublisher
+from publishers.shopify import ShopifyPublisher
 
 # The registry third-party publishers would join too: destination name -> publisher class.
 PUBLISHERS: dict[str, type] = {
     "folder": FolderPublisher,
+    "shopify": ShopifyPublisher,
 }
 
 
@@ -27,10 +30,23 @@ def get_publisher(name: str) -> Publisher:
 
 
 def publish(
-    clip: RenderedClip, product: Product, destination: Destination, *, ledger: Ledger, out_dir: Path
+    clip: RenderedClip,
+    product: Product,
+    destination: Destination,
+    *,
+    ledger: Ledger,
+    out_dir: Path,
+    secrets: Mapping[str, str] | None = None,
 ) -> PublishReceipt:
-    """Publish one clip to a destination; "unchanged" without any write when its job key is already live."""
-    return get_publisher(destination.name).publish(clip, product, destination, ledger=ledger, out_dir=Path(out_dir))
+    """Publish one clip to a destination; "unchanged" without any write when its job key is already live.
+
+    ``secrets`` (access tokens, passwords) is for flows/ to pass what it read from Prefect Secret
+    blocks; without it each storefront publisher reads its environment variables.
+    """
+    extra = {"secrets": secrets} if secrets else {}
+    return get_publisher(destination.name).publish(
+        clip, product, destination, ledger=ledger, out_dir=Path(out_dir), **extra
+    )
 
 
 __all__ = ["PUBLISHERS", "Publisher", "format_slug", "get_publisher", "publish"]

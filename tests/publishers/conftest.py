@@ -6,6 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from publisher_fakes import SHOP_TOKEN, FakeShopify
+from pytest_httpserver import HTTPServer
 
 from productreel.ledger import Ledger
 from productreel.models import Product, RenderedClip, Variant
@@ -73,3 +75,27 @@ def product() -> Product:
 def ledger(tmp_path) -> Ledger:
     """A fresh SQLite ledger."""
     return Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+
+
+@pytest.fixture(scope="session")
+def http_server():
+    """One threaded local HTTP server for the session (threaded so a slow answer doesn't block the next)."""
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    yield server
+    if server.is_running():
+        server.stop()
+
+
+@pytest.fixture
+def shop(http_server) -> FakeShopify:
+    """The fake store with product gid://shopify/Product/1001 (handle mug) and two merchant media."""
+    http_server.clear()
+    yield FakeShopify(http_server)
+    http_server.clear()
+
+
+@pytest.fixture
+def shop_env(shop) -> dict[str, str]:
+    """SHOPIFY_* settings pointing at the fake store."""
+    return {"SHOPIFY_STORE_URL": shop.store_url, "SHOPIFY_ACCESS_TOKEN": SHOP_TOKEN, "SHOPIFY_API_VERSION": "2025-01"}

@@ -1,0 +1,522 @@
+"""The Shopify publisher: product videos through the Admin GraphQL API, exactly once.
+
+Steps (each recorded in the ledger, so a killed run resumes where it stopped):
+``staged`` (stagedUploadsCreate, resource VIDEO, exact fileSize) -> ``uploaded`` (multipart POST to the
+staged target, its parameters in order, the file last) -> ``attached`` (productUpdate with ``media``,
+or productCreateMedia for API versions before 2024-10) -> ``ready`` (the media node polled until READY
+or FAILED, with a bounded wait) -> older productreel videos of the same slot deleted -> receipt.
+
+Every video productreel creates carries a marker in its alt text,
+``[productreel <market>/<kind>/<format> <job key>]``; media without the marker is never touched, and a
+run that died after attaching finds its video by the marker instead of uploading again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import requests
+
+from productreel.errors import InputError, PublishRejected, TransientError
+from productreel.ledger import Ledger
+from productreel.models import Destination, Product, PublishReceipt, RenderedClip
+
+from publishers.base import already_published, clip_stem, now, redact
+from publishers.http import Sleep, rejected, send
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_VERSION = "2025-01"
+# productUpdate(product:, media:) arrived with ProductUpdateInput; older versions attach with productCreateMedia.
+PRODUCT_UPDATE_MEDIA_SINCE = "2024-10"
+MARKER_RE = re.compile(r"\[productreel (?P<market>[^/\s\]]+)/(?P<kind>[^/\s\]]+)/(?P<format>[^\s\]]+) (?P<job_key>[^\s\]]+)\]")
+ALT_MAX = 512
+
+STAGED_UPLOADS = """
+mutation StagedUploadsCreate($input: [StagedUploadInput!]!) {
+  stagedUploadsCreate(input: $input) {
+    stagedTargets { url resourceUrl parameters { name value } }
+    userErrors { field message }
+  }
+}"""
+
+PRODUCT_UPDATE = """
+mutation ProductUpdate($product: ProductUpdateInput!, $media: [CreateMediaInput!]) {
+  productUpdate(product: $product, media: $media) {
+    product { id media(first: 250) { nodes { id alt mediaContentType status } } }
+    userErrors { field message }
+  }
+}"""
+
+PRODUCT_CREATE_MEDIA = """
+mutation ProductCreateMedia($productId: ID!, $media: [CreateMediaInput!]!) {
+  productCreateMedia(productId: $productId, media: $media) {
+    media { id alt mediaContentType status }
+    mediaUserErrors { code field message }
+  }
+}"""
+
+PRODUCT_MEDIA = """
+query ProductMedia($id: ID!) {
+  product(id: $id) {
+    id
+    media(first: 250) { nodes { id alt mediaContentType status } }
+  }
+}"""
+
+PRODUCT_BY_HANDLE = """
+query ProductByHandle($query: String!) {
+  products(first: 1, query: $query) { nodes { id handle } }
+}"""
+
+MEDIA_NODE = """
+query MediaNode($id: ID!) {
+  node(id: $id) {
+    id
+    ... on Video {
+      alt status
+      mediaErrors { code details message }
+      sources { url mimeType format height width }
+    }
+  }
+}"""
+
+PRODUCT_DELETE_MEDIA = """
+mutation ProductDeleteMedia($productId: ID!, $mediaIds: [ID!]!) {
+  productDeleteMedia(productId: $productId, mediaIds: $mediaIds) {
+    deletedMediaIds
+    mediaUserErrors { code field message }
+  }
+}"""
+
+
+@dataclass
+class ShopifySettings:
+    """Where the store is and how to reach it; the token comes from the environment or a secret block."""
+
+    store_url: str
+    access_token: str
+    api_version: str = DEFAULT_API_VERSION
+
+    @classmethod
+    def resolve(
+        cls, options: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> "ShopifySettings":
+        """Settings from destination options, then given secrets, then SHOPIFY_* environment variables."""
+        options, secrets, env = options or {}, secrets or {}, os.environ if env is None else env
+        store = options.get("store_url") or secrets.get("store_url") or env.get("SHOPIFY_STORE_URL", "")
+        token = secrets.get("access_token") or env.get("SHOPIFY_ACCESS_TOKEN", "")
+        version = options.get("api_version") or env.get("SHOPIFY_API_VERSION") or DEFAULT_API_VERSION
+        if not store:
+            raise InputError("SHOPIFY_STORE_URL is not set (https://<shop>.myshopify.com)", where="shopify")
+        if not token:
+            raise InputError("SHOPIFY_ACCESS_TOKEN is not set", where="shopify")
+        if not re.fullmatch(r"\d{4}-\d{2}|unstable", version):
+            raise InputError(f"SHOPIFY_API_VERSION {version!r} is not YYYY-MM", where="shopify")
+        if "://" not in store:
+            store = f"https://{store}"
+        return cls(store_url=store.rstrip("/"), access_token=token, api_version=version)
+
+    def __repr__(self) -> str:  # the token must never reach a log line
+        return f"ShopifySettings(store_url={self.store_url!r}, api_version={self.api_version!r}, access_token='***')"
+
+
+class ShopifyClient:
+    """A small Admin GraphQL client: both throttle styles, clear errors, redacted secrets."""
+
+    def __init__(
+        self,
+        settings: ShopifySettings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Sleep = time.sleep,
+        timeout: float = 30.0,
+        upload_timeout: float = 600.0,
+        max_retries: int = 4,
+        max_wait: float = 60.0,
+    ) -> None:
+        self.settings = settings
+        self.endpoint = f"{settings.store_url}/admin/api/{settings.api_version}/graphql.json"
+        self.session = session or requests.Session()
+        self.sleep = sleep
+        self.timeout = timeout
+        self.upload_timeout = upload_timeout
+        self.max_retries = max_retries
+        self.max_wait = max_wait
+
+    @property
+    def _secrets(self) -> list[str]:
+        return [self.settings.access_token]
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None, *, retry_ambiguous: bool = True) -> dict[str, Any]:
+        """Run one operation and return its ``data``; waits out throttles, raises clear errors otherwise."""
+        operation = _operation_name(query)
+        where = f"shopify {operation}"
+        body = {"query": query, "variables": variables or {}, "operationName": operation}
+        headers = {"X-Shopify-Access-Token": self.settings.access_token, "Content-Type": "application/json"}
+        for attempt in range(self.max_retries + 1):
+            response = send(
+                self.session, "POST", self.endpoint, json=body, headers=headers, where=where, secrets=self._secrets,
+                sleep=self.sleep, timeout=self.timeout, max_retries=self.max_retries, max_wait=self.max_wait,
+                retry_ambiguous=retry_ambiguous,
+            )
+            if response.status_code in (401, 403):
+                raise PublishRejected(
+                    f"Shopify refused the access token (HTTP {response.status_code}); check SHOPIFY_ACCESS_TOKEN "
+                    "and its write_products scope", where=where)
+            if response.status_code == 404:
+                raise PublishRejected(
+                    f"no Admin API at {self.endpoint} (HTTP 404); check SHOPIFY_STORE_URL and SHOPIFY_API_VERSION",
+                    where=where)
+            if response.status_code == 423:
+                raise PublishRejected("the shop is locked (HTTP 423)", where=where)
+            if response.status_code >= 400:
+                raise rejected(response, "Shopify rejected the request", where=where, secrets=self._secrets)
+            try:
+                payload = response.json()
+            except ValueError as exc:
+                raise TransientError(f"Shopify answered HTTP {response.status_code} without JSON", where=where) from exc
+            errors = payload.get("errors") or []
+            if errors:
+                if _throttled(errors):
+                    wait = _throttle_wait(payload, self.max_wait)
+                    if attempt == self.max_retries:
+                        raise TransientError("Shopify throttled us (THROTTLED)", retry_after=wait, where=where)
+                    log.info("Shopify throttled %s; waiting %.1f s", operation, wait)
+                    self.sleep(wait)
+                    continue
+                messages = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)
+                codes = {((e.get("extensions") or {}).get("code") if isinstance(e, dict) else None) for e in errors}
+                err_cls = TransientError if codes & {"INTERNAL_SERVER_ERROR", "TIMEOUT"} else PublishRejected
+                raise err_cls(redact(f"Shopify error: {messages}", self._secrets), where=where)
+            return payload.get("data") or {}
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def upload_staged(self, target: dict[str, Any], path: Path, mime_type: str = "video/mp4") -> None:
+        """POST the file to a staged target: its parameters in the given order, the file last as ``file``."""
+        where = "shopify staged upload"
+        fields = [(p["name"], (None, p["value"])) for p in target.get("parameters") or []]
+        with open(path, "rb") as fh:
+            files = [*fields, ("file", (path.name, fh, mime_type))]
+            # No access token here: the staged target is a storage bucket, not Shopify.
+            response = send(
+                requests.Session(), "POST", target["url"], files=files, where=where, secrets=self._secrets,
+                sleep=self.sleep, timeout=self.upload_timeout, max_retries=self.max_retries, max_wait=self.max_wait,
+                rewind=lambda: fh.seek(0),
+            )
+        if response.status_code >= 400:
+            raise rejected(response, "the staged upload target refused the file", where=where, secrets=self._secrets)
+
+
+@dataclass
+class _Media:
+    id: str
+    alt: str
+    status: str
+    marker: dict[str, str] | None
+
+
+class ShopifyPublisher:
+    """Publishes a clip as a product video on a Shopify store; idempotent and resumable."""
+
+    name = "shopify"
+
+    def __init__(
+        self,
+        *,
+        client_factory: Callable[[ShopifySettings], ShopifyClient] | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.sleep = sleep
+        self.clock = clock
+        self.env = env
+        self.client_factory = client_factory or (lambda s: ShopifyClient(s, sleep=self.sleep))
+
+    def publish(
+        self, clip: RenderedClip, product: Product, destination: Destination, *, ledger: Ledger, out_dir: Path,
+        secrets: Mapping[str, str] | None = None,
+    ) -> PublishReceipt:
+        """Attach the clip to the product as a video; "unchanged" with no call at all when already live."""
+        dest = destination.name or self.name
+        done = already_published(ledger, clip.job_key, dest)
+        if done is not None:
+            return done
+        options = destination.options
+        formats = options.get("formats")
+        if formats and clip.format not in formats:
+            return PublishReceipt(destination=dest, job_key=clip.job_key, status="skipped",
+                                  detail=f"format {clip.format} is not in this destination's formats {formats}")
+        settings = ShopifySettings.resolve(options, secrets, self.env)
+        if destination.dry_run:
+            return PublishReceipt(destination=dest, job_key=clip.job_key, status="dry-run",
+                                  detail=f"would attach {clip_stem(clip)}.mp4 to {product.handle} on {settings.store_url}")
+        if not Path(clip.video).is_file():
+            raise InputError(f"clip file not found: {clip.video}", product=clip.product_handle, market=clip.market,
+                             where="shopify")
+        run = _Run(self, self.client_factory(settings), clip, product, dest, ledger, options)
+        try:
+            return run.go()
+        except (PublishRejected, TransientError, InputError) as exc:
+            # Name the product and market on the way out; the message is already redacted.
+            exc.product = exc.product or clip.product_handle
+            exc.market = exc.market or clip.market
+            raise
+
+
+class _Run:
+    """One publish of one clip, step by step."""
+
+    def __init__(self, pub: ShopifyPublisher, client: ShopifyClient, clip: RenderedClip, product: Product,
+                 dest: str, ledger: Ledger, options: Mapping[str, Any]) -> None:
+        self.pub, self.client, self.clip, self.product = pub, client, clip, product
+        self.dest, self.ledger, self.options = dest, ledger, options
+        self.key = clip.job_key
+        self.slot = (clip.market, clip.kind, clip.format)
+        self.marker = f"[productreel {clip.market}/{clip.kind}/{clip.format} {clip.job_key}]"
+        self.version = client.settings.api_version
+
+    # --- the steps --------------------------------------------------------
+    def go(self) -> PublishReceipt:
+        steps = self.ledger.publish_steps(self.key, self.dest)
+        product_id = (steps.get("staged") or {}).get("product_id") or self.product_gid()
+        media = None
+        attached = steps.get("attached")
+        if attached:
+            media = self.media_node(attached["media_id"])
+            if media is None or media.get("status") == "FAILED":
+                # Gone (deleted by hand) or failed earlier: start over with a fresh staged upload.
+                steps, media = {}, None
+        if media is None:
+            mine = [m for m in self.product_media(product_id) if m.marker and m.marker["job_key"] == self.key]
+            usable = [m for m in mine if m.status != "FAILED"]
+            if usable:
+                # A previous attempt attached it and died before the ledger heard: adopt it, don't upload again.
+                media_id = usable[0].id
+                log.info("found %s already attached to %s; reusing it", media_id, product_id)
+            else:
+                media_id = self.upload_and_attach(product_id, steps)
+            self.ledger.record_step(self.key, self.dest, "attached", {"media_id": media_id, "product_id": product_id})
+        else:
+            media_id = attached["media_id"]
+        ready = steps.get("ready")
+        if not ready or ready.get("media_id") != media_id:
+            node = self.wait_ready(media_id, product_id)
+            ready = {"media_id": media_id, "url": _best_source(node)}
+            self.ledger.record_step(self.key, self.dest, "ready", ready)
+        replaced = self.replace_older(product_id, media_id, steps)
+        receipt = PublishReceipt(
+            destination=self.dest, job_key=self.key, status="replaced" if replaced else "published",
+            remote_id=media_id, url=ready.get("url", ""),
+            detail=f"product {product_id}" + (f"; replaced {', '.join(replaced)}" if replaced else ""),
+            published_at=now(),
+        )
+        self.ledger.record_receipt(receipt)
+        return receipt
+
+    def upload_and_attach(self, product_id: str, steps: dict[str, dict[str, Any]]) -> str:
+        """Stage, upload and attach, skipping what the ledger says is done; returns the media id."""
+        path = Path(self.clip.video)
+        size = path.stat().st_size
+        staged = steps.get("staged")
+        if not staged or staged.get("size") != size:
+            staged = self.stage(path, size, product_id)
+        uploaded = steps.get("uploaded")
+        if not uploaded or uploaded.get("resource_url") != staged["resource_url"]:
+            try:
+                self.client.upload_staged(staged["target"], path)
+            except PublishRejected:
+                if not steps.get("staged"):
+                    raise
+                # A staged target from an earlier run may have expired: stage once more and retry.
+                staged = self.stage(path, size, product_id)
+                self.client.upload_staged(staged["target"], path)
+            self.ledger.record_step(self.key, self.dest, "uploaded", {"resource_url": staged["resource_url"]})
+        return self.attach(product_id, staged["resource_url"])
+
+    def stage(self, path: Path, size: int, product_id: str) -> dict[str, Any]:
+        """stagedUploadsCreate for one VIDEO with its exact byte count."""
+        data = self.client.graphql(STAGED_UPLOADS, {"input": [{
+            "filename": f"productreel-{self.clip.product_handle}-{self.clip.market}-{clip_stem(self.clip)}-{self.key}.mp4",
+            "mimeType": "video/mp4", "fileSize": str(size), "resource": "VIDEO", "httpMethod": "POST",
+        }]})
+        result = data.get("stagedUploadsCreate") or {}
+        _raise_user_errors(result.get("userErrors"), "stagedUploadsCreate")
+        targets = result.get("stagedTargets") or []
+        if not targets:
+            raise PublishRejected("stagedUploadsCreate returned no target", where="shopify stagedUploadsCreate")
+        target = targets[0]
+        staged = {"target": {"url": target["url"], "parameters": target.get("parameters") or []},
+                  "resource_url": target["resourceUrl"], "size": size, "product_id": product_id}
+        self.ledger.record_step(self.key, self.dest, "staged", staged)
+        return staged
+
+    def attach(self, product_id: str, resource_url: str) -> str:
+        """Attach the uploaded video to the product; on an ambiguous failure, look before trying again."""
+        media_input = [{"originalSource": resource_url, "mediaContentType": "VIDEO", "alt": self.alt_text()}]
+        use_update = self.options.get("attach") == "productUpdate" or (
+            self.options.get("attach") != "productCreateMedia" and self.version >= PRODUCT_UPDATE_MEDIA_SINCE)
+        try:
+            if use_update:
+                data = self.client.graphql(PRODUCT_UPDATE, {"product": {"id": product_id}, "media": media_input},
+                                           retry_ambiguous=False)
+                result = data.get("productUpdate") or {}
+                _raise_user_errors(result.get("userErrors"), "productUpdate")
+                nodes = ((result.get("product") or {}).get("media") or {}).get("nodes") or []
+            else:
+                data = self.client.graphql(PRODUCT_CREATE_MEDIA, {"productId": product_id, "media": media_input},
+                                           retry_ambiguous=False)
+                result = data.get("productCreateMedia") or {}
+                _raise_user_errors(result.get("mediaUserErrors"), "productCreateMedia")
+                nodes = result.get("media") or []
+        except TransientError:
+            # A timeout or 5xx may hide an attach that happened: only the marker on the store can tell.
+            found = [m for m in self.product_media(product_id) if m.marker and m.marker["job_key"] == self.key
+                     and m.status != "FAILED"]
+            if found:
+                return found[0].id
+            raise
+        for node in nodes:
+            if self.marker in (node.get("alt") or ""):
+                return node["id"]
+        raise PublishRejected("the attach call succeeded but the new video is not on the product",
+                              where="shopify attach")
+
+    def wait_ready(self, media_id: str, product_id: str) -> dict[str, Any]:
+        """Poll the media node until READY (returned) or FAILED (deleted, then PublishRejected); bounded."""
+        interval = float(self.options.get("poll_interval", 2.0))
+        max_wait = float(self.options.get("max_wait", 600.0))
+        deadline = self.pub.clock() + max_wait
+        status = "UPLOADED"
+        while True:
+            node = self.media_node(media_id)
+            if node is None:
+                raise TransientError(f"video {media_id} vanished while processing; rerun to upload again",
+                                     where="shopify processing")
+            status = node.get("status") or status
+            if status == "READY":
+                return node
+            if status == "FAILED":
+                errors = node.get("mediaErrors") or []
+                why = "; ".join(f"{e.get('code')}: {e.get('details') or e.get('message')}" for e in errors) or "no reason given"
+                # Ours and useless: delete it so the store never shows a broken productreel video.
+                self.delete_media(product_id, [media_id])
+                raise PublishRejected(f"Shopify could not process the video ({why})", where="shopify processing")
+            if self.pub.clock() >= deadline:
+                raise TransientError(f"video {media_id} is still {status} after {max_wait:.0f} s; rerun to keep waiting",
+                                     where="shopify processing")
+            self.pub.sleep(interval)
+            interval = min(interval * 1.5, 15.0)
+
+    def replace_older(self, product_id: str, media_id: str, steps: dict[str, dict[str, Any]]) -> list[str]:
+        """Delete older productreel videos of this slot (only ours, only after the new one is READY)."""
+        older = [m.id for m in self.product_media(product_id)
+                 if m.marker and m.id != media_id and (m.marker["market"], m.marker["kind"], m.marker["format"]) == self.slot
+                 and m.marker["job_key"] != self.key]
+        previously = (steps.get("replaced") or {}).get("media_ids") or []
+        if older:
+            self.ledger.record_step(self.key, self.dest, "replaced", {"media_ids": sorted({*previously, *older})})
+            self.delete_media(product_id, older)
+        return sorted({*previously, *older})
+
+    # --- reads and deletes ------------------------------------------------
+    def product_gid(self) -> str:
+        """The product's GraphQL id: from a numeric or gid id, else looked up by handle."""
+        pid = str(self.product.id or "")
+        if pid.startswith("gid://shopify/Product/"):
+            return pid
+        if pid.isdigit():
+            return f"gid://shopify/Product/{pid}"
+        handle = self.product.handle.replace("'", "\\'")
+        data = self.client.graphql(PRODUCT_BY_HANDLE, {"query": f"handle:'{handle}'"})
+        nodes = ((data.get("products") or {}).get("nodes")) or []
+        match = [n for n in nodes if n.get("handle") == self.product.handle]
+        if not match:
+            raise PublishRejected(f"no product with handle {self.product.handle!r} on the store", where="shopify")
+        return match[0]["id"]
+
+    def product_media(self, product_id: str) -> list[_Media]:
+        """The product's media, each with its productreel marker when it has one."""
+        data = self.client.graphql(PRODUCT_MEDIA, {"id": product_id})
+        product = data.get("product")
+        if product is None:
+            raise PublishRejected(f"product {product_id} does not exist on the store", where="shopify")
+        out = []
+        for node in (product.get("media") or {}).get("nodes") or []:
+            alt = node.get("alt") or ""
+            found = MARKER_RE.search(alt)
+            marker = found.groupdict() if found and node.get("mediaContentType") == "VIDEO" else None
+            out.append(_Media(id=node["id"], alt=alt, status=node.get("status") or "", marker=marker))
+        return out
+
+    def media_node(self, media_id: str) -> dict[str, Any] | None:
+        """The media node with its status, errors and sources; None when it no longer exists."""
+        return self.client.graphql(MEDIA_NODE, {"id": media_id}).get("node")
+
+    def delete_media(self, product_id: str, media_ids: list[str]) -> None:
+        """Delete productreel media from the product; already-gone media counts as deleted."""
+        data = self.client.graphql(PRODUCT_DELETE_MEDIA, {"productId": product_id, "mediaIds": media_ids})
+        result = data.get("productDeleteMedia") or {}
+        errors = [e for e in result.get("mediaUserErrors") or [] if e.get("code") != "MEDIA_DOES_NOT_EXIST"]
+        _raise_user_errors(errors, "productDeleteMedia")
+
+    def alt_text(self) -> str:
+        """Alt text a shopper's screen reader can use, ending with the productreel marker."""
+        label = "how-to video" if self.clip.kind == "tutorial" else "video"
+        text = f"{self.product.title} {label}"
+        room = ALT_MAX - len(self.marker) - 1
+        return f"{text[:room]} {self.marker}"
+
+
+def _best_source(node: dict[str, Any]) -> str:
+    sources = [s for s in node.get("sources") or [] if s.get("url")]
+    mp4 = [s for s in sources if (s.get("format") or "").lower() == "mp4" or "mp4" in (s.get("mimeType") or "")]
+    pick = max(mp4 or sources, key=lambda s: s.get("height") or 0, default=None)
+    return pick["url"] if pick else ""
+
+
+def _raise_user_errors(errors: list[dict[str, Any]] | None, mutation: str) -> None:
+    if not errors:
+        return
+    parts = []
+    for e in errors:
+        field = ".".join(str(f) for f in e.get("field") or [])
+        code = e.get("code")
+        parts.append(" ".join(x for x in (code, f"({field})" if field else "", e.get("message", "")) if x))
+    message = f"{mutation}: {'; '.join(parts)}"
+    codes = {e.get("code") for e in errors}
+    if codes & {"VIDEO_THROTTLE_EXCEEDED"}:
+        raise TransientError(message, where=f"shopify {mutation}")
+    raise PublishRejected(message, where=f"shopify {mutation}")
+
+
+def _throttled(errors: list[Any]) -> bool:
+    for e in errors:
+        if isinstance(e, dict) and ((e.get("extensions") or {}).get("code") == "THROTTLED" or e.get("message") == "Throttled"):
+            return True
+    return False
+
+
+def _throttle_wait(payload: dict[str, Any], cap: float) -> float:
+    cost = (payload.get("extensions") or {}).get("cost") or {}
+    status = cost.get("throttleStatus") or {}
+    try:
+        needed = float(cost.get("requestedQueryCost") or 0) - float(status.get("currentlyAvailable") or 0)
+        rate = float(status.get("restoreRate") or 0)
+        wait = needed / rate if rate > 0 else 1.0
+    except (TypeError, ValueError):
+        wait = 1.0
+    return min(max(wait, 0.1), cap)
+
+
+def _operation_name(query: str) -> str:
+    found = re.search(r"(?:query|mutation)\s+(\w+)", query)
+    return found.group(1) if found else "operation"

@@ -1,0 +1,282 @@
+"""Local fakes of the storefront APIs, following shared/reference/storefront-apis.md strictly."""
+
+from __future__ import annotations
+
+import json as _json
+import re as _re
+import threading as _threading
+import time as _time
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+# --- Shopify Admin GraphQL ------------------------------------------------------------------------
+
+SHOP_TOKEN = "shpat_test_secret_token_123"
+
+
+class Crash(BaseException):
+    """A kill -9 stand-in: not an Exception, so nothing in the code under test catches it."""
+
+
+def parse_multipart(request: Request) -> list[tuple[str, bytes]]:
+    """The (field name, raw value) pairs of a multipart body, in the order they were sent."""
+    ctype = request.headers.get("Content-Type", "")
+    found = _re.search(r'boundary="?([^";]+)"?', ctype)
+    if not ctype.startswith("multipart/form-data") or not found:
+        return []
+    boundary = found.group(1).encode()
+    parts = []
+    for chunk in request.get_data().split(b"--" + boundary)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, body = chunk.lstrip(b"\r\n").partition(b"\r\n\r\n")
+        name = _re.search(rb'name="([^"]*)"', head)
+        parts.append((name.group(1).decode() if name else "", body[:-2] if body.endswith(b"\r\n") else body))
+    return parts
+
+
+class FakeShopify:
+    """Products with media, staged targets on a local bucket route, media that process over polls, faults on demand."""
+
+    versions = {"2024-04", "2024-07", "2024-10", "2025-01", "2025-04"}
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.server = server
+        self.lock = _threading.Lock()
+        self.products: dict[str, dict] = {}
+        self.staged: dict[int, dict] = {}
+        self.media_seq = 5000
+        self.staged_seq = 0
+        self.faults: list[tuple[str | None, str]] = []  # (operation or None for any, fault)
+        self.upload_faults: list[str] = []
+        self.polls_to_ready = 2  # UPLOADED -> PROCESSING -> READY
+        self.fail_processing: str | None = None  # a MediaErrorCode to fail with
+        self.delay = 0.8
+        self.ops: list[str] = []
+        self.uploads = 0
+        self.add_product("gid://shopify/Product/1001", "mug")
+        server.expect_request(_re.compile(r"^/admin/api/[^/]+/graphql\.json$"), method="POST").respond_with_handler(self.graphql)
+        server.expect_request(_re.compile(r"^/staged/\d+$"), method="POST").respond_with_handler(self.staged_upload)
+
+    @property
+    def store_url(self) -> str:
+        """The base URL standing in for https://<shop>.myshopify.com."""
+        return self.server.url_for("/").rstrip("/")
+
+    @property
+    def writes(self) -> list[str]:
+        """The mutations received (every write call on the store)."""
+        return [op for op in self.ops if op in {"ProductUpdate", "ProductCreateMedia", "ProductDeleteMedia", "StagedUploadsCreate"}]
+
+    def add_product(self, gid: str, handle: str) -> dict:
+        """A product with one merchant photo and one merchant video that productreel must never touch."""
+        product = {"id": gid, "handle": handle, "media": [
+            {"id": "gid://shopify/MediaImage/1", "alt": "merchant photo", "mediaContentType": "IMAGE", "status": "READY", "polls": 0},
+            {"id": "gid://shopify/Video/2", "alt": "merchant video", "mediaContentType": "VIDEO", "status": "READY", "polls": 0},
+        ]}
+        self.products[gid] = product
+        return product
+
+    def ours(self, gid: str = "gid://shopify/Product/1001") -> list[dict]:
+        """The product's productreel videos."""
+        return [m for m in self.products[gid]["media"] if "[productreel " in (m.get("alt") or "")]
+
+    def add_video(self, alt: str, gid: str = "gid://shopify/Product/1001", status: str = "READY") -> str:
+        """Put a video straight on the product (an earlier productreel run, or the merchant)."""
+        self.media_seq += 1
+        mid = f"gid://shopify/Video/{self.media_seq}"
+        self.products[gid]["media"].append({"id": mid, "alt": alt, "mediaContentType": "VIDEO", "status": status,
+                                            "polls": 0, "source": None})
+        return mid
+
+    # --- GraphQL -----------------------------------------------------------
+    def _cost(self, available: float = 990.0) -> dict:
+        return {"cost": {"requestedQueryCost": 12, "actualQueryCost": 12,
+                         "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": available, "restoreRate": 50.0}}}
+
+    def _reply(self, data=None, errors=None, status=200, available=990.0) -> Response:
+        body: dict = {"extensions": self._cost(available)}
+        if data is not None:
+            body["data"] = data
+        if errors is not None:
+            body["errors"] = errors
+        return Response(_json.dumps(body), status=status, content_type="application/json")
+
+    def _take_fault(self, op: str) -> str | None:
+        with self.lock:
+            for i, (want, fault) in enumerate(self.faults):
+                if want is None or want == op:
+                    del self.faults[i]
+                    return fault
+        return None
+
+    def graphql(self, request: Request) -> Response:
+        version = request.path.split("/")[3]
+        if request.headers.get("X-Shopify-Access-Token") != SHOP_TOKEN:
+            return Response(_json.dumps({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}),
+                            status=401, content_type="application/json")
+        if version not in self.versions:
+            return Response("Not Found", status=404)
+        body = _json.loads(request.get_data())
+        op = body.get("operationName") or ""
+        variables = body.get("variables") or {}
+        assert op and op in body["query"], "operationName must name the operation in the query"
+        fault = self._take_fault(op)
+        if fault == "429":
+            return Response(_json.dumps({"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}),
+                            status=429, headers={"Retry-After": "2.0"}, content_type="application/json")
+        if fault == "throttled":
+            return self._reply(errors=[{"message": "Throttled", "extensions": {"code": "THROTTLED",
+                               "documentation": "https://shopify.dev/api/usage/rate-limits"}}], available=2.0)
+        if fault == "502":
+            return Response("<html>502 Bad Gateway</html>", status=502)
+        self.ops.append(op)
+        handler = getattr(self, "op_" + op, None)
+        if handler is None:
+            return self._reply(errors=[{"message": f"unknown operation {op}", "extensions": {"code": "undefinedField"}}])
+        with self.lock:
+            reply = handler(variables, version)
+        if fault == "502-after":  # did the work, then the gateway failed: an ambiguous answer
+            return Response("<html>502 Bad Gateway</html>", status=502)
+        if fault == "timeout":  # did the work, answered too late
+            _time.sleep(self.delay)
+        return reply
+
+    def op_StagedUploadsCreate(self, v, version):
+        targets, errors = [], []
+        for item in v["input"]:
+            if item.get("resource") != "VIDEO":
+                errors.append({"field": ["input", "resource"], "message": "only VIDEO in this fake"})
+                continue
+            if not isinstance(item.get("fileSize"), str) or not item["fileSize"].isdigit():
+                errors.append({"field": ["input", "fileSize"], "message": "File size is required for VIDEO"})
+                continue
+            if item.get("mimeType") != "video/mp4" or not item.get("filename"):
+                errors.append({"field": ["input", "mimeType"], "message": "mimeType and filename are required"})
+                continue
+            self.staged_seq += 1
+            n = self.staged_seq
+            params = [{"name": "GoogleAccessId", "value": "video-production@shopify"},
+                      {"name": "key", "value": f"dev/o/v/{n}.mp4"},
+                      {"name": "policy", "value": f"policy-{n}"},
+                      {"name": "signature", "value": f"sig-{n}"}]
+            resource = f"{self.store_url}/staged/{n}?external_video_id={n}"
+            self.staged[n] = {"params": params, "size": int(item["fileSize"]), "resource_url": resource, "bytes": None}
+            targets.append({"url": self.server.url_for(f"/staged/{n}"), "resourceUrl": resource, "parameters": params})
+        return self._reply({"stagedUploadsCreate": {"stagedTargets": targets, "userErrors": errors}})
+
+    def _create_media(self, gid, media):
+        created = []
+        for m in media:
+            if m.get("mediaContentType") != "VIDEO":
+                return None, [{"code": "INVALID", "field": ["media", "mediaContentType"], "message": "expected VIDEO"}]
+            found = _re.search(r"/staged/(\d+)\?external_video_id=", m.get("originalSource") or "")
+            staged = self.staged.get(int(found.group(1))) if found else None
+            self.media_seq += 1
+            node = {"id": f"gid://shopify/Video/{self.media_seq}", "alt": m.get("alt", ""), "mediaContentType": "VIDEO",
+                    "status": "UPLOADED", "polls": 0, "source": staged and staged["bytes"]}
+            self.products[gid]["media"].append(node)
+            created.append(node)
+        return created, []
+
+    def _public(self, node):
+        return {k: node[k] for k in ("id", "alt", "mediaContentType", "status")}
+
+    def op_ProductUpdate(self, v, version):
+        if version < "2024-10":
+            return self._reply(errors=[{"message": "Field 'product' doesn't accept argument 'product'",
+                                        "extensions": {"code": "argumentNotAccepted"}}])
+        gid = v["product"]["id"]
+        if gid not in self.products:
+            return self._reply({"productUpdate": {"product": None, "userErrors": [{"field": ["id"], "message": "Product does not exist"}]}})
+        created, errors = self._create_media(gid, v.get("media") or [])
+        if errors:
+            return self._reply({"productUpdate": {"product": None, "userErrors": errors}})
+        nodes = [self._public(n) for n in self.products[gid]["media"]]
+        return self._reply({"productUpdate": {"product": {"id": gid, "media": {"nodes": nodes}}, "userErrors": []}})
+
+    def op_ProductCreateMedia(self, v, version):
+        gid = v["productId"]
+        if gid not in self.products:
+            return self._reply({"productCreateMedia": {"media": [], "mediaUserErrors": [
+                {"code": "PRODUCT_DOES_NOT_EXIST", "field": ["productId"], "message": "Product does not exist"}]}})
+        created, errors = self._create_media(gid, v.get("media") or [])
+        return self._reply({"productCreateMedia": {"media": [self._public(n) for n in created or []], "mediaUserErrors": errors}})
+
+    def op_ProductMedia(self, v, version):
+        product = self.products.get(v["id"])
+        if product is None:
+            return self._reply({"product": None})
+        return self._reply({"product": {"id": product["id"], "media": {"nodes": [self._public(n) for n in product["media"]]}}})
+
+    def op_ProductByHandle(self, v, version):
+        found = _re.fullmatch(r"handle:'(.*)'", v["query"])
+        nodes = [{"id": p["id"], "handle": p["handle"]} for p in self.products.values() if found and p["handle"] == found.group(1)]
+        return self._reply({"products": {"nodes": nodes[:1]}})
+
+    def op_MediaNode(self, v, version):
+        for product in self.products.values():
+            for node in product["media"]:
+                if node["id"] == v["id"]:
+                    return self._reply({"node": self._advance(node)})
+        return self._reply({"node": None})
+
+    def _advance(self, node):
+        if node["status"] in {"UPLOADED", "PROCESSING"}:
+            node["polls"] += 1
+            if node["polls"] >= self.polls_to_ready:
+                if self.fail_processing or node.get("source") is None and node["id"] != "gid://shopify/Video/2":
+                    node["status"] = "FAILED"
+                    node["error"] = self.fail_processing or "VIDEO_METADATA_READ_ERROR"
+                else:
+                    node["status"] = "READY"
+            else:
+                node["status"] = "PROCESSING"
+        out = self._public(node)
+        out["mediaErrors"] = ([{"code": node["error"], "details": "the video is too short", "message": "Processing failed"}]
+                              if node["status"] == "FAILED" else [])
+        out["sources"] = ([{"url": f"https://cdn.example.com/videos/{node['id'].rsplit('/', 1)[1]}.mp4", "mimeType": "video/mp4",
+                            "format": "mp4", "height": 112, "width": 64}] if node["status"] == "READY" else [])
+        return out
+
+    def op_ProductDeleteMedia(self, v, version):
+        product = self.products.get(v["productId"])
+        deleted, errors = [], []
+        for mid in v["mediaIds"]:
+            node = next((n for n in product["media"] if n["id"] == mid), None)
+            if node is None:
+                errors.append({"code": "MEDIA_DOES_NOT_EXIST", "field": ["mediaIds"], "message": f"Media id {mid} does not exist"})
+            else:
+                product["media"].remove(node)
+                deleted.append(mid)
+        return self._reply({"productDeleteMedia": {"deletedMediaIds": deleted, "mediaUserErrors": errors}})
+
+    # --- the staged upload target (a storage bucket) ------------------------
+    def staged_upload(self, request: Request) -> Response:
+        n = int(request.path.rsplit("/", 1)[1])
+        staged = self.staged.get(n)
+        if staged is None:
+            return Response("<Error><Code>NoSuchUpload</Code></Error>", status=404)
+        if "X-Shopify-Access-Token" in request.headers:
+            return Response("<Error><Code>InvalidArgument</Code><Message>unexpected credential</Message></Error>", status=400)
+        with self.lock:
+            fault = self.upload_faults.pop(0) if self.upload_faults else None
+        if fault == "502":
+            return Response("Bad Gateway", status=502)
+        parts = parse_multipart(request)
+        names = [name for name, _ in parts]
+        expected = [p["name"] for p in staged["params"]] + ["file"]
+        if names != expected:
+            return Response(f"<Error><Code>InvalidPolicyDocument</Code><Message>fields {names}, expected {expected}</Message></Error>",
+                            status=400)
+        for (name, value), param in zip(parts, staged["params"]):
+            if value.decode() != param["value"]:
+                return Response("<Error><Code>SignatureDoesNotMatch</Code></Error>", status=403)
+        data = parts[-1][1]
+        if len(data) != staged["size"]:
+            return Response("<Error><Code>EntityTooLarge</Code><Message>Your proposed upload exceeds the maximum allowed size</Message></Error>",
+                            status=400)
+        staged["bytes"] = data
+        self.uploads += 1
+        return Response("", status=204)

@@ -1,0 +1,234 @@
+"""The Shopify publisher against a strict local fake of the Admin GraphQL API and a staged upload bucket."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from publisher_fakes import SHOP_TOKEN, Crash
+from productreel.errors import PublishRejected, TransientError
+from productreel.ledger import Ledger
+from productreel.models import Destination, Product
+from publishers.shopify import ShopifyClient, ShopifyPublisher, ShopifySettings
+
+OLD_ALT = "Blue Mug video [productreel us/ad/9:16 k0]"
+
+
+class FakeClock:
+    """A clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The fake clock shared by the publisher and its client."""
+    return FakeClock()
+
+
+@pytest.fixture
+def publisher(shop_env, clock) -> ShopifyPublisher:
+    """A publisher on the fake store that never really sleeps; HTTP timeouts are short."""
+    return ShopifyPublisher(
+        client_factory=lambda s: ShopifyClient(s, sleep=clock.sleep, timeout=0.4, upload_timeout=5),
+        sleep=clock.sleep, clock=clock, env=shop_env,
+    )
+
+
+def dest(**options) -> Destination:
+    """A shopify destination with fast polling."""
+    return Destination(name="shopify", options={"poll_interval": 1, "max_wait": 60, **options})
+
+
+def test_publish_attaches_one_ready_video_and_leaves_merchant_media(publisher, shop, clip, product, ledger, tmp_path):
+    receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "published"
+    ours = shop.ours()
+    assert len(ours) == 1 and ours[0]["status"] == "READY" and ours[0]["id"] == receipt.remote_id
+    assert "[productreel us/ad/9:16 k1]" in ours[0]["alt"] and ours[0]["alt"].startswith("Blue Mug")
+    assert ours[0]["source"] == clip.video.read_bytes()
+    assert receipt.url.startswith("https://cdn.example.com/videos/")
+    assert {m["alt"] for m in shop.products["gid://shopify/Product/1001"]["media"]} >= {"merchant photo", "merchant video"}
+    assert set(ledger.publish_steps("k1", "shopify")) >= {"staged", "uploaded", "attached", "ready"}
+    assert ledger.receipt("k1", "shopify").remote_id == receipt.remote_id
+
+
+def test_second_run_makes_no_call_at_all(publisher, shop, clip, product, ledger, tmp_path):
+    publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    calls = len(shop.ops)
+    again = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert again.status == "unchanged"
+    assert len(shop.ops) == calls
+
+
+def test_newer_clip_replaces_older_productreel_video_only(publisher, shop, clip, product, ledger, tmp_path):
+    old = shop.add_video(OLD_ALT)
+    other_slot = shop.add_video("Blue Mug video [productreel de/ad/9:16 k9]")
+    receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "replaced" and old in receipt.detail
+    ids = {m["id"] for m in shop.products["gid://shopify/Product/1001"]["media"]}
+    assert old not in ids
+    assert {other_slot, "gid://shopify/Video/2", "gid://shopify/MediaImage/1", receipt.remote_id} <= ids
+    # the delete came only after the new video was READY
+    assert shop.ops.index("ProductDeleteMedia") > max(i for i, op in enumerate(shop.ops) if op == "MediaNode")
+
+
+def test_both_throttle_styles_are_waited_out(publisher, shop, clip, product, ledger, tmp_path, clock):
+    shop.faults += [("StagedUploadsCreate", "429"), ("ProductUpdate", "throttled"), ("MediaNode", "throttled")]
+    receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "published"
+    assert 2.0 in clock.sleeps  # Retry-After
+    assert pytest.approx(0.2) in clock.sleeps  # (requested 12 - available 2) / restore 50
+    assert len(shop.ours()) == 1
+    assert shop.ops.count("ProductUpdate") == 1  # a throttled call was not carried out, and resent once
+
+
+def test_502_on_reads_and_upload_is_retried(publisher, shop, clip, product, ledger, tmp_path):
+    shop.faults += [("ProductMedia", "502"), ("StagedUploadsCreate", "502")]
+    shop.upload_faults.append("502")
+    receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "published" and len(shop.ours()) == 1 and shop.uploads == 1
+
+
+@pytest.mark.parametrize("fault", ["timeout", "502-after"])
+def test_ambiguous_attach_failure_finds_the_video_instead_of_attaching_twice(fault, publisher, shop, clip, product, ledger, tmp_path):
+    shop.faults.append(("ProductUpdate", fault))
+    receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "published"
+    assert shop.ops.count("ProductUpdate") == 1
+    assert len(shop.ours()) == 1 and shop.ours()[0]["id"] == receipt.remote_id
+
+
+def test_processing_failure_is_a_clear_rejection_and_leaves_nothing(publisher, shop, clip, product, ledger, tmp_path):
+    shop.fail_processing = "VIDEO_MIN_DURATION_ERROR"
+    with pytest.raises(PublishRejected, match="VIDEO_MIN_DURATION_ERROR") as info:
+        publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert info.value.product == "mug" and info.value.market == "us"
+    assert shop.ours() == []
+    assert ledger.receipt("k1", "shopify") is None
+
+
+def test_bounded_wait_then_rerun_resumes_without_uploading_again(publisher, shop, clip, product, ledger, tmp_path):
+    shop.polls_to_ready = 1000
+    with pytest.raises(TransientError, match="still PROCESSING"):
+        publisher.publish(clip, product, dest(max_wait=20), ledger=ledger, out_dir=tmp_path)
+    shop.polls_to_ready = 0
+    receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "published"
+    assert shop.uploads == 1 and shop.writes.count("ProductUpdate") == 1 and len(shop.ours()) == 1
+
+
+def test_old_api_version_attaches_with_product_create_media(shop, shop_env, clock, clip, product, ledger, tmp_path):
+    env = shop_env | {"SHOPIFY_API_VERSION": "2024-07"}
+    pub = ShopifyPublisher(client_factory=lambda s: ShopifyClient(s, sleep=clock.sleep), sleep=clock.sleep, clock=clock, env=env)
+    receipt = pub.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "published"
+    assert "ProductCreateMedia" in shop.ops and "ProductUpdate" not in shop.ops
+
+
+def test_product_found_by_handle_when_id_is_not_shopify(publisher, shop, clip, ledger, tmp_path):
+    product = Product(id="mug", handle="mug", title="Blue Mug")
+    receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "published" and "ProductByHandle" in shop.ops
+
+
+def test_missing_product_is_rejected(publisher, shop, clip, ledger, tmp_path):
+    with pytest.raises(PublishRejected, match="does not exist"):
+        publisher.publish(clip, Product(id="999", handle="nope", title="x"), dest(), ledger=ledger, out_dir=tmp_path)
+
+
+def test_dry_run_makes_no_call(publisher, shop, clip, product, ledger, tmp_path):
+    receipt = publisher.publish(clip, product, dest().model_copy(update={"dry_run": True}), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "dry-run" and shop.ops == []
+
+
+def test_staged_target_rejects_wrong_field_order_and_wrong_size(shop, shop_env, clip, tmp_path):
+    client = ShopifyClient(ShopifySettings.resolve(env=shop_env), sleep=lambda s: None)
+    size = clip.video.stat().st_size
+
+    def target():
+        data = client.graphql(
+            "mutation StagedUploadsCreate($input: [StagedUploadInput!]!) { stagedUploadsCreate(input: $input) "
+            "{ stagedTargets { url resourceUrl parameters { name value } } userErrors { field message } } }",
+            {"input": [{"filename": "a.mp4", "mimeType": "video/mp4", "fileSize": str(size), "resource": "VIDEO"}]})
+        return data["stagedUploadsCreate"]["stagedTargets"][0]
+
+    swapped = target()
+    swapped["parameters"] = list(reversed(swapped["parameters"]))
+    with pytest.raises(PublishRejected, match="InvalidPolicyDocument"):
+        client.upload_staged(swapped, clip.video)
+    bigger = tmp_path / "bigger.mp4"
+    bigger.write_bytes(clip.video.read_bytes() + b"\0")
+    with pytest.raises(PublishRejected, match="EntityTooLarge"):
+        client.upload_staged(target(), bigger)
+    client.upload_staged(target(), clip.video)
+    assert shop.uploads == 1
+
+
+def test_bad_token_is_rejected_and_never_printed(shop, shop_env, clock, clip, product, ledger, tmp_path, caplog):
+    env = shop_env | {"SHOPIFY_ACCESS_TOKEN": "shpat_wrong_but_secret_999"}
+    pub = ShopifyPublisher(client_factory=lambda s: ShopifyClient(s, sleep=clock.sleep), sleep=clock.sleep, clock=clock, env=env)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(PublishRejected, match="401") as info:
+        pub.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert "shpat_wrong_but_secret_999" not in str(info.value)
+    assert "shpat_wrong_but_secret_999" not in caplog.text
+    assert "shpat_wrong" not in repr(ShopifySettings.resolve(env=env))
+
+
+def test_token_is_not_in_receipts_or_ledger(publisher, shop, clip, product, ledger, tmp_path):
+    publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert SHOP_TOKEN not in ledger.receipt("k1", "shopify").model_dump_json()
+    assert SHOP_TOKEN not in str(ledger.publish_steps("k1", "shopify"))
+
+
+class CrashingLedger(Ledger):
+    """A ledger that dies at one step, either before the step is written or just after."""
+
+    def __init__(self, url: str, step: str, when: str) -> None:
+        super().__init__(url)
+        self.step, self.when = step, when
+
+    def record_step(self, job_key, destination, step, data=None):
+        if step == self.step and self.when == "before":
+            raise Crash(step)
+        super().record_step(job_key, destination, step, data)
+        if step == self.step and self.when == "after":
+            raise Crash(step)
+
+    def record_receipt(self, receipt):
+        if self.step == "receipt":
+            raise Crash("receipt")
+        super().record_receipt(receipt)
+
+
+CRASH_POINTS = [(step, when) for step in ("staged", "uploaded", "attached", "ready", "replaced") for when in ("before", "after")]
+CRASH_POINTS.append(("receipt", "before"))
+
+
+@pytest.mark.parametrize(("step", "when"), CRASH_POINTS)
+def test_crash_between_steps_then_rerun_ends_with_exactly_one_video(step, when, publisher, shop, clip, product, tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    old = shop.add_video(OLD_ALT)
+    with pytest.raises(Crash):
+        publisher.publish(clip, product, dest(), ledger=CrashingLedger(url, step, when), out_dir=tmp_path)
+    ledger = Ledger(url)
+    receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "replaced"
+    ours = shop.ours()
+    assert [m["id"] for m in ours] == [receipt.remote_id] and ours[0]["status"] == "READY"
+    assert old not in {m["id"] for m in shop.products["gid://shopify/Product/1001"]["media"]}
+    assert shop.writes.count("ProductUpdate") == 1  # never attached twice
+    calls = len(shop.ops)
+    assert publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path).status == "unchanged"
+    assert len(shop.ops) == calls
