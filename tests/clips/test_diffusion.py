@@ -1,0 +1,270 @@
+"""The diffusion backend on CPU with tiny random LTX and Wan pipelines built by build_tiny_pipeline."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clips import diffusion
+from clips.diffusion import (
+    DiffusionSettings,
+    ShotRequest,
+    build_tiny_pipeline,
+    count_parameters,
+    fit_frames,
+    frame_count,
+    generate_shot,
+    generate_shots,
+    generation_size,
+    load_pipeline,
+    model_key,
+    resolve_model,
+)
+from clips.diffusion_fidelity import fidelity
+from clips.diffusion_video import source_indices, write_mp4
+from productreel.errors import InputError, TransientError
+from productreel.models import Shot
+from productreel.settings import Settings
+
+# The pipelines' own cache hooks work on CPU too; they are on by default, so the tests run them.
+FAST = DiffusionSettings(fidelity_threshold=0.0)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """One tiny pipeline per family, built once for this module."""
+    root = tmp_path_factory.mktemp("models")
+    return {family: build_tiny_pipeline(root / f"tiny-{family}", family, seed=0) for family in ("ltx", "wan")}
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> Path:
+    """A small product photo: a red mug-ish block on a light background."""
+    image = np.full((48, 64, 3), 235, dtype=np.uint8)
+    image[10:40, 20:44] = (190, 40, 30)
+    path = tmp_path_factory.mktemp("photos") / "mug.png"
+    Image.fromarray(image).save(path)
+    return path
+
+
+def settings_for(model: Path, tmp_path: Path) -> Settings:
+    return Settings(model=str(model), backend="diffusion", cache_dir=tmp_path / "cache")
+
+
+def ffprobe(path: Path) -> dict:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-show_streams", "-of", "json", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out)["streams"][0]
+
+
+@pytest.mark.parametrize("family,pipeline", [("ltx", "LTXImageToVideoPipeline"), ("wan", "WanImageToVideoPipeline")])
+def test_tiny_pipeline_is_a_saved_diffusers_pipeline(tiny_models, family, pipeline):
+    folder = tiny_models[family]
+    index = json.loads((folder / "model_index.json").read_text())
+    assert index["_class_name"] == pipeline
+    assert (folder / "tokenizer" / "tokenizer.json").is_file()
+    assert list((folder / "transformer").glob("*.safetensors"))
+    assert json.loads((folder / "productreel.json").read_text())["tiny"] is True
+    assert count_parameters(folder) < 1_000_000
+
+
+def test_family_is_read_from_model_index_not_the_name(tiny_models, tmp_path):
+    misleading = tmp_path / "Wan2.1-I2V-14B"
+    shutil.copytree(tiny_models["ltx"], misleading)
+    resolved = resolve_model(str(misleading), settings=Settings())
+    assert (resolved.family, resolved.class_name) == ("ltx", "LTXImageToVideoPipeline")
+    assert resolved.tiny
+
+
+def test_unknown_pipeline_class_is_refused(tmp_path):
+    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    with pytest.raises(InputError, match="StableDiffusionPipeline"):
+        resolve_model(str(tmp_path), settings=Settings())
+
+
+def test_missing_model_is_one_line_naming_it(tmp_path):
+    for name in (str(tmp_path / "nowhere"), "Lightricks/LTX-Video-not-cached"):
+        with pytest.raises(InputError) as info:
+            resolve_model(name, settings=Settings(cache_dir=tmp_path))
+        message = str(info.value)
+        assert name in message and "hf download" in message and "\n" not in message
+    with pytest.raises(InputError, match="no model_index.json"):
+        resolve_model(str(tmp_path), settings=Settings())
+
+
+def test_cpu_refuses_a_real_size_checkpoint_without_reading_weights(tmp_path):
+    # LTX-Video's default transformer config is its 2B model; no weight files exist at all.
+    (tmp_path / "transformer").mkdir()
+    (tmp_path / "model_index.json").write_text(json.dumps({
+        "_class_name": "LTXImageToVideoPipeline",
+        "transformer": ["diffusers", "LTXVideoTransformer3DModel"],
+    }))
+    (tmp_path / "transformer" / "config.json").write_text(json.dumps({"_class_name": "LTXVideoTransformer3DModel"}))
+    assert count_parameters(tmp_path) > 1_000_000_000
+    with pytest.raises(InputError, match=r"1\.\dB parameters.*CUDA"):
+        load_pipeline(str(tmp_path), settings=Settings(), diffusion=DiffusionSettings(device="cpu"))
+
+
+@pytest.mark.parametrize("family", ["ltx", "wan"])
+def test_load_pipeline_once_per_process_with_cache_hooks(tiny_models, family):
+    settings = Settings(model=str(tiny_models[family]))
+    pipe = load_pipeline(settings=settings, diffusion=FAST)
+    assert load_pipeline(settings=settings, diffusion=FAST) is pipe
+    assert pipe.transformer.is_cache_enabled
+    assert pipe.transformer.device.type == "cpu"
+
+
+@pytest.mark.parametrize("family", ["ltx", "wan"])
+def test_generate_shot_writes_an_mp4_and_records_how(tiny_models, photo, tmp_path, family):
+    settings = settings_for(tiny_models[family], tmp_path)
+    shot = Shot(kind="generated", prompt="a red mug turning slowly in soft light", negative_prompt="text", seed=7)
+    result = generate_shot(shot, width=32, height=32, fps=8, duration=0.1, settings=settings,
+                           image_path=photo, diffusion=FAST, product="mug", market="us")
+    assert not result.fallback and result.video.is_file()
+    stream = ffprobe(result.video)
+    assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", 32, 32)
+    assert int(stream["nb_read_frames"]) == result.metadata["frames"] >= 2
+    meta = result.metadata
+    assert meta["prompt"] == shot.prompt and meta["negative_prompt"] == "text" and meta["seed"] == 7
+    assert meta["steps"] == 2 and meta["family"] == family
+    assert meta["model"] == str(tiny_models[family]) and meta["revision"].startswith("local-")
+    assert meta["fidelity"]["method"] == "ssim-histogram" and 0.0 <= meta["fidelity"]["score"] <= 1.0
+    assert [a["seed"] for a in meta["attempts"]] == [7]
+    assert json.loads(result.video.with_suffix(".json").read_text())["seed"] == 7
+
+    again = generate_shot(shot, width=32, height=32, fps=8, duration=0.1, settings=settings,
+                          image_path=photo, diffusion=FAST)
+    assert again.video == result.video and again.metadata["attempts"][0]["cached"] is True
+
+
+def test_fidelity_guard_retries_other_seeds_then_falls_back(tiny_models, photo, tmp_path):
+    settings = settings_for(tiny_models["ltx"], tmp_path)
+    strict = DiffusionSettings(fidelity_threshold=1.01, fidelity_retries=2)
+    result = generate_shot(Shot(kind="generated", prompt="a mug", seed=100), width=32, height=32, fps=8,
+                           duration=0.1, settings=settings, image_path=photo, diffusion=strict, product="mug")
+    assert result.fallback and result.video is None
+    assert result.finding.rule == "GEN-FIDELITY" and result.finding.severity == "WARN"
+    assert [a["seed"] for a in result.finding.evidence["attempts"]] == [100, 101, 102]
+    assert result.finding.evidence["product"] == "mug"
+
+
+def test_same_size_shots_share_one_pipeline_call(tiny_models, photo, tmp_path, monkeypatch):
+    calls = []
+    real_call = diffusion._call
+    monkeypatch.setattr(diffusion, "_call", lambda pipe, jobs, *a: calls.append(len(jobs)) or real_call(pipe, jobs, *a))
+    settings = settings_for(tiny_models["ltx"], tmp_path)
+    requests = [
+        ShotRequest(shot=Shot(kind="generated", prompt=f"mug {i}", seed=i), width=32, height=32, fps=8,
+                    duration=0.1, image_path=photo)
+        for i in range(3)
+    ]
+    results = generate_shots(requests, settings=settings, diffusion=FAST)
+    assert calls == [3]
+    assert len({r.video for r in results}) == 3 and [r.metadata["seed"] for r in results] == [0, 1, 2]
+
+
+def test_text_to_video_background_without_a_photo(tiny_models, tmp_path):
+    settings = settings_for(tiny_models["ltx"], tmp_path)
+    result = generate_shot(Shot(kind="generated", prompt="warm kitchen table", seed=1), width=32, height=32,
+                           fps=8, duration=0.1, settings=settings, diffusion=FAST)
+    assert result.metadata["pipeline"] == "LTXPipeline" and result.metadata["fidelity"] is None
+    with pytest.raises(InputError, match="image-to-video only"):
+        load_pipeline(settings=settings_for(tiny_models["wan"], tmp_path), diffusion=FAST, task="t2v")
+
+
+class _FakePipe:
+    """Raises CUDA out-of-memory for batches above ``fits``."""
+
+    def __init__(self, fits: int, offload: str = "none"):
+        self.fits, self.calls, self._productreel_offload = fits, [], offload
+        self.vae = type("Vae", (), {"config": type("C", (), {"timestep_conditioning": False})()})()
+
+    def enable_model_cpu_offload(self):
+        self.fits = 99
+
+    def __call__(self, **kwargs):
+        import torch
+
+        batch = len(kwargs["prompt"])
+        self.calls.append(batch)
+        if batch > self.fits:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return type("Out", (), {"frames": np.zeros((batch, 5, 32, 32, 3), dtype=np.float32)})()
+
+
+def _jobs(n: int) -> list:
+    return [diffusion._Job(i, ShotRequest(shot=Shot(kind="generated"), width=32, height=32), "t2v", "p", "n",
+                           32, 32, 5, None, None, i) for i in range(n)]
+
+
+def test_out_of_memory_halves_the_batch_then_offloads_then_is_transient(tiny_models, tmp_path):
+    resolved = resolve_model(str(tiny_models["wan"]), settings=Settings())
+    plan = {"steps": 2, "guidance": 1.0, "fps": 8}
+    pipe = _FakePipe(fits=1)
+    assert len(diffusion._call(pipe, _jobs(4), resolved, plan)) == 4
+    assert pipe.calls == [4, 2, 1, 1, 2, 1, 1]
+    pipe = _FakePipe(fits=0)
+    assert len(diffusion._call(pipe, _jobs(1), resolved, plan)) == 1 and pipe._productreel_offload == "model"
+    with pytest.raises(TransientError, match="out of memory"):
+        diffusion._call(_FakePipe(fits=0, offload="group"), _jobs(1), resolved, plan)
+
+
+def test_model_key_names_model_revision_and_settings(tiny_models):
+    settings = Settings(model=str(tiny_models["wan"]), backend="diffusion")
+    key = model_key(settings, FAST)
+    assert key["family"] == "wan" and key["revision"].startswith("local-") and key["steps"] == 2
+    assert model_key(settings, DiffusionSettings(steps=4))["steps"] == 4
+
+
+def test_sizes_and_frame_counts():
+    assert generation_size(1080, 1920, 768 * 512, 32) == (480, 832)
+    assert generation_size(32, 32, 4096, 32) == (32, 32)
+    assert frame_count(2.0, 24, 8, 161) == 49
+    assert frame_count(0.1, 8, 4, 17) == 5
+    assert frame_count(60, 24, 8, 161) == 161
+
+
+def test_fit_frames_cover_crops_without_distortion_and_converts_frame_rate(tmp_path):
+    # 8 frames at 8 fps, 64x32: red | green | blue bands, brightness marks the frame number.
+    frames = np.zeros((8, 32, 64, 3), dtype=np.uint8)
+    frames[:, :, :16, 0] = 200
+    frames[:, :, 16:48, 1] = 200
+    frames[:, :, 48:, 2] = 200
+    video = write_mp4(frames, 8, tmp_path / "bands.mp4")
+    fitted = fit_frames(video, 16, 16, 24, 1.0)
+    assert fitted.shape == (24, 16, 16, 3) and fitted.dtype == np.uint8
+    mean = fitted.reshape(-1, 3).mean(axis=0)
+    assert mean[1] > 150 and mean[0] < 40 and mean[2] < 40  # only the centre band: no squeeze
+    assert source_indices(8, 8, 24, 24) == [i // 3 for i in range(24)]
+    assert source_indices(4, 8, 6, 3) == [0, 0, 1, 2, 2, 3]  # shorter source: stretched evenly
+    assert fit_frames(video, 16, 16, 30, 0.5).shape[0] == 15
+
+
+def test_fidelity_scores_the_photo_above_noise(photo):
+    still = np.asarray(Image.open(photo).convert("RGB").resize((32, 32)))
+    same = fidelity(np.stack([still] * 3), photo)
+    noise = fidelity(np.random.default_rng(0).integers(0, 255, (3, 32, 32, 3), dtype=np.uint8), photo)
+    assert same["score"] > 0.6 > noise["score"]
+    assert [f["frame"] for f in same["frames"]] == [0, 1, 2]
+
+
+def test_fidelity_with_a_local_vision_model(photo, tmp_path):
+    import torch
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(0)
+    config = CLIPVisionConfig(hidden_size=16, projection_dim=8, num_hidden_layers=1, num_attention_heads=2,
+                              intermediate_size=32, image_size=32, patch_size=8)
+    CLIPVisionModelWithProjection(config).save_pretrained(tmp_path / "vision")
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(tmp_path / "vision")
+    still = np.asarray(Image.open(photo).convert("RGB"))
+    result = fidelity(np.stack([still] * 2), photo, model=str(tmp_path / "vision"))
+    assert result["method"] == "embedding" and result["score"] > 0.99
