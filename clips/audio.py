@@ -1,0 +1,397 @@
+"""Audio: voice-over from a pluggable text-to-speech backend, a self-made music bed ducked under it,
+and the mix normalised to the destination's loudness (ITU-R BS.1770 via pyloudnorm) and true peak."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import yaml
+
+from productreel.errors import InputError, RenderError
+
+RATE = 48_000
+MUSIC_DIR = Path(__file__).resolve().parent / "music"
+Segment = tuple[float, float, str]
+
+
+# -- text to speech ---------------------------------------------------------------------------
+
+
+@dataclass
+class Speech:
+    """Synthesized voice: mono float32 samples at RATE and the time span of each sentence."""
+
+    samples: np.ndarray
+    segments: list[Segment] = field(default_factory=list)
+    backend: str = ""
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return len(self.samples) / RATE
+
+
+class VoiceBackend(Protocol):
+    """A text-to-speech engine: one sentence in, mono float32 samples at RATE out."""
+
+    name: str
+
+    def synthesize(self, text: str, voice: str, speed: float = 1.0) -> np.ndarray: ...
+
+
+def _resample(x: np.ndarray, src: int, dst: int = RATE) -> np.ndarray:
+    if src == dst:
+        return x.astype(np.float32)
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(src, dst)
+    return resample_poly(x, dst // g, src // g).astype(np.float32)
+
+
+def _read_wav(path: Path) -> tuple[int, np.ndarray]:
+    from scipy.io import wavfile
+
+    rate, data = wavfile.read(path)
+    if data.dtype == np.int16:
+        data = data.astype(np.float32) / 32768.0
+    elif data.dtype == np.int32:
+        data = data.astype(np.float32) / 2147483648.0
+    if data.ndim > 1:
+        data = data.mean(axis=1)
+    return rate, data.astype(np.float32)
+
+
+class EspeakVoice:
+    """espeak-ng in a subprocess (installed by deploy/system-deps.sh); voices like 'en-us', 'de', 'ja'."""
+
+    name = "espeak-ng"
+
+    def __init__(self, exe: str | None = None) -> None:
+        self.exe = exe or shutil.which("espeak-ng") or shutil.which("espeak")
+        if not self.exe:
+            raise RenderError("espeak-ng is not installed (run deploy/system-deps.sh)", where="voice")
+
+    def synthesize(self, text: str, voice: str, speed: float = 1.0) -> np.ndarray:
+        """One sentence as samples; `speed` 1.0 is espeak's default 175 words a minute."""
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "v.wav"
+            cmd = [self.exe, "-v", voice or "en", "-s", str(int(175 * speed)), "-w", str(out), "--", text]
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            if res.returncode != 0 or not out.exists():
+                # An unknown voice is the usual cause; fall back to the language part, then English.
+                base = (voice or "en").split("-")[0]
+                if base != voice:
+                    return self.synthesize(text, base, speed)
+                raise RenderError(f"espeak-ng failed for voice {voice!r}: {res.stderr.strip()[:200]}", where="voice")
+            rate, data = _read_wav(out)
+        return _resample(data, rate)
+
+
+class MmsVoice:
+    """A transformers VITS/MMS model loaded from a local directory (never downloaded)."""
+
+    name = "mms"
+
+    def __init__(self, model_dir: Path) -> None:
+        if not Path(model_dir).is_dir():
+            raise InputError(f"voice model directory {model_dir} does not exist", where="voice")
+        self.model_dir = Path(model_dir)
+        self._model = None
+        self._tok = None
+
+    def synthesize(self, text: str, voice: str, speed: float = 1.0) -> np.ndarray:
+        """One sentence through the local VITS model (voice is ignored: one model is one voice)."""
+        import torch
+        from transformers import AutoTokenizer, VitsModel
+
+        if self._model is None:
+            self._model = VitsModel.from_pretrained(self.model_dir, local_files_only=True).eval()
+            self._tok = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
+            self._model.speaking_rate = 1.0
+        self._model.speaking_rate = speed
+        inputs = self._tok(text, return_tensors="pt")
+        with torch.no_grad():
+            wav = self._model(**inputs).waveform[0].numpy()
+        return _resample(wav, int(self._model.config.sampling_rate))
+
+
+class SilentVoice:
+    """No voice: a fake that times sentences by reading speed, for tests and machines without TTS."""
+
+    name = "silent"
+
+    def synthesize(self, text: str, voice: str, speed: float = 1.0) -> np.ndarray:
+        """Silence as long as reading the sentence takes (15 characters a second)."""
+        return np.zeros(int(RATE * max(0.3, len(text) / 15.0 / speed)), np.float32)
+
+
+def voice_backend(name: str | None = None) -> VoiceBackend:
+    """The configured voice: PRODUCTREEL_VOICE_MODEL (a local MMS directory), else espeak-ng, else silence."""
+    name = name or os.environ.get("PRODUCTREEL_VOICE", "")
+    model_dir = os.environ.get("PRODUCTREEL_VOICE_MODEL")
+    if name == "mms" or (not name and model_dir):
+        if not model_dir:
+            raise InputError("voice 'mms' needs PRODUCTREEL_VOICE_MODEL set to a local model directory", where="voice")
+        return MmsVoice(Path(model_dir))
+    if name == "silent":
+        return SilentVoice()
+    if name in ("", "espeak-ng", "espeak"):
+        try:
+            return EspeakVoice()
+        except RenderError:
+            if name:
+                raise
+            return SilentVoice()
+    raise InputError(f"unknown voice backend {name!r}; known: espeak-ng, mms, silent", where="voice")
+
+
+def sentences(text: str) -> list[str]:
+    """Split a script into sentences (Latin and CJK full stops)."""
+    parts = re.split(r"(?<=[.!?。！？])\s*", text.strip())
+    return [p.strip() for p in parts if p.strip()]
+
+
+def speak(text: str, voice: str, duration: float, backend: VoiceBackend | None = None, gap: float = 0.25) -> Speech:
+    """Voice the script sentence by sentence, faster when needed so it fits `duration`."""
+    backend = backend or voice_backend()
+    parts = sentences(text)
+    if not parts:
+        return Speech(np.zeros(0, np.float32), [], backend.name)
+    speed = 1.0
+    for _ in range(3):
+        clips = [backend.synthesize(p, voice, speed) for p in parts]
+        total = sum(len(c) for c in clips) / RATE + gap * (len(clips) - 1) + 0.3
+        if total <= duration or speed >= 1.5:
+            break
+        speed = min(1.5, speed * total / duration * 1.03)
+    lead = 0.15
+    out, segs, t = [np.zeros(int(lead * RATE), np.float32)], [], lead
+    for p, c in zip(parts, clips):
+        segs.append((round(t, 3), round(t + len(c) / RATE, 3), p))
+        out += [c, np.zeros(int(gap * RATE), np.float32)]
+        t += len(c) / RATE + gap
+    samples = np.concatenate(out)[: int(duration * RATE)]
+    segs = [(s, min(e, duration), p) for s, e, p in segs if s < duration]
+    return Speech(samples, segs, backend.name)
+
+
+# -- music ----------------------------------------------------------------------------------
+
+
+def music_names() -> list[str]:
+    """The music beds shipped with productreel."""
+    return sorted(p.stem for p in MUSIC_DIR.glob("*.yaml"))
+
+
+def _midi_hz(n: float) -> float:
+    return 440.0 * 2 ** ((n - 69) / 12)
+
+
+def music_bed(name: str, duration: float, seed: int = 0) -> np.ndarray:
+    """A stereo [N, 2] float32 bed synthesized from the recipe clips/music/<name>.yaml."""
+    path = MUSIC_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise InputError(f"music bed {name!r} not found; known: {', '.join(music_names())}", where="music")
+    r = yaml.safe_load(path.read_text(encoding="utf-8"))
+    n = int(round(duration * RATE))
+    t = np.arange(n, dtype=np.float64) / RATE
+    beat = 60.0 / r["bpm"]
+    chord_len = beat * r.get("beats_per_chord", 4)
+    prog = r["progression"]
+    root = r["root"]
+    left = np.zeros(n)
+    right = np.zeros(n)
+    rng = np.random.default_rng(seed)
+    pad, bass, arp = r.get("pad", {}), r.get("bass", {}), r.get("arp", {})
+    n_chords = int(np.ceil(duration / chord_len)) + 1
+    for ci in range(n_chords):
+        chord = prog[ci % len(prog)]
+        t0 = ci * chord_len
+        i0, i1 = int(t0 * RATE), min(n, int((t0 + chord_len + pad.get("release", 0.5)) * RATE))
+        if i0 >= n:
+            break
+        tt = t[i0:i1] - t0
+        # Pad: detuned sine pairs with a slow attack and release, spread across the stereo field.
+        env = np.minimum(1.0, tt / pad.get("attack", 0.5)) * np.clip((chord_len + pad.get("release", 0.5) - tt) / pad.get("release", 0.5), 0, 1)
+        det = 2 ** (pad.get("detune_cents", 6) / 1200)
+        for k, semi in enumerate(chord):
+            f = _midi_hz(root + semi)
+            ph = rng.uniform(0, 2 * np.pi)
+            v = (np.sin(2 * np.pi * f * tt + ph) + 0.5 * np.sin(2 * np.pi * f * 2.001 * tt)) * env * pad.get("gain", 0.15) / len(chord)
+            w = np.sin(2 * np.pi * f * det * tt + ph) * env * pad.get("gain", 0.15) / len(chord)
+            pan = 0.3 + 0.4 * (k / max(1, len(chord) - 1))
+            left[i0:i1] += v * (1 - pan) + w * pan
+            right[i0:i1] += v * pan + w * (1 - pan)
+        # Bass: the chord root an octave down, one note a beat with a soft decay.
+        fb = _midi_hz(root + chord[0] - 12)
+        for b in range(r.get("beats_per_chord", 4)):
+            s0 = int((t0 + b * beat) * RATE)
+            s1 = min(n, s0 + int(beat * RATE))
+            if s0 >= n:
+                break
+            tb = t[s0:s1] - t[s0]
+            v = np.sin(2 * np.pi * fb * tb) * np.exp(-tb * 3.0) * np.minimum(1, tb / 0.01) * bass.get("gain", 0.2)
+            left[s0:s1] += v
+            right[s0:s1] += v
+        # Arpeggio: plucked chord tones, alternating sides.
+        spb = arp.get("steps_per_beat", 2)
+        step = beat / spb
+        for si in range(int(chord_len / step)):
+            s0 = int((t0 + si * step) * RATE)
+            if s0 >= n:
+                break
+            s1 = min(n, s0 + int(step * 2 * RATE))
+            tb = t[s0:s1] - t[s0]
+            f = _midi_hz(root + 12 + chord[si % len(chord)])
+            v = (np.sin(2 * np.pi * f * tb) + 0.3 * np.sin(4 * np.pi * f * tb)) * np.exp(-tb / arp.get("decay", 0.2)) * np.minimum(1, tb / 0.004) * arp.get("gain", 0.1)
+            pan = 0.35 if si % 2 else 0.65
+            left[s0:s1] += v * (1 - pan) * 2
+            right[s0:s1] += v * pan * 2
+    fade = min(int(0.5 * RATE), n // 4)
+    if fade:
+        ramp = np.linspace(0, 1, fade)
+        for ch in (left, right):
+            ch[:fade] *= ramp
+            ch[n - fade :] *= ramp[::-1]
+    return np.stack([left, right], axis=1).astype(np.float32)
+
+
+# -- mix and loudness -------------------------------------------------------------------------
+
+
+def duck_envelope(segments: list[Segment], n: int, depth_db: float = -12.0, ramp: float = 0.2) -> np.ndarray:
+    """Gain for the music: lowered by `depth_db` while the voice speaks, with smooth ramps."""
+    g = np.ones(n, np.float32)
+    low = 10 ** (depth_db / 20)
+    for s, e, _ in segments:
+        a, b = max(0, int((s - ramp) * RATE)), min(n, int((e + ramp) * RATE))
+        g[a:b] = low
+    k = max(1, int(ramp * RATE))
+    kernel = np.ones(k, np.float32) / k
+    return np.convolve(g, kernel, mode="same").astype(np.float32)
+
+
+def true_peak(x: np.ndarray) -> float:
+    """True peak in dBTP (4x oversampled, per ITU-R BS.1770-4 Annex 2)."""
+    from scipy.signal import resample_poly
+
+    if x.size == 0:
+        return -np.inf
+    up = resample_poly(x, 4, 1, axis=0)
+    peak = float(np.max(np.abs(up)))
+    return 20 * np.log10(peak) if peak > 0 else -np.inf
+
+
+def _limit(x: np.ndarray, ceiling_db: float) -> np.ndarray:
+    """A look-ahead peak limiter: gain dips ahead of peaks above the ceiling and recovers smoothly."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+    from scipy.signal import resample_poly
+
+    thr = 10 ** (ceiling_db / 20)
+    up = np.abs(resample_poly(x, 4, 1, axis=0))
+    env = up.reshape(-1, 4, x.shape[1]).max(axis=(1, 2)) if up.shape[0] == 4 * x.shape[0] else np.abs(x).max(axis=1)
+    gain = np.minimum(1.0, thr / np.maximum(env, 1e-9))
+    look = int(0.005 * RATE)
+    gain = minimum_filter1d(gain, size=2 * look + 1)
+    gain = uniform_filter1d(gain, size=look)
+    gain = np.minimum(gain, minimum_filter1d(np.minimum(1.0, thr / np.maximum(env, 1e-9)), size=3))
+    return (x * gain[:, None]).astype(np.float32)
+
+
+def normalize(x: np.ndarray, target_lufs: float = -14.0, peak_dbtp: float = -1.0) -> tuple[np.ndarray, float, float]:
+    """Scale to the integrated loudness target, limit to the true-peak ceiling; returns (audio, lufs, dbtp)."""
+    import pyloudnorm
+
+    meter = pyloudnorm.Meter(RATE)
+    if x.shape[0] < int(0.5 * RATE) or not np.any(x):
+        return x, float("-inf"), float("-inf")
+    lufs = -np.inf
+    for _ in range(4):
+        lufs = meter.integrated_loudness(x)
+        if not np.isfinite(lufs):
+            return x, lufs, true_peak(x)
+        x = (x * 10 ** ((target_lufs - lufs) / 20)).astype(np.float32)
+        # AAC encoding adds up to ~0.5 dB of overshoot; limit below the ceiling to keep it.
+        x = _limit(x, peak_dbtp - 0.7)
+        lufs = meter.integrated_loudness(x)
+        if abs(lufs - target_lufs) < 0.3:
+            break
+    return x, float(lufs), true_peak(x)
+
+
+@dataclass
+class Mix:
+    """The finished soundtrack and what went into it."""
+
+    samples: np.ndarray  # [N, 2] float32 at RATE
+    lufs: float
+    true_peak: float
+    segments: list[Segment]
+    voice: str
+    music: str | None
+
+
+def make_soundtrack(
+    text: str,
+    voice: str,
+    duration: float,
+    *,
+    music: str | None,
+    target_lufs: float = -14.0,
+    peak_dbtp: float = -1.0,
+    backend: VoiceBackend | None = None,
+    seed: int = 0,
+) -> Mix:
+    """Voice-over plus a ducked music bed, normalised to the target loudness, exactly `duration` long."""
+    n = int(round(duration * RATE))
+    mix = np.zeros((n, 2), np.float32)
+    speech = speak(text, voice, duration, backend) if text.strip() else Speech(np.zeros(0, np.float32), [], "none")
+    if speech.samples.size:
+        v = np.zeros(n, np.float32)
+        m = min(n, speech.samples.size)
+        v[:m] = speech.samples[:m]
+        peak = float(np.max(np.abs(v))) or 1.0
+        mix += (v / peak * 0.7)[:, None]
+    if music:
+        bed = music_bed(music, duration, seed)[:n]
+        # Music sits about 18 dB under the voice while it speaks and about 6 dB under it otherwise.
+        gain = duck_envelope(speech.segments, n) if speech.segments and np.any(speech.samples) else np.ones(n, np.float32)
+        mix[: len(bed)] += bed * gain[: len(bed), None] * (0.5 if np.any(speech.samples) else 1.0)
+    out, lufs, tp = normalize(mix, target_lufs, peak_dbtp)
+    return Mix(out, lufs, tp, speech.segments, speech.backend, music)
+
+
+def write_wav(samples: np.ndarray, path: Path) -> None:
+    """16-bit PCM WAV at RATE, written atomically."""
+    from scipy.io import wavfile
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        wavfile.write(fh, RATE, (np.clip(samples, -1, 1) * 32767).astype(np.int16))
+    os.replace(tmp, path)
+
+
+def measure_loudness(path: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of a media file's audio, decoded by FFmpeg."""
+    import pyloudnorm
+
+    from clips.encode import ffmpeg_exe
+
+    res = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-vn", "-ac", "2", "-ar", str(RATE), "-f", "f32le", "-"],
+        capture_output=True,
+    )
+    if res.returncode != 0:
+        raise RenderError(f"cannot decode audio: {res.stderr.decode(errors='replace').strip()[:200]}", where=str(path))
+    x = np.frombuffer(res.stdout, np.float32).reshape(-1, 2)
+    return float(pyloudnorm.Meter(RATE).integrated_loudness(x)), true_peak(x)

@@ -1,0 +1,554 @@
+"""The compose renderer: a Storyboard in, a delivery MP4 with captions, poster and metadata out.
+
+The hot path works like a video editor's: per scene the photo card is prepared once as Y'CbCr
+planes at a modest oversize, every overlay is drawn once at output resolution, and each frame is
+then one float-positioned resample of the card (no 1-pixel jitter), a few alpha blends inside
+the overlays' own boxes, and raw yuv420p bytes streamed into libx264. Frames are built by a
+small thread pool (Pillow releases the GIL) while FFmpeg encodes, and never held in a list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import tempfile
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageOps
+
+from productreel.errors import InputError, RenderError
+from productreel.models import RenderedClip, Scene, Storyboard
+
+from clips.layout import Designer, Placed, card_shadow
+from clips.planes import Layer, Planes, even
+from clips.profiles import BrandKit, load_brand
+
+RENDERER_VERSION = "compose-3"
+OVERSIZE = 1.12  # the card source is this much larger than the card: zooms never upsample
+ZOOM = 1.10  # how far a zoom travels
+PAN = 1.06  # the window size of a pan, relative to the source
+TRANSITION = 0.4  # seconds
+
+
+# -- motion ------------------------------------------------------------------------------------
+
+
+def ease(q: float) -> float:
+    """Gentle ease-in-out that never stops moving (strictly increasing), so a zoom never stalls."""
+    q = min(1.0, max(0.0, q))
+    return 0.7 * q + 0.3 * (0.5 - 0.5 * math.cos(math.pi * q))
+
+
+def view_box(motion: str, q: float, sw: float, sh: float) -> tuple[float, float, float, float]:
+    """The window (x0, y0, x1, y1) of the source shown at progress q, in float source pixels."""
+    e = ease(q)
+    if motion in ("zoom_in", "zoom_out"):
+        z = 1 + (ZOOM - 1) * (e if motion == "zoom_in" else 1 - e)
+        w, h = sw / z, sh / z
+        return ((sw - w) / 2, (sh - h) / 2, (sw + w) / 2, (sh + h) / 2)
+    if motion in ("pan_left", "pan_right"):
+        w, h = sw / PAN, sh / PAN
+        f = e if motion == "pan_right" else 1 - e
+        x0 = (sw - w) * f
+        return (x0, (sh - h) / 2, x0 + w, (sh + h) / 2)
+    w, h = sw / OVERSIZE * 1.0, sh / OVERSIZE * 1.0
+    return ((sw - w) / 2, (sh - h) / 2, (sw + w) / 2, (sh + h) / 2)
+
+
+# -- scenes --------------------------------------------------------------------------------------
+
+
+def _open_image(path: Path, sb: Storyboard) -> Image.Image:
+    try:
+        img = Image.open(path)
+        img = ImageOps.exif_transpose(img)
+        img.load()
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read image {path}: {exc}", product=sb.product_handle, market=sb.market, where="compose") from exc
+    return img.convert("RGBA")
+
+
+def _edge_color(img: Image.Image) -> tuple[int, int, int]:
+    """The photo's border color (a packshot's backdrop), used to fill around a contained photo."""
+    arr = np.asarray(img)
+    border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
+    opaque = border[border[:, 3] > 200]
+    if len(opaque) < len(border) * 0.5:
+        return None  # type: ignore[return-value]
+    return tuple(int(v) for v in np.median(opaque[:, :3], axis=0))  # type: ignore[return-value]
+
+
+def _gradient(size: tuple[int, int], top, bottom) -> Image.Image:
+    w, h = size
+    t = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    a, b = np.array(top[:3], np.float32), np.array(bottom[:3], np.float32)
+    col = (a * (1 - t) + b * t)
+    return Image.fromarray(np.repeat(col[:, None, :], w, axis=1).astype(np.uint8), "RGB")
+
+
+def card_source(img: Image.Image, crop, size: tuple[int, int], brand: BrandKit) -> Image.Image:
+    """The card's picture at OVERSIZE: the photo cropped (close-up), fitted and set on its backdrop."""
+    if crop:
+        x0, y0, x1, y1 = crop
+        W, H = img.size
+        box = (int(x0 * W), int(y0 * H), max(int(x0 * W) + 2, int(x1 * W)), max(int(y0 * H) + 2, int(y1 * H)))
+        img = img.crop(box)
+    sw, sh = even(size[0] * OVERSIZE), even(size[1] * OVERSIZE)
+    edge = _edge_color(img)
+    iw, ih = img.size
+    cover = max(sw / iw, sh / ih)
+    contain = min(sw / iw, sh / ih)
+    # A photo close to the card's shape fills it; a transparent or very different one sits on a backdrop.
+    transparent = edge is None
+    if not transparent and cover / contain < 1.3:
+        scale = cover
+        bg = Image.new("RGBA", (sw, sh), (0, 0, 0, 255))
+    else:
+        scale = contain * (0.86 if transparent else 1.0)
+        if transparent:
+            bg = _gradient((sw, sh), brand.color("background2"), brand.color("background")).convert("RGBA")
+        else:
+            bg = Image.new("RGBA", (sw, sh), edge + (255,))
+    nw, nh = max(2, round(iw * scale)), max(2, round(ih * scale))
+    photo = img.resize((nw, nh), Image.LANCZOS, reducing_gap=3.0)
+    bg.alpha_composite(photo, ((sw - nw) // 2, (sh - nh) // 2))
+    return bg.convert("RGB")
+
+
+@dataclass
+class TimedLayer:
+    """A placed overlay converted to planes, with absolute times (seconds)."""
+
+    placed: Placed
+    layer: Layer
+    start: float
+    end: float
+    fade: float
+
+    def opacity(self, t: float) -> float:
+        """0 before it starts or after it ends, ramping to 1 over its fade."""
+        if t < self.start or t >= self.end:
+            return 0.0
+        if self.fade <= 0:
+            return 1.0
+        return min(1.0, (t - self.start) / self.fade)
+
+
+class SceneRender:
+    """One scene, prepared once: card source planes, background and overlays."""
+
+    def __init__(self, r: "Renderer", index: int, scene: Scene, start: float) -> None:
+        self.r = r
+        self.index = index
+        self.scene = scene
+        self.start = start
+        self.end = start + scene.duration
+        self.vis_start = start
+        self.vis_end = self.end
+        self.layers: list[TimedLayer] = []
+        self._prepared = False
+        self._lock = threading.Lock()
+        self._static: Planes | None = None
+        self._frames = None
+
+    def prepare(self) -> None:
+        """Load and fit the photo, draw overlays (done lazily, once, by whichever thread needs it)."""
+        with self._lock:
+            if self._prepared:
+                return
+            r, sc = self.r, self.scene
+            x0, y0, x1, y1 = r.geo.card
+            cw, ch = x1 - x0, y1 - y0
+            if sc.shot.kind == "generated" and sc.shot.video:
+                from clips.diffusion import fit_frames  # the diffusion room owns this; import only when used
+
+                self._frames = fit_frames(Path(sc.shot.video), cw, ch, r.sb.fps, sc.duration)
+            elif sc.shot.kind == "color" or sc.shot.image is None:
+                self.source = Planes.from_rgb(Image.new("RGB", (even(cw * OVERSIZE), even(ch * OVERSIZE)), r.brand.color("background2")[:3]))
+            else:
+                img = _open_image(Path(sc.shot.image), r.sb)
+                self.source = Planes.from_rgb(card_source(img, sc.shot.crop, (cw, ch), r.brand))
+            if self._frames is None and sc.shot.motion == "none":
+                self._static = self._resample(0.0)
+            for p in r.designer.scene_overlays(sc, self.index, len(r.sb.scenes)):
+                if p.role in ("label", "disclosure", "logo"):
+                    r.add_global(p, self.start, self.end)
+                    continue
+                end = self.end if p.end is None else min(self.end, self.start + p.end)
+                self.layers.append(TimedLayer(p, Layer.from_rgba(p.image, p.x, p.y), self.start + p.start, end, p.fade))
+            self._prepared = True
+
+    def _resample(self, q: float) -> Planes:
+        x0, y0, x1, y1 = self.r.geo.card
+        cw, ch = x1 - x0, y1 - y0
+        sw, sh = self.source.size
+        bx = view_box(self.scene.shot.motion, q, sw, sh)
+        half = tuple(v / 2 for v in bx)
+        # Float boxes: Pillow samples at sub-pixel positions, so motion is smooth, not stepped.
+        return Planes(
+            self.source.y.resize((cw, ch), Image.BILINEAR, box=bx),
+            self.source.u.resize((cw // 2, ch // 2), Image.BILINEAR, box=half),
+            self.source.v.resize((cw // 2, ch // 2), Image.BILINEAR, box=half),
+        )
+
+    def card(self, t: float) -> Planes:
+        """The card's picture at absolute time t."""
+        if self._frames is not None:
+            i = min(len(self._frames) - 1, max(0, int((t - self.start) * self.r.sb.fps)))
+            return Planes.from_rgb(Image.fromarray(self._frames[i]))
+        if self._static is not None:
+            return self._static
+        q = (t - self.vis_start) / max(1e-6, self.vis_end - self.vis_start)
+        return self._resample(q)
+
+    def frame(self, t: float) -> Planes:
+        """The scene's full frame at absolute time t: background, card, then its overlays."""
+        self.prepare()
+        r = self.r
+        out = r.background.copy()
+        card = self.card(t)
+        x0, y0 = r.geo.card[:2]
+        out.y.paste(card.y, (x0, y0))
+        out.u.paste(card.u, (x0 // 2, y0 // 2))
+        out.v.paste(card.v, (x0 // 2, y0 // 2))
+        if r.corners is not None:
+            for layer in r.corners:
+                layer.paste_on(out)
+        for tl in self.layers:
+            a = tl.opacity(t)
+            if a > 0:
+                tl.layer.paste_on(out, a)
+        return out
+
+
+# -- the clip ------------------------------------------------------------------------------------
+
+
+class Renderer:
+    """Builds the frames of one storyboard, in order, on demand."""
+
+    def __init__(self, sb: Storyboard) -> None:
+        if not sb.scenes:
+            raise InputError("storyboard has no scenes", product=sb.product_handle, market=sb.market, where="compose")
+        if sb.width % 2 or sb.height % 2:
+            raise InputError(f"frame size {sb.width}x{sb.height} must be even for yuv420p", product=sb.product_handle, where="compose")
+        self.sb = sb
+        self.brand = load_brand(sb.brand)
+        self.designer = Designer(sb, self.brand)
+        self.geo = self.designer.geo
+        self.n_frames = max(1, int(round(sb.duration * sb.fps)))
+        self.globals: list[TimedLayer] = []
+        self._glock = threading.Lock()
+        self._build_background()
+        self.scenes: list[SceneRender] = []
+        t = 0.0
+        for i, sc in enumerate(sb.scenes):
+            self.scenes.append(SceneRender(self, i, sc, t))
+            t += sc.duration
+        # Transitions overlap the boundary symmetrically, so the clip length is the scenes' sum.
+        self.trans: list[float] = [0.0]
+        for i in range(1, len(self.scenes)):
+            kind = sb.scenes[i].transition
+            d = 0.0 if kind == "cut" else min(TRANSITION, 0.4 * sb.scenes[i].duration, 0.4 * sb.scenes[i - 1].duration)
+            self.trans.append(d)
+            self.scenes[i].vis_start -= d / 2
+            self.scenes[i - 1].vis_end += d / 2
+        self.captions = self._caption_layers()
+        for s in self.scenes:  # labels become global layers; they are known once every scene is prepared
+            s.prepare()
+        self._merge_globals()
+
+    # background, card corners, globals --------------------------------------------------------
+
+    def _build_background(self) -> None:
+        b, g = self.brand, self.geo
+        bg = _gradient((g.width, g.height), b.color("background"), b.color("background2")).convert("RGBA")
+        self.corners = None
+        if not g.bleed:
+            bg.alpha_composite(card_shadow((g.width, g.height), g.card, self.designer.radius))
+            # Rounded corners: after the card is pasted, four small background patches are blended
+            # back over its corners, so the card itself is a plain (fast) paste.
+            rad = even(self.designer.radius) or 2
+            x0, y0, x1, y1 = g.card
+            mask = Image.new("L", (rad * 2, rad * 2), 255)
+            ImageDraw.Draw(mask).ellipse((0, 0, rad * 4 - 1, rad * 4 - 1), fill=0)
+            self.corners = []
+            for cx, cy, flip in ((x0, y0, None), (x1 - 2 * rad, y0, Image.FLIP_LEFT_RIGHT), (x0, y1 - 2 * rad, Image.FLIP_TOP_BOTTOM),
+                                 (x1 - 2 * rad, y1 - 2 * rad, Image.ROTATE_180)):
+                m = mask if flip is None else mask.transpose(flip)
+                patch = bg.crop((cx, cy, cx + 2 * rad, cy + 2 * rad))
+                patch.putalpha(m)
+                self.corners.append(Layer.from_rgba(patch, cx, cy))
+        self.background = Planes.from_rgb(bg.convert("RGB"))
+
+    def add_global(self, p: Placed, start: float, end: float) -> None:
+        """Register a clip-level overlay (labels, logo): drawn above transitions, never sliding."""
+        s = start + p.start
+        e = end if p.end is None else min(end, start + p.end)
+        with self._glock:
+            self.globals.append(TimedLayer(p, Layer.from_rgba(p.image, p.x, p.y), s, e, 0.0))
+
+    def _merge_globals(self) -> None:
+        merged: list[TimedLayer] = []
+        for tl in sorted(self.globals, key=lambda x: x.start):
+            prev = next((m for m in merged if m.placed.role == tl.placed.role and m.placed.texts == tl.placed.texts
+                         and m.placed.box == tl.placed.box and abs(m.end - tl.start) < 1e-6), None)
+            if prev is not None:
+                prev.end = tl.end
+            else:
+                merged.append(tl)
+        self.globals = merged
+
+    def _caption_layers(self) -> list[TimedLayer]:
+        if not self.sb.burn_captions:
+            return []
+        sx0, _, sx1, sy1 = self.geo.safe
+        bottom = sy1 - (int(self.geo.short * 0.03) if self.geo.width > self.geo.height * 1.2 else 0)
+        out = []
+        for c in self.sb.captions:
+            img = self.designer.caption(c.text)
+            p = Placed("caption", [c.text], img, sx0 + (sx1 - sx0 - img.width) // 2, bottom - img.height, 0.0, None, fade=0.0)
+            out.append(TimedLayer(p, Layer.from_rgba(img, p.x, p.y), c.start, c.end, 0.0))
+        return out
+
+    def _progress(self, frame: Planes, t: float) -> None:
+        """The tutorial's progress bar along the bottom of the safe zone."""
+        sx0, _, sx1, sy1 = self.geo.safe
+        h = max(2, even(self.geo.short * 0.012))
+        y = even(sy1 - h)
+        x0, x1 = even(sx0), even(sx1)
+        fill = x0 + even((x1 - x0) * min(1.0, t / self.sb.duration))
+        track = Planes.from_rgb(Image.new("RGB", (2, 2), self.brand.color("background2")[:3]))
+        done = Planes.from_rgb(Image.new("RGB", (2, 2), self.brand.color("accent")[:3]))
+        for planes, a, b in ((track, fill, x1), (done, x0, fill)):
+            if b > a:
+                frame.y.paste(planes.y.getpixel((0, 0)), (a, y, b, y + h))
+                frame.u.paste(planes.u.getpixel((0, 0)), (a // 2, y // 2, b // 2, (y + h) // 2))
+                frame.v.paste(planes.v.getpixel((0, 0)), (a // 2, y // 2, b // 2, (y + h) // 2))
+
+    # frames -----------------------------------------------------------------------------------
+
+    def frame(self, n: int) -> Planes:
+        """Frame number n of the clip."""
+        t = n / self.sb.fps
+        i = 0
+        while i + 1 < len(self.scenes) and t >= self.scenes[i + 1].start:
+            i += 1
+        cur = self.scenes[i]
+        # Which transition, if any, is this frame inside?
+        if i + 1 < len(self.scenes) and t >= cur.end - self.trans[i + 1] / 2:
+            a_sc, b_sc, d = cur, self.scenes[i + 1], self.trans[i + 1]
+        elif i > 0 and t < cur.start + self.trans[i] / 2:
+            a_sc, b_sc, d = self.scenes[i - 1], cur, self.trans[i]
+        else:
+            a_sc = b_sc = None
+            d = 0.0
+        if a_sc is None or d <= 0:
+            out = cur.frame(t)
+        else:
+            alpha = (t - (b_sc.start - d / 2)) / d
+            fa, fb = a_sc.frame(t), b_sc.frame(t)
+            out = _transition(fa, fb, alpha, b_sc.scene.transition)
+        for tl in self.globals:
+            a = tl.opacity(t)
+            if a > 0:
+                tl.layer.paste_on(out, a)
+        if self.sb.kind == "tutorial":
+            self._progress(out, t)
+        for tl in self.captions:
+            if tl.start <= t < tl.end:
+                tl.layer.paste_on(out)
+        return out
+
+    def overlay_boxes(self) -> list[dict]:
+        """Every text box with its absolute times (for compliance and the review page)."""
+        out = []
+        for tl in [tl for s in self.scenes for tl in s.layers] + self.globals + self.captions:
+            p = tl.placed
+            out.append({"role": p.role, "texts": p.texts, "box": list(tl.layer.box), "start": round(tl.start, 3),
+                        "end": round(tl.end, 3), **p.meta})
+        return out
+
+
+def _transition(a: Planes, b: Planes, alpha: float, kind: str) -> Planes:
+    alpha = min(1.0, max(0.0, alpha))
+    if kind == "slide":
+        # Push: the new scene slides in from the right, eased, pushing the old one out.
+        w, h = a.size
+        dx = even(w * ease(alpha))
+        if dx <= 0:
+            return a
+        if dx >= w:
+            return b
+        out = b.copy()
+        out.y.paste(a.y.crop((dx, 0, w, h)), (0, 0))
+        out.y.paste(b.y.crop((0, 0, dx, h)), (w - dx, 0))
+        for pa, pb, po in ((a.u, b.u, out.u), (a.v, b.v, out.v)):
+            po.paste(pa.crop((dx // 2, 0, w // 2, h // 2)), (0, 0))
+            po.paste(pb.crop((0, 0, dx // 2, h // 2)), ((w - dx) // 2, 0))
+        return out
+    return Planes(Image.blend(a.y, b.y, alpha), Image.blend(a.u, b.u, alpha), Image.blend(a.v, b.v, alpha))
+
+
+def iter_frames(renderer: Renderer, workers: int | None = None, ahead: int = 4):
+    """Yield (n, Planes) in order, built `ahead` frames in advance by a thread pool."""
+    workers = workers or min(4, os.cpu_count() or 1)
+    if workers <= 1:
+        for n in range(renderer.n_frames):
+            yield n, renderer.frame(n)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="frame") as pool:
+        pending: deque = deque()
+        nxt = 0
+        while nxt < renderer.n_frames and len(pending) < ahead:
+            pending.append((nxt, pool.submit(renderer.frame, nxt)))
+            nxt += 1
+        while pending:
+            n, fut = pending.popleft()
+            frame = fut.result()
+            if nxt < renderer.n_frames:
+                pending.append((nxt, pool.submit(renderer.frame, nxt)))
+                nxt += 1
+            yield n, frame
+
+
+# -- render --------------------------------------------------------------------------------------
+
+
+def clip_paths(sb: Storyboard, out_dir: Path) -> dict[str, Path]:
+    """Where a storyboard's files go: <out>/<handle>/<market>/<kind>-<format>.{mp4,srt,vtt,jpg,json}."""
+    stem = f"{sb.kind}-{sb.format.replace(':', 'x')}"
+    folder = Path(out_dir) / sb.product_handle / sb.market
+    return {ext: folder / f"{stem}.{ext}" for ext in ("mp4", "srt", "vtt", "jpg", "json")}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _atomic_json(data: dict, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _retime_captions(sb: Storyboard, segments) -> list:
+    """Captions timed to the spoken sentences when a voice spoke them."""
+    if not segments:
+        return list(sb.captions)
+    try:
+        from localization.markets import get_market
+        from localization.subtitles import make_cues
+
+        return list(make_cues(sb.voiceover, sb.duration, get_market(sb.market), segments=segments))
+    except Exception:  # noqa: BLE001 - localization not ready or unknown market: time by segments ourselves
+        from productreel.models import Cue
+
+        return [Cue(start=s, end=e, text=txt) for s, e, txt in segments]
+
+
+def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None, voice: str | None = None) -> RenderedClip:
+    """Render a storyboard to `<out_dir>/<handle>/<market>/<kind>-<format>.mp4` with its sidecars."""
+    from clips.audio import make_soundtrack, voice_backend, write_wav
+    from clips.captions import write_captions
+    from clips.encode import Encoder, encode_command
+
+    sb = storyboard
+    paths = clip_paths(sb, out_dir)
+    paths["mp4"].parent.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(timezone.utc)
+
+    with tempfile.TemporaryDirectory(prefix="productreel-render-") as tmpdir:
+        tmp = Path(tmpdir)
+        # Audio first: the voice's sentence timings decide when the captions appear.
+        backend = voice_backend(voice) if sb.voiceover.strip() else None
+        mix = make_soundtrack(
+            sb.voiceover, str(sb.metadata.get("voice") or sb.locale.split("-")[0]), sb.duration,
+            music=sb.music, target_lufs=sb.loudness_target, peak_dbtp=float(sb.metadata.get("true_peak_dbtp", -1.0)),
+            backend=backend,
+        )
+        wav = tmp / "audio.wav"
+        write_wav(mix.samples, wav)
+        cues = _retime_captions(sb, mix.segments)
+        sb = sb.model_copy(update={"captions": cues})
+
+        renderer = Renderer(sb)
+        meta_tags = {"comment": f"productreel job {sb.job_key}"}
+        if sb.has_generated:
+            meta_tags["AIGC"] = json.dumps({"Label": "1", "ContentProducer": "productreel", "ProduceID": sb.job_key,
+                                            "ReservedCode1": "", "ContentPropagator": "", "PropagateID": "", "ReservedCode2": ""})
+        tmp_mp4 = paths["mp4"].with_name(f".{paths['mp4'].stem}.{os.getpid()}.tmp.mp4")
+        enc = Encoder(encode_command(tmp_mp4, sb.width, sb.height, sb.fps, wav, metadata=meta_tags))
+        poster_n = min(renderer.n_frames - 1, int(sb.fps * min(sb.scenes[0].duration * 0.8, 1.5)))
+        poster = None
+        try:
+            for n, frame in iter_frames(renderer, workers):
+                enc.write(frame.tobytes())
+                if n == poster_n:
+                    poster = frame.to_rgb()
+            enc.close()
+        except BaseException:
+            enc.kill()
+            tmp_mp4.unlink(missing_ok=True)
+            raise
+        os.replace(tmp_mp4, paths["mp4"])
+
+    write_captions(cues, paths["srt"], paths["vtt"])
+    if poster is not None:
+        tmp_jpg = paths["jpg"].with_name(f".{paths['jpg'].name}.tmp")
+        poster.save(tmp_jpg, "JPEG", quality=90)
+        os.replace(tmp_jpg, paths["jpg"])
+
+    images = []
+    for s in sb.scenes:
+        if s.shot.image and Path(s.shot.image).exists() and str(s.shot.image) not in [i["path"] for i in images]:
+            images.append({"path": str(s.shot.image), "sha256": _sha256(Path(s.shot.image))})
+    metadata = {
+        "job_key": sb.job_key,
+        "product_handle": sb.product_handle,
+        "market": sb.market,
+        "locale": sb.locale,
+        "kind": sb.kind,
+        "format": sb.format,
+        "width": sb.width,
+        "height": sb.height,
+        "fps": sb.fps,
+        "duration": round(sb.duration, 3),
+        "frames": renderer.n_frames,
+        "has_generated": sb.has_generated,
+        "renderer": {"name": "compose", "version": RENDERER_VERSION, "python": platform.python_version()},
+        "rendered_at": started.isoformat(),
+        "inputs": {"images": images, "generated": [str(s.shot.video) for s in sb.scenes if s.shot.video],
+                   "product_content_hash": sb.metadata.get("product_content_hash")},
+        "templates": sb.metadata.get("templates", {}),
+        "storyboard_version": sb.metadata.get("storyboard_version"),
+        "brand": sb.brand,
+        "destination": sb.destination,
+        "safe_zone": list(renderer.geo.safe),
+        "overlays": renderer.overlay_boxes(),
+        "audio": {"voice": mix.voice, "music": mix.music, "lufs": round(mix.lufs, 2) if np.isfinite(mix.lufs) else None,
+                  "true_peak_dbtp": round(mix.true_peak, 2) if np.isfinite(mix.true_peak) else None,
+                  "target_lufs": sb.loudness_target, "segments": [list(s) for s in mix.segments]},
+        "captions": {"burned_in": sb.burn_captions, "cues": len(cues)},
+        "storyboard": sb.model_dump(mode="json"),
+    }
+    _atomic_json(metadata, paths["json"])
+    return RenderedClip(
+        job_key=sb.job_key, product_handle=sb.product_handle, market=sb.market, kind=sb.kind, format=sb.format,
+        video=paths["mp4"], srt=paths["srt"], vtt=paths["vtt"], poster=paths["jpg"] if poster is not None else None,
+        metadata=paths["json"], duration=renderer.n_frames / sb.fps, width=sb.width, height=sb.height,
+        has_generated=sb.has_generated,
+    )

@@ -1,0 +1,301 @@
+"""Layout: where the photo card and every text box go in a frame, and how each overlay looks.
+
+All text is drawn once per clip at output resolution (never scaled), on solid or translucent
+boxes so contrast holds over any photo, and every box is placed inside the destination's safe zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter
+
+from productreel.errors import RenderError
+from productreel.models import Scene, Storyboard, TextOverlay
+
+from clips.planes import even
+from clips.profiles import BrandKit, safe_box
+from clips.text import render_text
+
+PRICE_ROLES = ("price", "compare_at", "prior_price", "tax")
+LABEL_ROLES = ("label", "disclosure")
+
+
+@dataclass
+class Frame:
+    """The geometry of one clip: frame size, safe zone and the photo card."""
+
+    width: int
+    height: int
+    safe: tuple[int, int, int, int]
+    card: tuple[int, int, int, int]
+    bleed: bool  # the card fills the frame edge to edge (no rounded corners, no shadow)
+    text_box: tuple[int, int, int, int]  # where the title/step column goes
+
+    @property
+    def short(self) -> int:
+        """The short side in pixels."""
+        return min(self.width, self.height)
+
+
+def frame_geometry(sb: Storyboard) -> Frame:
+    """Place the photo card and the text column for the storyboard's format and destination."""
+    w, h = sb.width, sb.height
+    safe = safe_box(sb.destination, sb.format, w, h)
+    sx0, sy0, sx1, sy1 = safe
+    if w * 1.2 < h:  # 9:16: a square card between the title and the bottom UI
+        side = even(w * 0.89)
+        x0 = even((w - side) / 2)
+        y0 = even(sy0 + (sy1 - sy0) * 0.28)
+        return Frame(w, h, safe, (x0, y0, x0 + side, y0 + side), False, (sx0, sy0, sx1, y0))
+    if h * 1.2 < w:  # 16:9: a full-height card on the right, text column on the left
+        side = even(h)
+        return Frame(w, h, safe, (w - side, 0, w, h), True, (sx0, sy0, even(w - side - h * 0.04), sy1))
+    if h > w * 1.1:  # 4:5: title band on top, full-width square card below
+        side = w
+        return Frame(w, h, safe, (0, h - side, w, h), True, (sx0, sy0, sx1, h - side))
+    return Frame(w, h, safe, (0, 0, w, h), True, safe)  # 1:1: the photo fills the frame
+
+
+def _rounded(size: tuple[int, int], radius: int, fill) -> Image.Image:
+    img = Image.new("RGBA", size, (0, 0, 0, 0))
+    ImageDraw.Draw(img).rounded_rectangle((0, 0, size[0] - 1, size[1] - 1), radius=radius, fill=tuple(fill))
+    return img
+
+
+def chip(content: Image.Image, bg, pad_x: int, pad_y: int, radius: int) -> Image.Image:
+    """Text on a rounded box: the box guarantees contrast whatever is behind it."""
+    w, h = content.size
+    box = _rounded((w + 2 * pad_x, h + 2 * pad_y), radius, bg)
+    box.alpha_composite(content, (pad_x, pad_y))
+    return box
+
+
+@dataclass
+class Placed:
+    """An overlay image with its place and timing (scene-relative seconds)."""
+
+    role: str
+    texts: list[str]
+    image: Image.Image
+    x: int
+    y: int
+    start: float = 0.0
+    end: float | None = None
+    fade: float = 0.25
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) in frame pixels."""
+        return (self.x, self.y, self.x + self.image.width, self.y + self.image.height)
+
+
+class Designer:
+    """Draws overlays in the brand's style for one storyboard."""
+
+    def __init__(self, sb: Storyboard, brand: BrandKit) -> None:
+        self.sb = sb
+        self.brand = brand
+        self.geo = frame_geometry(sb)
+        self.fonts = [Path(f) for f in sb.fonts] or brand.font_files("heading")
+        s = self.geo.short
+        self.s = s
+        self.radius = max(2, int(s * brand.corner_radius))
+        self.lang = (sb.locale or "en").split("-")[0].split("_")[0]
+
+    def text(self, text: str, size: float, color, max_width: int, max_lines: int = 2, align: str = "center") -> Image.Image:
+        """Text at output resolution through the shared text drawer."""
+        px = max(6, int(round(size * self.s)))
+        return render_text(
+            text, fonts=self.fonts, size=px, color=color, max_width=max(8, max_width), max_lines=max_lines,
+            min_size=max(6, int(px * 0.6)), align=align, rtl=self.sb.rtl, lang=self.lang,
+        )
+
+    # -- the pieces -------------------------------------------------------------------------
+
+    def label_chip(self, text: str, disclosure: bool) -> Image.Image:
+        """The ad or AI label; the AI label's text is at least 5 % of the short side tall."""
+        b = self.brand
+        size = 0.065 if disclosure else 0.04
+        t = self.text(text, size, b.color("label_text"), int((self.geo.safe[2] - self.geo.safe[0]) * 0.9), 1)
+        if disclosure and t.height < 0.05 * self.s:  # tight box of glyphs lower than the rule asks
+            t = self.text(text, size * 0.05 * self.s / max(1, t.height) * 1.05, b.color("label_text"), int((self.geo.safe[2] - self.geo.safe[0]) * 0.95), 1)
+        return chip(t, b.color("label_bg"), int(self.s * 0.02), int(self.s * 0.012), self.radius // 2)
+
+    def title(self, text: str, max_width: int, boxed: bool) -> Image.Image:
+        """The product title: heading size, two lines at most."""
+        b = self.brand
+        t = self.text(text, 0.075, b.color("text") if not boxed else b.color("label_text"), max_width - (int(self.s * 0.06) if boxed else 0), 2)
+        return chip(t, b.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius) if boxed else t
+
+    def price_badge(self, items: dict[str, str], max_width: int) -> Image.Image:
+        """The price badge: price, struck-through compare-at price, prior-price and tax lines."""
+        b = self.brand
+        fg, bg = b.color("on_accent"), b.color("accent")
+        inner = max_width - int(self.s * 0.08)
+        rows: list[Image.Image] = []
+        price = self.text(items["price"], 0.09, fg, inner, 1)
+        if "compare_at" in items:
+            cap = self.text(items["compare_at"], 0.05, fg[:3] + (215,), inner // 2, 1)
+            # The strike line is drawn, not a font feature, so every script and font gets one.
+            d = ImageDraw.Draw(cap)
+            yy = cap.height // 2
+            d.line((0, yy, cap.width, yy), fill=fg, width=max(2, cap.height // 9))
+            gap = int(self.s * 0.025)
+            if price.width + gap + cap.width <= inner:
+                row = Image.new("RGBA", (price.width + gap + cap.width, max(price.height, cap.height)), (0, 0, 0, 0))
+                row.alpha_composite(price, (0, row.height - price.height))
+                row.alpha_composite(cap, (price.width + gap, row.height - cap.height - price.height // 10))
+                rows.append(row)
+            else:
+                rows += [price, cap]
+        else:
+            rows.append(price)
+        if "prior_price" in items:
+            rows.append(self.text(items["prior_price"], 0.036, fg, inner, 2))
+        if "tax" in items:
+            rows.append(self.text(items["tax"], 0.032, fg, inner, 1))
+        gap = int(self.s * 0.012)
+        w = max(r.width for r in rows)
+        h = sum(r.height for r in rows) + gap * (len(rows) - 1)
+        body = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+        y = 0
+        for r in rows:
+            body.alpha_composite(r, ((w - r.width) // 2, y))
+            y += r.height + gap
+        return chip(body, bg, int(self.s * 0.04), int(self.s * 0.028), self.radius)
+
+    def cta(self, text: str, max_width: int) -> Image.Image:
+        """The call to action as a button."""
+        b = self.brand
+        t = self.text(text, 0.055, b.color("on_accent"), max_width - int(self.s * 0.1), 1)
+        return chip(t, b.color("primary"), int(self.s * 0.05), int(self.s * 0.025), self.radius * 3)
+
+    def body(self, text: str, max_width: int) -> Image.Image:
+        """A feature line on a light box."""
+        b = self.brand
+        t = self.text(text, 0.05, b.color("label_text"), max_width - int(self.s * 0.06), 3)
+        return chip(t, b.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius)
+
+    def step(self, number: int, text: str, max_width: int) -> Image.Image:
+        """A numbered step: the number in a brand-colored disc beside the instruction."""
+        b = self.brand
+        d = int(self.s * 0.12)
+        disc = Image.new("RGBA", (d, d), (0, 0, 0, 0))
+        ImageDraw.Draw(disc).ellipse((0, 0, d - 1, d - 1), fill=b.color("accent"))
+        num = self.text(str(number), 0.07, b.color("on_accent"), d, 1)
+        disc.alpha_composite(num, ((d - num.width) // 2, (d - num.height) // 2))
+        gap = int(self.s * 0.025)
+        t = self.text(text, 0.05, b.color("label_text"), max_width - d - gap - int(self.s * 0.06), 3,
+                      align="right" if self.sb.rtl else "left")
+        t = chip(t, b.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius)
+        h = max(d, t.height)
+        out = Image.new("RGBA", (d + gap + t.width, h), (0, 0, 0, 0))
+        if self.sb.rtl:
+            out.alpha_composite(t, (0, (h - t.height) // 2))
+            out.alpha_composite(disc, (t.width + gap, (h - d) // 2))
+        else:
+            out.alpha_composite(disc, (0, (h - d) // 2))
+            out.alpha_composite(t, (d + gap, (h - t.height) // 2))
+        return out
+
+    def caption(self, text: str) -> Image.Image:
+        """A burned-in caption: white on a translucent black box, two lines at most."""
+        b = self.brand
+        sx0, _, sx1, _ = self.geo.safe
+        t = self.text(text, 0.042, b.color("caption_text"), int((sx1 - sx0) * 0.92), 2)
+        return chip(t, b.color("caption_bg"), int(self.s * 0.02), int(self.s * 0.012), self.radius // 2)
+
+    def caption_slot(self) -> int:
+        """The height kept free at the bottom of the safe zone for burned-in captions."""
+        line = int(round(0.042 * self.s * 1.25))
+        return 2 * line + 2 * int(self.s * 0.012) + int(self.s * 0.02)
+
+    # -- one scene ------------------------------------------------------------------------
+
+    def scene_overlays(self, scene: Scene, index: int, n_scenes: int) -> list[Placed]:
+        """Every overlay of a scene, drawn and placed inside the safe zone."""
+        g = self.geo
+        sx0, sy0, sx1, sy1 = g.safe
+        tx0, ty0, tx1, ty1 = g.text_box
+        pad = int(self.s * 0.02)
+        out: list[Placed] = []
+        by_role: dict[str, list[TextOverlay]] = {}
+        for o in scene.overlays:
+            by_role.setdefault(o.role, []).append(o)
+
+        # Top: labels in a row (wrapping to a second row), then title or step.
+        x, y, row_h = sx0, sy0, 0
+        for o in by_role.get("label", []) + by_role.get("disclosure", []):
+            img = self.label_chip(o.text, o.role == "disclosure")
+            if x > sx0 and x + img.width > sx1:
+                x, y, row_h = sx0, y + row_h + pad, 0
+            out.append(Placed(o.role, [o.text], img, x, y, o.start, o.end, fade=0.0))
+            x += img.width + pad
+            row_h = max(row_h, img.height)
+        top = y + row_h + (pad if row_h else 0)
+        if self.brand.logo and Path(self.brand.logo).exists():
+            logo = Image.open(self.brand.logo).convert("RGBA")
+            lh = int(self.s * 0.06)
+            logo = logo.resize((max(1, logo.width * lh // logo.height), lh), Image.LANCZOS)
+            out.append(Placed("logo", [], logo, sx1 - logo.width, sy0, 0.0, None, fade=0.0))
+
+        col_x0 = max(tx0, sx0)
+        col_w = min(tx1, sx1) - col_x0
+        landscape = g.width > g.height * 1.2
+        bottom = sy1 - (self.caption_slot() + pad if self.sb.burn_captions else 0)
+        if landscape:
+            bottom -= int(self.s * 0.03)  # the progress bar
+
+        def center_x(img: Image.Image) -> int:
+            return col_x0 + (col_w - img.width) // 2 if not landscape else col_x0
+
+        for o in by_role.get("title", []):
+            boxed = g.bleed and not landscape and g.card[1] <= top + 1
+            img = self.title(o.text, col_w, boxed)
+            out.append(Placed("title", [o.text], img, center_x(img), max(top, ty0), o.start, o.end))
+            top = max(top, ty0) + img.height + pad
+        for o in by_role.get("step", []):
+            img = self.step(scene.step or 1, o.text, col_w)
+            out.append(Placed("step", [o.text], img, col_x0, top, o.start, o.end, meta={"step": scene.step}))
+            top += img.height + pad
+
+        # Bottom, stacked upwards: CTA, then the price badge, then a feature line.
+        stack: list[Placed] = []
+        ctas = by_role.get("cta", [])
+        for o in ctas:
+            img = self.cta(o.text, col_w if landscape else sx1 - sx0)
+            stack.append(Placed("cta", [o.text], img, 0, 0, o.start, o.end))
+        price = {o.role: o.text for r in PRICE_ROLES for o in by_role.get(r, [])}
+        if "price" in price:
+            first = min((o for r in PRICE_ROLES for o in by_role.get(r, [])), key=lambda o: o.start)
+            img = self.price_badge(price, col_w if landscape else sx1 - sx0)
+            stack.append(Placed("price", [price[r] for r in PRICE_ROLES if r in price], img, 0, 0, first.start, first.end,
+                                meta={"roles": [r for r in PRICE_ROLES if r in price]}))
+        for o in by_role.get("body", []):
+            img = self.body(o.text, col_w if landscape else sx1 - sx0)
+            stack.append(Placed("body", [o.text], img, 0, 0, o.start, o.end))
+        y = bottom
+        for p in stack:
+            y -= p.image.height
+            p.y = y
+            p.x = col_x0 if landscape else sx0 + (sx1 - sx0 - p.image.width) // 2
+            y -= pad
+        out += stack
+        if y < top - pad:
+            raise RenderError(
+                f"overlays of scene {index + 1} do not fit the {self.sb.format} safe zone of {self.sb.destination}",
+                product=self.sb.product_handle, market=self.sb.market, where="layout",
+            )
+        return out
+
+
+def card_shadow(size: tuple[int, int], card: tuple[int, int, int, int], radius: int, strength: int = 70) -> Image.Image:
+    """A soft drop shadow under the photo card, drawn once into the background."""
+    x0, y0, x1, y1 = card
+    blur = max(2, radius)
+    sh = Image.new("RGBA", size, (0, 0, 0, 0))
+    ImageDraw.Draw(sh).rounded_rectangle((x0, y0 + blur // 2, x1, y1 + blur // 2), radius=radius, fill=(0, 0, 0, strength))
+    return sh.filter(ImageFilter.GaussianBlur(blur))

@@ -1,0 +1,264 @@
+"""Storyboards: which photo each scene shows, with what motion, text and timing, for an ad or a tutorial."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from productreel.errors import InputError
+from productreel.models import (
+    FORMATS,
+    Cue,
+    LocalizedProduct,
+    Market,
+    Product,
+    Scene,
+    Script,
+    Shot,
+    Storyboard,
+    TextOverlay,
+    stable_hash,
+)
+
+from clips.profiles import destination_profile, load_brand
+
+# Bump when the layout or timing rules below change: it goes into the job key through the metadata.
+STORYBOARD_VERSION = "storyboard-3"
+AD_DURATIONS = (6.0, 15.0, 30.0)
+TINY_DURATION = 1.5
+TINY_SCALE = 6
+MOTIONS = ("zoom_in", "pan_right", "zoom_out", "pan_left")
+# Close-ups for tutorial steps: normalised crops of the product photo, cycled per step.
+CLOSEUPS = ((0.15, 0.15, 0.85, 0.85), (0.0, 0.0, 0.65, 0.65), (0.35, 0.35, 1.0, 1.0), (0.2, 0.0, 0.8, 0.6))
+
+
+def frame_size(fmt: str, profile: str = "full") -> tuple[int, int]:
+    """Output width and height for a format; 'tiny' is 1/6 scale rounded to even numbers."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}", where="storyboard")
+    w, h = FORMATS[fmt]
+    if profile == "tiny":
+        w, h = (max(2, round(w / TINY_SCALE / 2) * 2), max(2, round(h / TINY_SCALE / 2) * 2))
+    return w, h
+
+
+def product_images(product: Product) -> list[Path]:
+    """The local image files of a product: the fetched path, else src when it is a local file."""
+    out: list[Path] = []
+    for img in product.images:
+        if img.path is not None and Path(img.path).exists():
+            out.append(Path(img.path))
+        elif img.src and "://" not in img.src and Path(img.src).exists():
+            out.append(Path(img.src))
+    return out
+
+
+def _fonts(text: str, market: Market, brand) -> list[Path]:
+    try:
+        from localization.fonts import fonts_for
+    except ImportError:
+        fonts_for = None
+    if fonts_for is not None:
+        return list(fonts_for(text, market))
+    return brand.font_files("heading")
+
+
+def _cues(text: str, duration: float, market: Market) -> list[Cue]:
+    if not text.strip():
+        return []
+    try:
+        from localization.subtitles import make_cues
+    except ImportError:
+        make_cues = None
+    if make_cues is not None:
+        return list(make_cues(text, duration, market))
+    from clips.captions import simple_cues
+
+    return simple_cues(text, duration, market.caption_chars_per_line)
+
+
+def _price_overlays(lp: LocalizedProduct, market: Market, start: float) -> list[TextOverlay]:
+    out: list[TextOverlay] = []
+    if lp.price_text:
+        out.append(TextOverlay(role="price", text=lp.price_text, start=start))
+        if lp.compare_at_text:
+            out.append(TextOverlay(role="compare_at", text=lp.compare_at_text, start=start))
+        if lp.prior_price_text:
+            out.append(TextOverlay(role="prior_price", text=lp.prior_price_text, start=start))
+        if lp.tax_text:
+            out.append(TextOverlay(role="tax", text=lp.tax_text, start=start))
+    return out
+
+
+def _labels(market: Market, kind: str, generated: bool) -> list[TextOverlay]:
+    """Labels shown for the whole clip: the ad label, and the AI label when a shot is generated."""
+    out: list[TextOverlay] = []
+    if kind == "ad" and market.ad_label:
+        out.append(TextOverlay(role="label", text=market.ad_label))
+    if generated and market.ai_label:
+        out.append(TextOverlay(role="disclosure", text=market.ai_label))
+    return out
+
+
+def _ad_durations(total: float) -> list[float]:
+    if total <= 8:
+        return [total / 2] * 2
+    if total <= 20:
+        return [total / 3] * 3
+    n = 5
+    return [total / n] * n
+
+
+def build_storyboard(
+    product: Product,
+    lp: LocalizedProduct,
+    script: Script,
+    market: Market,
+    kind: str,
+    fmt: str,
+    *,
+    job_key: str,
+    profile: str = "full",
+    brand: str = "default",
+    destination: str = "folder",
+    duration: float | None = None,
+    generated: bool = False,
+) -> Storyboard:
+    """The storyboard for one (product, market, kind, format) job.
+
+    `duration` picks the ad length (6, 15 or 30 s; default 15) or caps a tutorial (30-90 s);
+    `generated` makes the first scene a generated shot (diffusion fills Shot.video later).
+    """
+    if kind not in ("ad", "tutorial"):
+        raise InputError(f"unknown clip kind {kind!r}; known: ad, tutorial", product=product.handle, where="storyboard")
+    width, height = frame_size(fmt, profile)
+    kit = load_brand(brand)
+    dest = destination_profile(destination, fmt)
+    images = product_images(product)
+    if not images:
+        raise InputError("no local product image to show (fetch images first)", product=product.handle, market=market.code, where="storyboard")
+    title = lp.title.text or product.title
+    cta = (lp.cta.text if lp.cta else "") or script.cta or market.cta
+    labels = _labels(market, kind, generated)
+
+    if kind == "ad":
+        scenes = _ad_scenes(images, lp, script, market, title, cta, duration or 15.0, generated)
+    else:
+        scenes = _tutorial_scenes(images, lp, script, title, cta, duration)
+    for sc in scenes:
+        sc.overlays = [o.model_copy() for o in labels] + sc.overlays
+
+    if profile == "tiny":
+        # Keep every scene and overlay, squeezed into ~1.5 s, so tests exercise the whole layout.
+        total = sum(s.duration for s in scenes)
+        limit = TINY_DURATION if kind == "ad" else 2.0
+        for sc in scenes:
+            f = limit / total
+            sc.duration = round(sc.duration * f, 3)
+            for o in sc.overlays:
+                o.start = round(o.start * f, 3)
+                o.end = None if o.end is None else round(o.end * f, 3)
+    total = sum(s.duration for s in scenes)
+
+    voiceover = script.voiceover or " ".join([script.hook, *script.lines, script.cta]).strip()
+    all_text = " ".join([voiceover, title, cta, *(o.text for s in scenes for o in s.overlays)])
+    fonts = _fonts(all_text, market, kit)
+    return Storyboard(
+        job_key=job_key,
+        product_handle=product.handle,
+        market=market.code,
+        locale=market.locale,
+        kind=kind,  # type: ignore[arg-type]
+        format=fmt,
+        width=width,
+        height=height,
+        fps=30,
+        scenes=scenes,
+        voiceover=voiceover,
+        captions=_cues(voiceover, total, market),
+        burn_captions=(kind == "ad" and fmt == "9:16") or dest.burn_captions,
+        music=kit.music,
+        fonts=fonts,
+        rtl=market.rtl,
+        destination=destination,
+        brand=brand,
+        loudness_target=dest.loudness_lufs,
+        metadata={
+            "storyboard_version": STORYBOARD_VERSION,
+            "profile": profile,
+            "templates": dict(script.templates),
+            "product_id": product.id,
+            "product_content_hash": product.content_hash,
+            "market_hash": stable_hash(market.model_dump(mode="json")),
+            "language": market.language,
+            "voice": market.voice or market.language,
+            "ad_label": market.ad_label,
+            "ai_label": market.ai_label,
+            "ai_label_required": bool(market.ai_label) and (market.eu or market.code.lower() == "cn"),
+            "true_peak_dbtp": dest.true_peak_dbtp,
+            "images": [str(p) for p in images],
+            "image_alts": [i.alt for i in product.images],
+            "prompt": script.prompt,
+            "negative_prompt": script.negative_prompt,
+        },
+    )
+
+
+def _ad_scenes(images, lp, script, market, title, cta, total, generated) -> list[Scene]:
+    durs = _ad_durations(total)
+    n = len(durs)
+    scenes: list[Scene] = []
+    body = [ln for ln in ([script.hook] + list(script.lines) + [f.text for f in lp.features]) if ln][: max(0, n - 3)]
+    for i, d in enumerate(durs):
+        img = images[i % len(images)]
+        # Repeating a photo shows a close-up, so the same picture never plays twice in a row.
+        crop = None if i < len(images) else CLOSEUPS[i % len(CLOSEUPS)]
+        shot = Shot(kind="image", image=img, motion=MOTIONS[i % len(MOTIONS)], crop=crop)
+        if generated and i == 0:
+            shot = Shot(kind="generated", image=img, motion="none", prompt=script.prompt, negative_prompt=script.negative_prompt, seed=0)
+        overlays: list[TextOverlay] = []
+        if i == 0:
+            overlays.append(TextOverlay(role="title", text=title, start=0.3))
+        elif i == n - 1:
+            overlays.append(TextOverlay(role="title", text=title, start=0.0))
+            overlays += _price_overlays(lp, market, start=0.2)
+            if cta:
+                overlays.append(TextOverlay(role="cta", text=cta, start=min(0.8, d / 3)))
+        elif i == 1 or not body:
+            overlays += _price_overlays(lp, market, start=0.3)
+            if not lp.price_text and body:
+                overlays.append(TextOverlay(role="body", text=body.pop(0), start=0.3))
+        else:
+            overlays.append(TextOverlay(role="body", text=body.pop(0), start=0.3))
+        scenes.append(Scene(duration=d, shot=shot, overlays=overlays, transition="crossfade" if i % 2 == 0 else "slide"))
+    return scenes
+
+
+def _tutorial_scenes(images, lp, script, title, cta, cap) -> list[Scene]:
+    steps = [s for s in script.steps if s] or [s.text for s in lp.steps] or [f.text for f in lp.features]
+    if not steps:
+        steps = [s.strip() for s in lp.description.text.split(".") if s.strip()][:5]
+    if not steps:
+        raise InputError("a tutorial needs steps, features or a description", product=lp.handle, market=lp.market, where="storyboard")
+    steps = steps[:12]
+    # Reading time per step (about 13 chars/s plus a beat), clamped so the whole clip is 30-90 s.
+    per = [min(12.0, max(5.0, 2.0 + len(s) / 13)) for s in steps]
+    intro, outro = 4.0, 4.0
+    body = sum(per)
+    lo, hi = 30.0, min(90.0, cap or 90.0)
+    target = min(hi, max(lo, body + intro + outro))
+    f = (target - intro - outro) / body
+    per = [round(p * f, 2) for p in per]
+    scenes = [Scene(duration=intro, shot=Shot(image=images[0], motion="zoom_in"),
+                    overlays=[TextOverlay(role="title", text=title, start=0.2)], transition="crossfade")]
+    for i, (text, d) in enumerate(zip(steps, per)):
+        img = images[(i + 1) % len(images)]
+        crop = CLOSEUPS[i % len(CLOSEUPS)]
+        scenes.append(Scene(duration=d, shot=Shot(image=img, motion=MOTIONS[i % len(MOTIONS)], crop=crop),
+                            overlays=[TextOverlay(role="step", text=text, start=0.2)], step=i + 1, transition="slide"))
+    end = [TextOverlay(role="title", text=title, start=0.0)]
+    if lp.price_text:
+        end += _price_overlays(lp, None, start=0.2)
+    if cta:
+        end.append(TextOverlay(role="cta", text=cta, start=0.5))
+    scenes.append(Scene(duration=outro, shot=Shot(image=images[0], motion="zoom_out"), overlays=end, transition="crossfade"))
+    return scenes
