@@ -29,7 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from clips.diffusion_tiny import CARD, build_tiny_pipeline
 from clips.diffusion_video import fit_frames, write_mp4
 from productreel.errors import InputError, RenderError, TransientError
-from productreel.models import Finding, Shot, stable_hash
+from productreel.models import Finding, Shot, Storyboard, stable_hash
 from productreel.settings import Settings
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "ShotRequest",
     "build_tiny_pipeline",
     "count_parameters",
+    "fill_generated_shots",
     "fit_frames",
     "generate_shot",
     "generate_shots",
@@ -860,6 +861,53 @@ def _fallback(job: _Job, resolved, diffusion, plan, threshold) -> GeneratedShot:
         source="clips.diffusion",
     )
     return GeneratedShot(video=None, metadata=metadata, fallback=True, finding=finding)
+
+
+def fill_generated_shots(
+    storyboard: Storyboard, *, settings: Settings, diffusion: DiffusionSettings | None = None
+) -> tuple[Storyboard, list[Finding]]:
+    """Generate every ``kind="generated"`` shot of a storyboard (one batch), filling ``Shot.video``.
+
+    A shot that fails the fidelity guard becomes a composed shot of the same photo, with a finding;
+    when no generated shot is left the AI disclosure overlay goes too. The storyboard's metadata
+    gets the model key, each shot's metadata and the C2PA assets and digital source type.
+    """
+    indices = [i for i, scene in enumerate(storyboard.scenes) if scene.shot.kind == "generated"]
+    if not indices:
+        return storyboard, []
+    requests = [
+        ShotRequest(
+            shot=storyboard.scenes[i].shot, width=storyboard.width, height=storyboard.height, fps=storyboard.fps,
+            duration=storyboard.scenes[i].duration, product=storyboard.product_handle, market=storyboard.market,
+        )
+        for i in indices
+    ]
+    results = generate_shots(requests, settings=settings, diffusion=diffusion)
+    scenes = [scene.model_copy(deep=True) for scene in storyboard.scenes]
+    findings: list[Finding] = []
+    for i, result in zip(indices, results):
+        shot = scenes[i].shot
+        if result.fallback:
+            # The photo with motion: the one picture we know shows the seller's product.
+            scenes[i].shot = Shot(kind="image", image=shot.image, motion="zoom_in") if shot.image else Shot(kind="color")
+            findings.append(result.finding)
+        else:
+            scenes[i].shot = shot.model_copy(update={"video": result.video})
+    generated = any(scene.shot.kind == "generated" for scene in scenes)
+    ai_label = storyboard.metadata.get("ai_label")
+    if not generated and ai_label:
+        for scene in scenes:
+            scene.overlays = [o for o in scene.overlays if not (o.role == "disclosure" and o.text == ai_label)]
+    metadata = dict(storyboard.metadata)
+    metadata["diffusion"] = {
+        "model": model_key(settings, diffusion),
+        "shots": [r.metadata for r in results],
+        "findings": [f.model_dump(mode="json") for f in findings],
+    }
+    if generated:
+        metadata["digital_source_type"] = DIGITAL_SOURCE_TYPE
+        metadata["c2pa_assets"] = provenance_assets(results)
+    return storyboard.model_copy(update={"scenes": scenes, "metadata": metadata}), findings
 
 
 def provenance_assets(shots: list[GeneratedShot]) -> list[dict[str, Any]]:

@@ -268,3 +268,37 @@ def test_fidelity_with_a_local_vision_model(photo, tmp_path):
     still = np.asarray(Image.open(photo).convert("RGB"))
     result = fidelity(np.stack([still] * 2), photo, model=str(tmp_path / "vision"))
     assert result["method"] == "embedding" and result["score"] > 0.99
+
+
+def _storyboard(photo: Path) -> "Storyboard":
+    from productreel.models import Scene, Storyboard, TextOverlay
+
+    label = TextOverlay(role="disclosure", text="Made with AI")
+    return Storyboard(
+        job_key="k", product_handle="mug", market="de", locale="de-DE", kind="ad", format="1:1",
+        width=32, height=32, fps=8, metadata={"ai_label": "Made with AI"},
+        scenes=[
+            Scene(duration=0.2, shot=Shot(kind="generated", image=photo, prompt="a red mug", seed=3), overlays=[label]),
+            Scene(duration=0.2, shot=Shot(kind="image", image=photo), overlays=[label]),
+        ],
+    )
+
+
+def test_fill_generated_shots_sets_video_and_provenance(tiny_models, photo, tmp_path):
+    filled, findings = diffusion.fill_generated_shots(
+        _storyboard(photo), settings=settings_for(tiny_models["ltx"], tmp_path), diffusion=FAST)
+    assert findings == [] and filled.has_generated and filled.scenes[0].shot.video.is_file()
+    assert filled.metadata["digital_source_type"].endswith("compositeWithTrainedAlgorithmicMedia")
+    assert filled.metadata["c2pa_assets"][0]["seed"] == 3
+    assert filled.metadata["diffusion"]["model"]["family"] == "ltx"
+    assert fit_frames(filled.scenes[0].shot.video, 32, 32, 8, 0.2).shape == (2, 32, 32, 3)
+
+
+def test_fill_generated_shots_falls_back_to_the_photo(tiny_models, photo, tmp_path):
+    strict = DiffusionSettings(fidelity_threshold=1.01, fidelity_retries=0)
+    filled, findings = diffusion.fill_generated_shots(
+        _storyboard(photo), settings=settings_for(tiny_models["ltx"], tmp_path), diffusion=strict)
+    assert [f.rule for f in findings] == ["GEN-FIDELITY"]
+    assert not filled.has_generated and filled.scenes[0].shot.image == photo
+    assert all(o.role != "disclosure" for s in filled.scenes for o in s.overlays)
+    assert "digital_source_type" not in filled.metadata
