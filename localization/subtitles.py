@@ -1,0 +1,225 @@
+"""Captions people can read: cues of at most two lines, paced by the market's reading speed.
+
+Characters per line and per second come from the market file (about 42 and 17 for Latin
+scripts, 16 and 9 for Chinese, 13 and 4 for Japanese). Cues split at sentence, then clause,
+then word (or, for Japanese and Chinese, character) boundaries. With voice-over segments the
+cues follow the voice; without, they are paced by reading speed within the clip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from productreel.models import Cue, Market
+
+from .linebreak import atoms, clauses, join, sentences, wrap
+
+MAX_LINES = 2
+MIN_CUE = 5 / 6  # seconds (Netflix TTSG minimum event duration)
+MAX_CUE = 7.0
+GAP = 2 / 25  # two frames between cues
+
+
+def _fits_cue(text: str, cpl: int) -> bool:
+    return wrap(text, lambda line: len(line) <= cpl, MAX_LINES) is not None
+
+
+def chunk_text(text: str, market: Market) -> list[str]:
+    """``text`` cut into caption-sized chunks at sentence, clause and word boundaries."""
+    cpl = max(4, int(market.caption_chars_per_line))
+    chunks: list[str] = []
+    for sentence in sentences(re.sub(r"\s+", " ", text).strip()):
+        if _fits_cue(sentence, cpl):
+            chunks.append(sentence)
+            continue
+        current = ""
+        for clause in clauses(sentence):
+            sep = "" if not current or _no_space_join(current, clause) else " "
+            trial = current + sep + clause
+            if _fits_cue(trial, cpl):
+                current = trial
+                continue
+            if current:
+                chunks.append(current)
+            if _fits_cue(clause, cpl):
+                current = clause
+            else:
+                parts = _split_long(clause, cpl)
+                chunks += parts[:-1]
+                current = parts[-1]
+        if current:
+            chunks.append(current)
+    return chunks
+
+
+def _no_space_join(left: str, right: str) -> bool:
+    pieces = atoms(left[-1:] + right[:1])
+    return len(pieces) > 1 and not pieces[1].space_before or len(pieces) == 1
+
+
+def _split_long(text: str, cpl: int) -> list[str]:
+    """A clause longer than one cue, cut into cues of whole words (or characters for CJK)."""
+    out: list[str] = []
+    current: list = []
+    for atom in atoms(text):
+        trial = current + [atom]
+        if _fits_cue(join(trial), cpl):
+            current = trial
+            continue
+        if current:
+            out.append(join(current))
+            current = [atom]
+        if not _fits_cue(join(current), cpl):
+            # A single word longer than two lines: hard-cut it.
+            word = join(current)
+            while len(word) > 2 * cpl:
+                out.append(word[: 2 * cpl])
+                word = word[2 * cpl :]
+            current = [type(atom)(word, False)] if word else []
+    if current:
+        out.append(join(current))
+    return out
+
+
+def layout_cue(text: str, market: Market) -> str:
+    """The cue text broken into at most two balanced lines."""
+    cpl = max(4, int(market.caption_chars_per_line))
+    lines = wrap(text, lambda line: len(line) <= cpl, MAX_LINES)
+    return "\n".join(lines) if lines else text
+
+
+def _count(text: str) -> int:
+    return len(text.replace("\n", ""))
+
+
+def make_cues(
+    text: str,
+    duration: float,
+    market: Market,
+    segments: list[tuple[float, float, str]] | None = None,
+) -> list[Cue]:
+    """Caption cues for ``text`` over ``duration`` seconds; voice ``segments`` (start, end, text) set the timing."""
+    if segments:
+        cues: list[Cue] = []
+        for start, end, seg_text in segments:
+            cues += _pace(chunk_text(seg_text, market), float(start), float(min(end, duration) if duration else end), market)
+        return _tidy(cues, duration)
+    chunks = chunk_text(text, market)
+    if not chunks or duration <= 0:
+        return []
+    return _tidy(_pace(chunks, 0.0, float(duration), market), duration)
+
+
+def _pace(chunks: list[str], start: float, end: float, market: Market) -> list[Cue]:
+    """Cues for ``chunks`` between ``start`` and ``end``: reading-speed durations, fitted to the span."""
+    if not chunks or end <= start:
+        return []
+    cps = max(1.0, float(market.caption_chars_per_second))
+    need = [min(MAX_CUE, max(MIN_CUE, _count(c) / cps)) for c in chunks]
+    span = end - start
+    total = sum(need)
+    if total > span:
+        # Too much text for the time: share the span by length (the fastest even pace there is).
+        weights = [max(1, _count(c)) for c in chunks]
+        scale = span / sum(weights)
+        need = [w * scale for w in weights]
+    elif len(chunks) > 1:
+        # Spare time: spread it over the cues, up to the longest a cue should stay.
+        spare = (span - total) / len(chunks)
+        need = [min(MAX_CUE, n + spare) for n in need]
+    else:
+        need = [min(MAX_CUE, span)]
+    cues = []
+    t = start
+    for chunk, length in zip(chunks, need, strict=True):
+        cues.append(Cue(start=round(t, 3), end=round(min(end, t + length), 3), text=layout_cue(chunk, market)))
+        t += length
+    return cues
+
+
+def _tidy(cues: list[Cue], duration: float) -> list[Cue]:
+    """Cues in order, clipped to the clip, with a two-frame gap between neighbours."""
+    cues = sorted((c for c in cues if c.text.strip()), key=lambda c: c.start)
+    out: list[Cue] = []
+    for i, cue in enumerate(cues):
+        end = cue.end
+        if duration:
+            end = min(end, float(duration))
+        if i + 1 < len(cues) and end > cues[i + 1].start - GAP:
+            end = max(cue.start + 0.04, cues[i + 1].start - GAP)
+        if end > cue.start:
+            out.append(Cue(start=cue.start, end=round(end, 3), text=cue.text))
+    return out
+
+
+def reading_speed(cue: Cue) -> float:
+    """Characters per second a cue asks of a reader."""
+    return _count(cue.text) / max(1e-6, cue.end - cue.start)
+
+
+def _stamp(seconds: float, sep: str) -> str:
+    ms = int(round(max(0.0, seconds) * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def srt_text(cues: list[Cue]) -> str:
+    """Cues as SubRip text."""
+    blocks = [f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{c.text}\n" for i, c in enumerate(cues, start=1)]
+    return "\n".join(blocks)
+
+
+def vtt_text(cues: list[Cue]) -> str:
+    """Cues as WebVTT text."""
+    blocks = ["WEBVTT\n"]
+    # "-->" may not appear in a cue payload; it never does in caption copy, but be safe.
+    blocks += [f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{c.text.replace('-->', '→')}\n" for c in cues]
+    return "\n".join(blocks)
+
+
+def _write_atomic(path: Path, text: str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_srt(cues: list[Cue], path: Path) -> Path:
+    """Write ``cues`` as an SRT file (atomically)."""
+    return _write_atomic(path, srt_text(cues))
+
+
+def write_vtt(cues: list[Cue], path: Path) -> Path:
+    """Write ``cues`` as a WebVTT file (atomically)."""
+    return _write_atomic(path, vtt_text(cues))
+
+
+_TIMING = re.compile(r"(\d+):(\d\d):(\d\d)[,.](\d{3})\s*-->\s*(\d+):(\d\d):(\d\d)[,.](\d{3})")
+
+
+def read_cues(path: Path) -> list[Cue]:
+    """Cues from an SRT or WebVTT file (for checks and tests)."""
+    cues = []
+    for block in re.split(r"\n\s*\n", Path(path).read_text(encoding="utf-8").strip()):
+        lines = block.splitlines()
+        for i, line in enumerate(lines):
+            match = _TIMING.search(line)
+            if match:
+                g = [int(x) for x in match.groups()]
+                start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000
+                end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000
+                cues.append(Cue(start=start, end=end, text="\n".join(lines[i + 1 :])))
+                break
+    return cues

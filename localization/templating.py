@@ -1,0 +1,268 @@
+"""Scripts from Jinja2 templates: sandboxed, strict, overridable per brand and market.
+
+Lookup for ``<kind>.j2`` (first found wins):
+templates/<brand>/<market>/ -> templates/<market>/ -> templates/<brand>/ -> templates/default/.
+
+A template renders sections, each opened by a line ``## <name>``::
+
+    ## hook
+    {{ title }}
+    ## lines
+    - {{ features[0] }}
+    ## cta
+    {{ cta }}
+
+Sections: hook, lines, cta, steps, voiceover, prompt, negative_prompt. In list sections (lines,
+steps) each ``- `` line is one item; elsewhere the lines are joined with spaces. Catalog text is
+passed as data only and every value has its whitespace collapsed, so it can neither run as
+template code nor open a section: a title ``{{ x }}`` shows as written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import traceback
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, pass_context, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from productreel.errors import InputError
+from productreel.models import LocalizedProduct, Market, Product, Script
+
+SECTIONS = ("hook", "lines", "cta", "steps", "voiceover", "prompt", "negative_prompt")
+LIST_SECTIONS = {"lines", "steps"}
+_HEADER = re.compile(r"^##\s*([a-z_]+)\s*$")
+
+
+def _templates_dir(templates_dir: Path | None) -> Path:
+    if templates_dir is not None:
+        return Path(templates_dir)
+    from productreel.settings import get_settings
+
+    return Path(get_settings().templates_dir)
+
+
+def template_candidates(kind: str, market: Market | str, brand: str = "default") -> list[str]:
+    """Template names in lookup order for a clip kind, market and brand."""
+    code = market if isinstance(market, str) else market.code
+    names = []
+    if brand and brand != "default":
+        names.append(f"{brand}/{code}/{kind}.j2")
+    names.append(f"{code}/{kind}.j2")
+    if brand and brand != "default":
+        names.append(f"{brand}/{kind}.j2")
+    names.append(f"default/{kind}.j2")
+    return names
+
+
+def find_template(kind: str, market: Market | str, brand: str = "default", templates_dir: Path | None = None) -> str:
+    """The first template name that exists for ``kind``, ``market`` and ``brand``."""
+    root = _templates_dir(templates_dir)
+    names = template_candidates(kind, market, brand)
+    for name in names:
+        if (root / name).is_file():
+            return name
+    raise InputError(f"no template for clip kind {kind!r}; looked for {', '.join(names)}", where=str(root))
+
+
+# Every value a template writes is fenced by these private-use marks while the output is parsed,
+# so text from the catalog can never be read as a "## section" line; they are removed afterwards.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+
+
+def _collapse(value: Any) -> str:
+    """Whitespace-collapsed, fenced text for every value written into a script."""
+    if value is None:
+        return ""
+    text = re.sub(r"\s+", " ", str(value)).strip().replace(_OPEN, "").replace(_CLOSE, "")
+    return f"{_OPEN}{text}{_CLOSE}" if text else ""
+
+
+@lru_cache(maxsize=8)
+def _environment(root: Path) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(root)),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=_collapse,
+    )
+    env.filters["sentence"] = _first_sentence
+    env.filters["stop"] = _stop
+    return env
+
+
+_FULL_STOP = {"ja": "。", "zh": "。", "hi": "।"}
+_ENDS = ".!?。！？।؟…"
+
+
+@pass_context
+def _stop(context: Any, text: Any) -> str:
+    """``text`` ending with the market language's full stop (``.``, ``。``, ``।``) unless it already ends a sentence."""
+    text = str(text or "").strip()
+    if not text or text[-1] in _ENDS:
+        return text
+    market = context.get("market") or {}
+    return text + _FULL_STOP.get(str(market.get("language", "")), ".")
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (Latin or CJK punctuation)."""
+    match = re.search(r"^(.+?[.!?。！？])(\s|$)", text.strip())
+    return match.group(1) if match else text.strip()
+
+
+def _hash_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:20]
+
+
+def template_versions(kind: str, market: Market | str, brand: str = "default", templates_dir: Path | None = None) -> dict[str, str]:
+    """{template name: content hash} for the template a job uses and every template it pulls in."""
+    root = _templates_dir(templates_dir)
+    env = _environment(root.resolve())
+    versions: dict[str, str] = {}
+    todo = [find_template(kind, market, brand, root)]
+    while todo:
+        name = todo.pop()
+        if name in versions:
+            continue
+        path = root / name
+        if not path.is_file():
+            raise InputError(f"template {name!r} not found", where=str(root))
+        versions[name] = _hash_file(path)
+        try:
+            ast = env.parse(path.read_text(encoding="utf-8"), name=name, filename=f"templates/{name}")
+        except TemplateSyntaxError as exc:
+            raise InputError(f"template error: {exc.message}", where=f"templates/{name}:{exc.lineno}") from exc
+        todo += [n for n in meta.find_referenced_templates(ast) if isinstance(n, str)]
+    return dict(sorted(versions.items()))
+
+
+def template_context(lp: LocalizedProduct, product: Product, market: Market, kind: str, brand: str = "default") -> dict[str, Any]:
+    """The variables a template sees: localized text, prices and market facts, all plain data."""
+    return {
+        "kind": kind,
+        "brand": product.brand or "",
+        "brand_profile": brand,
+        "handle": product.handle,
+        "title": lp.title.text,
+        "description": lp.description.text,
+        "features": [f.text for f in lp.features if f.text.strip()],
+        "steps": [s.text for s in lp.steps if s.text.strip()],
+        "cta": lp.cta.text if lp.cta else "",
+        "price": lp.price_text or "",
+        "compare_at": lp.compare_at_text or "",
+        "prior_price": lp.prior_price_text or "",
+        "tax": lp.tax_text or "",
+        # The source-language text, for diffusion prompts (the models read English).
+        "source_title": product.title,
+        "source_description": product.description,
+        "category": product.category,
+        "tags": list(product.tags),
+        "market": {
+            "code": market.code,
+            "name": market.name,
+            "locale": market.locale,
+            "language": market.language,
+            "currency": market.currency,
+            "rtl": market.rtl,
+            "ad_label": market.ad_label,
+            "ai_label": market.ai_label,
+        },
+    }
+
+
+def _where(exc: BaseException, fallback: str) -> str:
+    """``templates/x.j2:12`` for the template frame nearest the error."""
+    if isinstance(exc, TemplateSyntaxError) and exc.lineno:
+        name = exc.filename or exc.name or fallback
+        return f"{_rel(name)}:{exc.lineno}"
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith(".j2"):
+            return f"{_rel(frame.filename)}:{frame.lineno}"
+    return fallback
+
+
+def _rel(name: str) -> str:
+    name = str(name).replace("\\", "/")
+    if "templates/" in name:
+        return "templates/" + name.rsplit("templates/", 1)[1]
+    return f"templates/{name}"
+
+
+def render_script(
+    lp: LocalizedProduct,
+    product: Product,
+    market: Market,
+    kind: str,
+    *,
+    brand: str = "default",
+    templates_dir: Path | None = None,
+) -> Script:
+    """The script for one clip: rendered from the first matching template and parsed into sections."""
+    root = _templates_dir(templates_dir)
+    env = _environment(root.resolve())
+    name = find_template(kind, market, brand, root)
+    versions = template_versions(kind, market, brand, root)
+    try:
+        template = env.get_template(name)
+        text = template.render(template_context(lp, product, market, kind, brand))
+    except TemplateNotFound as exc:
+        raise InputError(f"template not found: {exc.name}", product=product.handle, market=market.code, where=_where(exc, f"templates/{name}")) from exc
+    except TemplateError as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        raise InputError(
+            f"template error: {message}", product=product.handle, market=market.code, where=_where(exc, f"templates/{name}")
+        ) from exc
+    sections = parse_sections(text, where=f"templates/{name}")
+    return Script(
+        kind=kind,  # type: ignore[arg-type]
+        hook=sections.get("hook", ""),
+        lines=sections.get("lines", []),
+        cta=sections.get("cta", ""),
+        steps=sections.get("steps", []),
+        voiceover=sections.get("voiceover", ""),
+        prompt=sections.get("prompt", ""),
+        negative_prompt=sections.get("negative_prompt", ""),
+        templates=versions,
+    )
+
+
+def parse_sections(text: str, *, where: str = "template") -> dict[str, Any]:
+    """``## name`` sections of a rendered script: lists for lines/steps, joined text otherwise."""
+    raw: dict[str, list[str]] = {}
+    current: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line.strip()) if _OPEN not in line else None
+        if header:
+            current = header.group(1)
+            if current not in SECTIONS:
+                raise InputError(f"unknown script section {current!r} (known: {', '.join(SECTIONS)})", where=f"{where} (output line {number})")
+            raw.setdefault(current, [])
+            continue
+        if not _unfence(line).strip():
+            continue
+        if current is None:
+            raise InputError("script text before the first '## section' line", where=f"{where} (output line {number})")
+        raw[current].append(line.strip())
+    out: dict[str, Any] = {}
+    for name, lines in raw.items():
+        if name in LIST_SECTIONS:
+            # Only a dash the template wrote starts an item; a dash from the catalog is text.
+            items = [_unfence(ln[2:] if ln.startswith("- ") else ln).strip() for ln in lines]
+            out[name] = [i for i in items if i]
+        else:
+            joined = re.sub(r"[ \t]{2,}", " ", " ".join(_unfence(ln) for ln in lines))
+            # CJK sentences follow each other without spaces.
+            out[name] = re.sub(r"(?<=[。！？、，])\s+", "", joined).strip()
+    return out
+
+
+def _unfence(text: str) -> str:
+    return text.replace(_OPEN, "").replace(_CLOSE, "")
