@@ -1,1 +1,34 @@
 """Compliance: rules as data per market and destination, checked on the rendered clip."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "check_clip", "run_checks", "sign_clip", "verify_provenance", "report_to_json", "write_report",
+    "repair_hints", "load_rules", "cli_check", "approvals_needed", "record_approval",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from compliance.cli import cli_check
+    from compliance.engine import check_clip, run_checks
+    from compliance.provenance import sign_clip, verify_provenance
+    from compliance.report import repair_hints, report_to_json, write_report
+    from compliance.rules import load_rules
+
+_WHERE = {
+    "check_clip": "compliance.engine", "run_checks": "compliance.engine",
+    "sign_clip": "compliance.provenance", "verify_provenance": "compliance.provenance",
+    "report_to_json": "compliance.report", "write_report": "compliance.report", "repair_hints": "compliance.report",
+    "load_rules": "compliance.rules", "cli_check": "compliance.cli",
+    "approvals_needed": "compliance.approvals", "record_approval": "compliance.approvals",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public functions on first use so ``import compliance`` stays fast."""
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(name)

@@ -1,0 +1,84 @@
+"""ACC-4/5: caption layout (lines, chars per line, event length, gaps) and reading speed per market."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+from compliance.context import Context, finding
+from compliance.rules import Rule
+from productreel.models import Cue, Finding
+
+TIME = re.compile(r"(?:(\d+):)?(\d+):(\d+)[.,](\d+)")
+
+
+def _seconds(text: str) -> float:
+    m = TIME.search(text)
+    if not m:
+        raise ValueError(text)
+    h, mnt, s, frac = m.groups()
+    return int(h or 0) * 3600 + int(mnt) * 60 + int(s) + int(frac) / 10 ** len(frac)
+
+
+def read_cues(path: Path) -> list[Cue]:
+    """Cues of an SRT or WebVTT file (text lines kept with their line breaks)."""
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except OSError:
+        return []
+    cues = []
+    for block in re.split(r"\n\s*\n", raw.replace("\r\n", "\n")):
+        lines = [ln for ln in block.strip().split("\n") if ln.strip()]
+        for i, ln in enumerate(lines):
+            if "-->" in ln:
+                a, b = ln.split("-->", 1)
+                try:
+                    cues.append(Cue(start=_seconds(a), end=_seconds(b), text="\n".join(lines[i + 1:])))
+                except ValueError:
+                    pass
+                break
+    return cues
+
+
+def display_width(text: str) -> float:
+    """Characters as a reader counts them: full-width CJK counts one, like the per-language limits assume."""
+    return float(len(unicodedata.normalize("NFC", text)))
+
+
+def check_layout(rule: Rule, ctx: Context) -> list[Finding]:
+    """≤ 2 lines, ≤ the market's chars per line, events ≤ 7 s, gaps ≥ 2 frames."""
+    cues = ctx.cues
+    p = rule.params
+    max_lines = int(p.get("max_lines", 2))
+    cpl = ctx.market.caption_chars_per_line
+    fps = (ctx.info or {}).get("avg_frame_rate") or (ctx.storyboard.fps if ctx.storyboard else 30) or 30
+    out: list[Finding] = []
+    prev_end = None
+    for c in cues:
+        lines = c.text.split("\n")
+        ev = {"input": "captions", "time": [round(c.start, 2), round(c.end, 2)], "text": c.text}
+        if len(lines) > max_lines:
+            out.append(finding(rule, ctx, f"caption has {len(lines)} lines, over {max_lines}", measured=len(lines), expected=max_lines, fix="captions", **ev))
+        longest = max(lines, key=display_width)
+        if display_width(longest) > cpl:
+            out.append(finding(rule, ctx, f"caption line of {int(display_width(longest))} chars, over {cpl}", measured=int(display_width(longest)), expected=cpl, fix="captions", **ev))
+        if c.end - c.start > p.get("max_event_s", 7.0):
+            out.append(finding(rule, ctx, f"caption shown {c.end - c.start:.1f} s, over {p.get('max_event_s', 7.0)} s", measured=round(c.end - c.start, 2), fix="captions", **ev))
+        if prev_end is not None and 0 < c.start - prev_end < p.get("min_gap_frames", 2) / fps - 1e-6:
+            out.append(finding(rule, ctx, f"gap of {c.start - prev_end:.3f} s before caption, under {p.get('min_gap_frames', 2)} frames", measured=round(c.start - prev_end, 3), fix="captions", **ev))
+        prev_end = c.end
+    return out
+
+
+def check_reading_speed(rule: Rule, ctx: Context) -> list[Finding]:
+    """Characters per second of each caption within the market's limit (plus a little slack)."""
+    limit = float(ctx.market.caption_chars_per_second) + float(rule.params.get("slack", 1.0))
+    out = []
+    for c in ctx.cues:
+        dur = max(1e-3, c.end - c.start)
+        chars = display_width(c.text.replace("\n", ""))
+        cps = chars / dur
+        if cps > limit:
+            out.append(finding(rule, ctx, f"caption reads at {cps:.1f} chars/s, over {ctx.market.caption_chars_per_second:g}", input="captions", time=[round(c.start, 2), round(c.end, 2)], text=c.text, measured=round(cps, 2), expected=ctx.market.caption_chars_per_second, fix="captions"))
+    return out

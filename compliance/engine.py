@@ -1,0 +1,133 @@
+"""check_clip: run every rule that applies to a clip's market and destination and collect the findings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from compliance.context import Context, finding
+from compliance.rules import Rule, RuleBook, load_rules
+from productreel.models import ComplianceReport, Finding, LocalizedProduct, Market, RenderedClip, Storyboard
+
+Check = Callable[[Rule, Context], list[Finding]]
+
+
+def _checks() -> dict[str, Check]:
+    from compliance import audio, captions, claims, price, provenance, rights, visual
+
+    return {
+        "regex_any": claims.check_regex_any,
+        "regex_requires": claims.check_regex_requires,
+        "price_match": price.check_price,
+        "ocr_label": visual.check_label,
+        "contrast": visual.check_contrast,
+        "text_size": visual.check_text_size,
+        "safe_zone": visual.check_safe_zone,
+        "loudness": audio.check_loudness,
+        "flashes": visual_flashes(),
+        "nudity": nudity_check(),
+        "caption_layout": captions.check_layout,
+        "reading_speed": captions.check_reading_speed,
+        "provenance": provenance.check_provenance,
+        "provenance_ai": provenance.check_provenance_ai,
+        "aigc_metadata": provenance.check_aigc_metadata,
+        "license": rights.check_license,
+    }
+
+
+def visual_flashes() -> Check:
+    from compliance.flashes import check_flashes
+
+    return check_flashes
+
+
+def nudity_check() -> Check:
+    from compliance.nudity import check_nudity
+
+    return check_nudity
+
+
+CHECK_TYPES: dict[str, Check] = {}
+
+
+def register_check(type_name: str, fn: Check) -> None:
+    """Add a check function for a rule ``type`` (a seller's plugin may add its own)."""
+    CHECK_TYPES[type_name] = fn
+
+
+def run_checks(
+    clip: RenderedClip | Path | str,
+    market: Market,
+    *,
+    destination: str = "folder",
+    storyboard: Storyboard | None = None,
+    lp: LocalizedProduct | None = None,
+    script_text: str = "",
+    rules: RuleBook | list[Rule] | Path | None = None,
+    assets: list[dict] | None = None,
+    day: date | None = None,
+    only: set[str] | None = None,
+) -> tuple[ComplianceReport, Context]:
+    """The report and the context (timings per check, decoded frames, OCR) for one clip."""
+    book = _book(rules)
+    rc = clip if isinstance(clip, RenderedClip) else None
+    path = Path(rc.video if rc else clip)
+    ctx = Context(path=path, market=market, destination=destination, book=book, clip=rc, storyboard=storyboard,
+                  lp=lp, script_text=script_text or "", assets=assets, day=day or date.today())
+    findings: list[Finding] = []
+    spec_rule = book.get("SPEC-1") or Rule(id="SPEC-1", type="file_spec", severity="FIX")
+    from compliance.spec import check_spec
+
+    t = time.perf_counter()
+    spec_findings, ctx.info = check_spec(path, book.profile(destination), rule_source=spec_rule.source, destination=destination)
+    ctx.timings["SPEC-1"] = time.perf_counter() - t
+    if only is None or "SPEC-1" in only:
+        findings += spec_findings
+    registry = {**_checks(), **CHECK_TYPES}
+    for rule in book.for_clip(market.code, eu=market.eu, destination=destination, kind=ctx.kind):
+        if rule.type == "file_spec" or (only is not None and rule.id not in only):
+            continue
+        if ctx.info is None and rule.type not in ("regex_any", "regex_requires", "license", "caption_layout", "reading_speed"):
+            continue  # an unreadable file has nothing to see or hear; its text rules still run on the script
+        fn = registry.get(rule.type)
+        if fn is None:
+            findings.append(finding(rule, ctx, f"no check for rule type {rule.type!r}", severity="WARN"))
+            continue
+        t = time.perf_counter()
+        try:
+            findings += fn(rule, ctx)
+        except Exception as exc:  # one broken check must not hide every other finding; it needs a person
+            findings.append(finding(rule, ctx, f"check failed: {type(exc).__name__}: {exc}", severity="WARN", error=str(exc)))
+        ctx.timings[rule.id] = ctx.timings.get(rule.id, 0.0) + time.perf_counter() - t
+    report = ComplianceReport(clip=str(path), market=market.code, destination=destination, findings=findings)
+    return report, ctx
+
+
+def check_clip(
+    clip: RenderedClip | Path | str,
+    market: Market,
+    *,
+    destination: str = "folder",
+    storyboard: Storyboard | None = None,
+    lp: LocalizedProduct | None = None,
+    script_text: str = "",
+    rules: RuleBook | list[Rule] | Path | None = None,
+    assets: list[dict] | None = None,
+) -> ComplianceReport:
+    """Check a rendered clip (or any MP4) against the rules of its market and destination."""
+    report, _ = run_checks(clip, market, destination=destination, storyboard=storyboard, lp=lp,
+                           script_text=script_text, rules=rules, assets=assets)
+    return report
+
+
+def _book(rules: RuleBook | list[Rule] | Path | str | None) -> RuleBook:
+    if rules is None:
+        return load_rules()
+    if isinstance(rules, RuleBook):
+        return rules
+    if isinstance(rules, (str, Path)):
+        return load_rules(Path(rules))
+    base = load_rules()
+    return RuleBook(rules={r.id: r for r in rules}, destinations=base.destinations, licenses=base.licenses)

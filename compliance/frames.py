@@ -1,0 +1,88 @@
+"""Decode a clip once with PyAV: frames sampled at 2 fps (downscaled for OCR) and a coarse luminance track of every frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+LUMA_W = 48  # coarse grid for the flash scan: WCAG counts area, not detail
+
+
+@dataclass
+class Sample:
+    """One sampled frame: time, RGB pixels at analysis scale, and whether it differs from the previous sample."""
+
+    t: float
+    rgb: np.ndarray  # H×W×3 uint8 at ``scale`` of the original
+    changed: bool = True
+    index: int = 0
+
+
+@dataclass
+class Decoded:
+    """What the frame checks read: samples, the luminance track and the original geometry."""
+
+    width: int
+    height: int
+    fps: float
+    duration: float
+    scale: float  # analysis pixels per original pixel
+    samples: list[Sample] = field(default_factory=list)
+    luma_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    luma: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1)))  # relative luminance 0..1, per frame
+
+
+def _relative_luminance(rgb: np.ndarray) -> np.ndarray:
+    """WCAG relative luminance of sRGB pixels (0..1)."""
+    c = rgb.astype(np.float32) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return lin[..., 0] * 0.2126 + lin[..., 1] * 0.7152 + lin[..., 2] * 0.0722
+
+
+def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_threshold: float = 2.0, luma: bool = True) -> Decoded:
+    """Sample frames at ``sample_fps`` scaled to ``short_side`` and, optionally, every frame's coarse luminance."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        width, height = stream.codec_context.width, stream.codec_context.height
+        fps = float(stream.average_rate or stream.guessed_rate or 30)
+        duration = float(container.duration / 1_000_000) if container.duration else 0.0
+        scale = min(1.0, short_side / max(1, min(width, height)))
+        sw, sh = max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
+        lw = LUMA_W if width <= height else int(LUMA_W * width / height)
+        lh = max(2, int(round(lw * height / width)))
+        out = Decoded(width, height, fps, duration, sw / width)
+        times: list[float] = []
+        lumas: list[np.ndarray] = []
+        next_t = 0.0
+        prev_small: np.ndarray | None = None
+        step = 1.0 / sample_fps
+        tb = float(stream.time_base) if stream.time_base else 1.0 / fps
+        n = 0
+        for frame in container.decode(stream):
+            t = float(frame.pts * tb) if frame.pts is not None else n / fps
+            n += 1
+            if luma:
+                small = frame.to_ndarray(width=lw, height=lh, format="rgb24")
+                lumas.append(_relative_luminance(small))
+                times.append(t)
+            if t + 1e-6 >= next_t:
+                rgb = frame.to_ndarray(width=sw, height=sh, format="rgb24")
+                # Only frames that changed go to OCR: a still title card read 30 times tells nothing new.
+                thumb = rgb[::8, ::8].astype(np.int16)
+                changed = prev_small is None or float(np.abs(thumb - prev_small).mean()) > diff_threshold
+                if changed:
+                    prev_small = thumb
+                out.samples.append(Sample(t=t, rgb=rgb, changed=changed, index=len(out.samples)))
+                next_t += step
+                while next_t <= t:
+                    next_t += step
+        if not out.duration and times:
+            out.duration = times[-1] + 1.0 / fps
+        out.luma_times = np.array(times, dtype=np.float32)
+        out.luma = np.stack(lumas) if lumas else np.zeros((0, lh, lw), dtype=np.float32)
+    return out

@@ -1,0 +1,96 @@
+"""PRICE-1: the price read on screen equals the market's formatted price (exact on digits, fuzzy on the rest)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from difflib import SequenceMatcher
+
+from compliance.context import Context, finding
+from compliance.rules import Rule
+from productreel.models import Finding
+
+NUMBER = re.compile(r"\d(?:[\d.,'’\u00a0\u202f\u066b\u066c ]*\d)?")
+CURRENCY_MARKS = ["$", "€", "£", "¥", "円", "元", "₹", "₩", "﷼", "r$", "usd", "eur", "gbp", "jpy", "cny", "rmb", "brl", "chf", "kr", "zł", "₺", "c$", "a$", "mx$", "ر.س", "sar"]
+
+
+def digits(text: str) -> str:
+    """The decimal digits of ``text`` in any script, as ASCII (٤٩٫٩٩ → 4999)."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(str(unicodedata.digit(c)) for c in text if unicodedata.digit(c, None) is not None)
+
+
+def currency_marks(currency: str, locale: str) -> list[str]:
+    """Signs that mark a number as a price in this market: CLDR symbols of its currency plus common ones."""
+    marks = list(CURRENCY_MARKS)
+    try:
+        from babel.numbers import get_currency_symbol
+
+        for loc in {locale.replace("-", "_"), "en"}:
+            try:
+                marks.append(get_currency_symbol(currency, locale=loc).casefold())
+            except Exception:  # an unknown locale only loses one symbol
+                continue
+    except ImportError:
+        pass
+    marks.append(currency.casefold())
+    return sorted({m for m in marks if m}, key=len, reverse=True)
+
+
+def price_numbers(text: str, marks: list[str], window: int = 3) -> list[tuple[str, str]]:
+    """(number text, digits) of numbers in ``text`` with a currency sign within ``window`` chars of them."""
+    norm = unicodedata.normalize("NFKC", text).casefold()
+    out = []
+    for m in NUMBER.finditer(norm):
+        around = norm[max(0, m.start() - window - 2): m.start()] + " " + norm[m.end(): m.end() + window + 2]
+        if any(mark in around for mark in marks):
+            out.append((m.group(0).strip(), digits(m.group(0))))
+    return out
+
+
+def _similar(a: str, b: str) -> float:
+    na = re.sub(r"\s+", "", unicodedata.normalize("NFKC", a).casefold())
+    nb = re.sub(r"\s+", "", unicodedata.normalize("NFKC", b).casefold())
+    return SequenceMatcher(None, na, nb).ratio()
+
+
+def check_price(rule: Rule, ctx: Context) -> list[Finding]:
+    """BLOCK when the market price is not read on screen, or a different price is."""
+    lp = ctx.lp
+    if lp is None or not lp.price_text or ctx.info is None:
+        return []
+    expected = lp.price_text
+    want = digits(expected)
+    if not want:
+        return []
+    allowed = {want}
+    for other in (lp.compare_at_text, lp.prior_price_text, lp.tax_text):
+        if other:
+            allowed.add(digits(other))
+            allowed.update(d for _, d in price_numbers(other, CURRENCY_MARKS + ["%"], 6))
+    marks = currency_marks(lp.currency or ctx.market.currency, ctx.market.locale)
+    window = int(rule.params.get("currency_window", 3))
+    found = None
+    wrong: list[dict] = []
+    for fr in ctx.ocr:
+        # A price may be split over two boxes on one line ("49,99" and "€"): read lines joined too.
+        texts = [(it.text, list(it.box)) for it in fr.items]
+        line = fr.text
+        texts.append((line, None))
+        for text, box in texts:
+            for m in NUMBER.finditer(unicodedata.normalize("NFKC", text)):
+                if digits(m.group(0)) == want and found is None:
+                    found = {"time": round(fr.t, 2), "box": box, "text": text, "similarity": round(_similar(text, expected), 2)}
+            for num, d in price_numbers(text, marks, window):
+                if d and d not in allowed and box is not None:
+                    wrong.append({"time": round(fr.t, 2), "box": box, "text": text, "number": num})
+    out: list[Finding] = []
+    if found is None:
+        out.append(finding(rule, ctx, f"market price {expected!r} not read on screen", expected=expected))
+    seen = set()
+    for w in wrong:
+        if w["number"] in seen:
+            continue
+        seen.add(w["number"])
+        out.append(finding(rule, ctx, f"price on screen {w['text']!r} differs from the market price {expected!r}", expected=expected, **w))
+    return out

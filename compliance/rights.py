@@ -1,0 +1,120 @@
+"""LIC-1: every asset in a clip has a license entry (source, license, owner) that allows commercial use.
+
+The asset manifest is a list of dicts, one per asset:
+
+    {"kind": "product_photo" | "font" | "music" | "logo" | "model" | "footage",
+     "path": "samples/images/mug.jpg",      # the file, when there is one
+     "name": "mug.jpg",                      # what a reviewer reads
+     "source": "catalog.csv:12",             # where it came from
+     "license": "seller-owned",              # SPDX id or the license's words
+     "owner": "ACME GmbH"}
+
+It comes from check_clip(assets=...), the storyboard's ``metadata["assets"]`` or the renderer's JSON
+sidecar ``"assets"``. Assets the storyboard uses but the manifest lacks get the rule files' defaults
+(licenses.defaults) for their kind — system fonts, music productreel generated, the seller's own
+catalog photos — and are blocked when no default covers them. The entries become C2PA ingredients.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from compliance.context import Context, finding
+from compliance.rules import Rule
+from productreel.models import Finding
+
+SYSTEM_FONT_DIRS = ("/usr/share/fonts",)
+GENERATED_MUSIC_DIR = Path(__file__).resolve().parent.parent / "clips" / "music"
+
+
+def manifest_assets(ctx: Context) -> list[dict] | None:
+    """The asset manifest given for this clip, or None when none was given anywhere."""
+    found: list[dict] = []
+    any_given = False
+    for src in (ctx.assets, (ctx.storyboard.metadata.get("assets") if ctx.storyboard else None), (ctx.sidecar or {}).get("assets")):
+        if src is not None:
+            any_given = True
+            found += [dict(a) for a in src]
+    return found if any_given else None
+
+
+def used_assets(ctx: Context) -> list[dict]:
+    """The assets the storyboard puts into the clip: product photos, fonts, music, generated shots' models."""
+    sb = ctx.storyboard
+    if sb is None:
+        return []
+    out: list[dict] = []
+    for scene in sb.scenes:
+        if scene.shot.kind == "image" and scene.shot.image:
+            out.append({"kind": "product_photo", "path": str(scene.shot.image)})
+        if scene.shot.kind == "generated":
+            out.append({"kind": "model", "name": sb.metadata.get("model") or "diffusion model"})
+    for font in sb.fonts:
+        out.append({"kind": "font", "path": str(font)})
+    if sb.music:
+        out.append({"kind": "music", "path": str(sb.music)})
+    return out
+
+
+def _key(a: dict) -> str:
+    if a.get("path"):
+        try:
+            return str(Path(a["path"]).resolve())
+        except OSError:
+            return str(a["path"])
+    return f"{a.get('kind')}:{a.get('name')}"
+
+
+def _default_for(a: dict, defaults: dict) -> dict | None:
+    kind = a.get("kind")
+    path = str(a.get("path") or "")
+    if kind == "font" and path.startswith(SYSTEM_FONT_DIRS):
+        return defaults.get("font")
+    if kind == "music" and (path.startswith(str(GENERATED_MUSIC_DIR)) or not Path(path).is_absolute() or path.startswith("generated")):
+        return defaults.get("music")
+    if kind == "product_photo":
+        return defaults.get("product_photo")
+    return None
+
+
+def resolve_assets(ctx: Context) -> list[dict]:
+    """Every asset of the clip with its license entry: the manifest's, else a default, else none (blocked)."""
+    defaults = (ctx.book.licenses or {}).get("defaults", {})
+    given = manifest_assets(ctx) or []
+    by_key = {_key(a): a for a in given}
+    by_kind_name = {(a.get("kind"), a.get("name")): a for a in given if a.get("name")}
+    out = list(given)
+    for a in used_assets(ctx):
+        if _key(a) in by_key or (a.get("kind"), a.get("name")) in by_kind_name:
+            continue
+        if a["kind"] == "model" and any(g.get("kind") == "model" for g in given):
+            continue
+        d = _default_for(a, defaults)
+        out.append({**a, **(d or {}), "defaulted": bool(d)})
+    return out
+
+
+def license_problem(a: dict, forbidden: list[str]) -> str | None:
+    """Why an asset's license entry does not let the clip be published, or None."""
+    missing = [k for k in ("source", "license", "owner") if not a.get(k)]
+    if missing:
+        return f"no license entry ({', '.join(missing)} missing)"
+    lic = str(a["license"]).casefold()
+    for word in forbidden:
+        if word.casefold() in lic:
+            return f"license {a['license']!r} forbids commercial use"
+    return None
+
+
+def check_license(rule: Rule, ctx: Context) -> list[Finding]:
+    """BLOCK each asset without a license entry or with a non-commercial one."""
+    if manifest_assets(ctx) is None and ctx.storyboard is None:
+        return [finding(rule, ctx, "no asset manifest: the rights of this clip's assets are unknown", severity="INFO")]
+    forbidden = (ctx.book.licenses or {}).get("forbidden", [])
+    out = []
+    for a in resolve_assets(ctx):
+        problem = license_problem(a, forbidden)
+        if problem:
+            name = a.get("name") or (Path(a["path"]).name if a.get("path") else a.get("kind"))
+            out.append(finding(rule, ctx, f"{a.get('kind', 'asset')} {name}: {problem}", asset={k: str(v) for k, v in a.items()}))
+    return out

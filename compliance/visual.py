@@ -1,0 +1,195 @@
+"""Checks on what the viewer sees: labels (ad, AI), contrast, text size and safe zones, from OCR boxes on frames."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compliance.context import Context, finding
+from compliance.frames import _relative_luminance
+from compliance.ocr import OcrFrame, OcrItem
+from compliance.rules import Rule
+from compliance.text import find_hits
+from productreel.models import Finding
+
+
+def contrast_ratio(rgb: np.ndarray, box: tuple[int, int, int, int], scale: float) -> float | None:
+    """WCAG contrast between text and background inside an OCR box (Otsu split of its luminance)."""
+    x0, y0, x1, y1 = (int(round(v * scale)) for v in box)
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    lum = _relative_luminance(rgb[y0:y1, x0:x1]).ravel()
+    if lum.size < 8:
+        return None
+    lo, hi = otsu_split(lum)
+    if lo is None:
+        return 1.0
+    # Medians, not means: anti-aliased glyph edges sit between the two classes.
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def otsu_split(values: np.ndarray) -> tuple[float | None, float | None]:
+    """Median luminance of the darker and lighter class after Otsu's threshold; (None, None) if flat."""
+    if float(values.max() - values.min()) < 1e-3:
+        return None, None
+    hist, edges = np.histogram(values, bins=64, range=(float(values.min()), float(values.max())))
+    p = hist.astype(np.float64) / hist.sum()
+    omega = np.cumsum(p)
+    mu = np.cumsum(p * (edges[:-1] + edges[1:]) / 2)
+    mu_t = mu[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma = (mu_t * omega - mu) ** 2 / (omega * (1 - omega))
+    k = int(np.nanargmax(sigma[:-1])) if sigma.size > 1 else 0
+    thr = edges[k + 1]
+    dark, light = values[values < thr], values[values >= thr]
+    if dark.size == 0 or light.size == 0:
+        return None, None
+    return float(np.median(dark)), float(np.median(light))
+
+
+def _rgb(ctx: Context, fr: OcrFrame) -> np.ndarray:
+    return ctx.decoded.samples[fr.index].rgb
+
+
+def _label_patterns(rule: Rule, ctx: Context) -> list[str]:
+    import re
+
+    pats = [rule.params["pattern"]] if rule.params.get("pattern") else []
+    own = getattr(ctx.market, rule.params.get("market_label", ""), "") if rule.params.get("market_label") else ""
+    if own:
+        pats.append(re.escape(own))
+    return pats
+
+
+def _needs_label(rule: Rule, ctx: Context) -> bool | None:
+    when = rule.params.get("when", "always")
+    if when == "generated":
+        return ctx.generated
+    if when == "ad":
+        return ctx.kind in (None, "ad")
+    return True
+
+
+def check_label(rule: Rule, ctx: Context) -> list[Finding]:
+    """The label is read on screen in its window, large enough, for long enough and with enough contrast."""
+    need = _needs_label(rule, ctx)
+    if ctx.info is None or need is False:
+        return []
+    if need is None:
+        # A foreign clip whose origin is unknown: say the rule could not be decided rather than guessing.
+        return [finding(rule, ctx, "cannot tell whether the clip is AI-generated (no C2PA manifest, no storyboard)", severity="INFO")]
+    t0, t1 = rule.params.get("window", [0, None])
+    t1 = t1 if t1 is not None else float("inf")
+    frames = [fr for fr in ctx.ocr if t0 <= fr.t < t1]
+    pats = _label_patterns(rule, ctx)
+    label_name = getattr(ctx.market, rule.params.get("market_label", ""), "") or rule.params.get("pattern", "")
+    hits: list[tuple[OcrFrame, OcrItem | None]] = []
+    for fr in frames:
+        item = next((it for it in fr.items if any(find_hits(p, it.text) for p in pats)), None)
+        if item is None and any(find_hits(p, fr.text) for p in pats):
+            # Label split over two OCR lines: measure the first line that holds part of it.
+            item = fr.items[0] if fr.items else None
+            hits.append((fr, item))
+        elif item is not None:
+            hits.append((fr, item))
+    window = f"{t0:g}–{t1:g} s" if t1 != float("inf") else "the clip"
+    if not hits:
+        return [finding(rule, ctx, f"label {label_name!r} not read on screen in {window}", expected=label_name, window=[t0, None if t1 == float('inf') else t1], frames_checked=len(frames), fix="label")]
+    out: list[Finding] = []
+    if rule.params.get("every_frame"):
+        missing = [round(fr.t, 2) for fr in frames if fr not in [h[0] for h in hits]]
+        if missing:
+            out.append(finding(rule, ctx, f"label {label_name!r} missing on frames at {missing} s (must stay {window})", times=missing, expected=label_name, fix="label"))
+    min_h = rule.params.get("min_h_ratio_short_side")
+    if min_h:
+        small = [(fr, it) for fr, it in hits if it is not None and it.height / ctx.short_side < min_h]
+        if small:
+            fr, it = small[0]
+            out.append(finding(rule, ctx, f"label text {it.height / ctx.short_side:.1%} of the short side, under {min_h:.0%}", time=round(fr.t, 2), box=list(it.box), text=it.text, measured=round(it.height / ctx.short_side, 4), expected=min_h, fix="text_size"))
+    min_c = rule.params.get("min_contrast")
+    if min_c:
+        ratios = []
+        for fr, it in hits:
+            if it is None:
+                continue
+            r = contrast_ratio(_rgb(ctx, fr), it.box, ctx.decoded.scale)
+            if r is not None:
+                ratios.append((r, fr, it))
+        if ratios:
+            r, fr, it = min(ratios, key=lambda x: x[0])
+            if r < min_c:
+                out.append(finding(rule, ctx, f"label contrast {r:.2f}:1 under {min_c}:1", time=round(fr.t, 2), box=list(it.box), text=it.text, measured=round(r, 2), expected=min_c, fix="contrast_box"))
+    return out
+
+
+def check_contrast(rule: Rule, ctx: Context) -> list[Finding]:
+    """Every text read on screen has ≥ 4.5:1 contrast (large text ≥ 3:1) against the pixels behind it."""
+    if ctx.info is None:
+        return []
+    p = rule.params
+    worst: dict[str, tuple[float, OcrFrame, OcrItem, float]] = {}
+    for fr in ctx.ocr:
+        for it in fr.items:
+            r = contrast_ratio(_rgb(ctx, fr), it.box, ctx.decoded.scale)
+            if r is None:
+                continue
+            need = p.get("large_min_ratio", 3.0) if it.height / ctx.short_side >= p.get("large_h_ratio_short_side", 0.045) else p.get("min_ratio", 4.5)
+            if r < need and (it.text not in worst or r < worst[it.text][0]):
+                worst[it.text] = (r, fr, it, need)
+    return [
+        finding(rule, ctx, f"text {it.text!r} contrast {r:.2f}:1 under {need}:1", time=round(fr.t, 2), box=list(it.box), text=it.text, measured=round(r, 2), expected=need, fix="contrast_box")
+        for r, fr, it, need in worst.values()
+    ]
+
+
+def check_text_size(rule: Rule, ctx: Context) -> list[Finding]:
+    """Every text read on screen is at least the minimum height (share of the short side)."""
+    if ctx.info is None:
+        return []
+    min_h = rule.params.get("min_h_ratio_short_side", 0.025)
+    seen: set[str] = set()
+    out = []
+    for fr in ctx.ocr:
+        for it in fr.items:
+            ratio = it.height / ctx.short_side
+            if ratio < min_h and it.text not in seen:
+                seen.add(it.text)
+                out.append(finding(rule, ctx, f"text {it.text!r} is {it.height} px high ({ratio:.1%} of the short side), under {min_h:.1%}", time=round(fr.t, 2), box=list(it.box), text=it.text, measured=round(ratio, 4), expected=min_h, fix="text_size"))
+    return out
+
+
+def safe_zone(ctx: Context) -> dict[str, float] | None:
+    """The destination's UI margins (fractions) for this clip's format, or None when it has none."""
+    zones = ctx.book.profile(ctx.destination).get("safe") or {}
+    zone = zones.get(ctx.format) or zones.get("*")
+    if not zone or not any(zone.get(k, 0) for k in ("top", "bottom", "left", "right")):
+        return None
+    return zone
+
+
+def check_safe_zone(rule: Rule, ctx: Context) -> list[Finding]:
+    """Text boxes that reach into the destination's UI zones (covered by buttons, captions, the title)."""
+    if ctx.info is None:
+        return []
+    zone = safe_zone(ctx)
+    if zone is None:
+        return []
+    W, H = ctx.info["width"], ctx.info["height"]
+    sx0, sy0 = W * zone.get("left", 0), H * zone.get("top", 0)
+    sx1, sy1 = W * (1 - zone.get("right", 0)), H * (1 - zone.get("bottom", 0))
+    min_overlap = rule.params.get("min_overlap", 0.3)
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for fr in ctx.ocr:
+        for it in fr.items:
+            x0, y0, x1, y1 = it.box
+            area = max(1, (x1 - x0) * (y1 - y0))
+            ix = max(0, min(x1, sx1) - max(x0, sx0))
+            iy = max(0, min(y1, sy1) - max(y0, sy0))
+            outside = 1 - ix * iy / area
+            if outside >= min_overlap and it.text not in seen:
+                seen.add(it.text)
+                where = [side for side, cond in (("top", y0 < sy0), ("bottom", y1 > sy1), ("left", x0 < sx0), ("right", x1 > sx1)) if cond]
+                out.append(finding(rule, ctx, f"text {it.text!r} in the {ctx.destination} {'/'.join(where)} UI zone ({outside:.0%} of it)", time=round(fr.t, 2), box=list(it.box), text=it.text, measured=round(outside, 3), zone=zone, fix="safe_zone"))
+    return out
