@@ -12,11 +12,13 @@ from productreel.models import Destination, Product, PublishReceipt, RenderedCli
 from publishers.base import Publisher, format_slug
 from publishers.folder import FolderPublisher
 from publishers.shopify import ShopifyPublisher
+from publishers.woocommerce import WooCommercePublisher
 
 # The registry third-party publishers would join too: destination name -> publisher class.
 PUBLISHERS: dict[str, type] = {
     "folder": FolderPublisher,
     "shopify": ShopifyPublisher,
+    "woocommerce": WooCommercePublisher,
 }
 
 

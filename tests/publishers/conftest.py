@@ -99,3 +99,21 @@ def shop(http_server) -> FakeShopify:
 def shop_env(shop) -> dict[str, str]:
     """SHOPIFY_* settings pointing at the fake store."""
     return {"SHOPIFY_STORE_URL": shop.store_url, "SHOPIFY_ACCESS_TOKEN": SHOP_TOKEN, "SHOPIFY_API_VERSION": "2025-01"}
+
+
+@pytest.fixture
+def woo(http_server):
+    """The fake WordPress + WooCommerce site with product 794 (slug mug) and one merchant video."""
+    from publisher_fakes import FakeWoo
+
+    http_server.clear()
+    yield FakeWoo(http_server)
+    http_server.clear()
+
+
+@pytest.fixture
+def woo_env(woo) -> dict[str, str]:
+    """WOOCOMMERCE_* settings pointing at the fake site."""
+    from publisher_fakes import WP_APP_PASSWORD, WP_USER
+
+    return {"WOOCOMMERCE_URL": woo.site_url, "WOOCOMMERCE_USERNAME": WP_USER, "WOOCOMMERCE_APP_PASSWORD": WP_APP_PASSWORD}

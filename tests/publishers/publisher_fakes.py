@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64 as _base64
 import json as _json
 import re as _re
 import threading as _threading
 import time as _time
+from urllib.parse import unquote as _unquote
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -280,3 +282,192 @@ class FakeShopify:
         staged["bytes"] = data
         self.uploads += 1
         return Response("", status=204)
+
+
+# --- WordPress media library + WooCommerce REST v3 ------------------------------------------------
+
+
+WP_USER = "shopkeeper"
+WP_APP_PASSWORD = "abcd EFGH ijkl MNOP qrst UVWX"
+WC_KEY = "ck_test_key"
+WC_SECRET = "cs_test_secret_456"
+
+
+class FakeWoo:
+    """A WordPress + WooCommerce site: Application Password auth, /wp/v2/media both modes, products with meta_data."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.server = server
+        self.lock = _threading.Lock()
+        self.products: dict[int, dict] = {794: {"id": 794, "slug": "mug", "name": "Blue Mug", "images": [], "meta_data": []}}
+        self.media: dict[int, dict] = {792: {"id": 792, "post": 794, "title": {"raw": "merchant demo video [not ours]"},
+                                             "source_url": "https://shop.example.com/wp-content/uploads/demo.mp4",
+                                             "media_type": "file", "mime_type": "video/mp4"}}
+        self.seq = 900
+        self.meta_seq = 1
+        self.faults: list[tuple[str, str]] = []  # (route kind, fault)
+        self.requests: list[tuple[str, str]] = []
+        self.delay = 0.8
+        base = "/wp-json"
+        server.expect_request(_re.compile(rf"^{base}/wp/v2/media$"), method="POST").respond_with_handler(self.media_create)
+        server.expect_request(_re.compile(rf"^{base}/wp/v2/media$"), method="GET").respond_with_handler(self.media_list)
+        server.expect_request(_re.compile(rf"^{base}/wp/v2/media/\d+$"), method="DELETE").respond_with_handler(self.media_delete)
+        server.expect_request(_re.compile(rf"^{base}/wc/v3/products$"), method="GET").respond_with_handler(self.product_list)
+        server.expect_request(_re.compile(rf"^{base}/wc/v3/products/\d+$"), method="PUT").respond_with_handler(self.product_update)
+        server.expect_request(_re.compile(rf"^{base}/wc/v3/products/\d+$"), method="GET").respond_with_handler(self.product_get)
+
+    @property
+    def site_url(self) -> str:
+        """The WordPress site base URL."""
+        return self.server.url_for("/").rstrip("/")
+
+    @property
+    def writes(self) -> list[tuple[str, str]]:
+        """Every write request received."""
+        return [r for r in self.requests if r[0] in {"POST", "PUT", "DELETE"}]
+
+    def ours(self) -> list[dict]:
+        """productreel uploads in the media library."""
+        return [m for m in self.media.values() if "[productreel " in m["title"]["raw"]]
+
+    @staticmethod
+    def _error(code: str, message: str, status: int) -> Response:
+        return Response(_json.dumps({"code": code, "message": message, "data": {"status": status}}), status=status,
+                        content_type="application/json")
+
+    def _auth(self, request: Request, wc: bool) -> Response | None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            if wc:
+                return self._error("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401)
+            return self._error("rest_cannot_create", "Sorry, you are not allowed to create posts as this user.", 401)
+        user, _, password = _base64.b64decode(header[6:]).decode().partition(":")
+        if user == WP_USER and password.replace(" ", "") == WP_APP_PASSWORD.replace(" ", ""):
+            return None
+        if wc and user == WC_KEY and password == WC_SECRET:
+            return None
+        return self._error("incorrect_password", "The provided password is an invalid application password.", 401)
+
+    def _fault(self, kind: str) -> str | None:
+        with self.lock:
+            for i, (want, fault) in enumerate(self.faults):
+                if want == kind:
+                    del self.faults[i]
+                    return fault
+        return None
+
+    def _json(self, body, status=200, headers=None) -> Response:
+        return Response(_json.dumps(body), status=status, headers=headers or {}, content_type="application/json")
+
+    def media_create(self, request: Request) -> Response:
+        self.requests.append(("POST", request.path))
+        if (denied := self._auth(request, wc=False)) is not None:
+            return denied
+        fault = self._fault("upload")
+        if fault == "502":
+            return Response("Bad Gateway", status=502)
+        ctype = request.headers.get("Content-Type", "")
+        params = dict(request.args)
+        if ctype.startswith("multipart/form-data"):
+            parts = dict(parse_multipart(request))
+            if "file" not in parts:
+                return self._error("rest_upload_no_data", "No data supplied.", 400)
+            data = parts.pop("file")
+            params.update({k: v.decode() for k, v in parts.items()})
+            filename = "upload.mp4"
+        else:
+            data = request.get_data()
+            if not data:
+                return self._error("rest_upload_no_data", "No data supplied.", 400)
+            if not ctype:
+                return self._error("rest_upload_no_content_type", "No Content-Type supplied.", 400)
+            disposition = request.headers.get("Content-Disposition", "")
+            if not disposition:
+                return self._error("rest_upload_no_content_disposition", "No Content-Disposition supplied.", 400)
+            found = _re.search(r'filename="?([^";]+)"?', disposition)
+            if not found:
+                return self._error("rest_upload_invalid_disposition", "Invalid Content-Disposition supplied.", 400)
+            filename = _unquote(found.group(1))
+            if ctype != "video/mp4":
+                return self._error("rest_upload_sideload_error", "Sorry, you are not allowed to upload this file type.", 500)
+        with self.lock:
+            self.seq += 1
+            mid = self.seq
+            post = int(params.get("post", 0))
+            self.media[mid] = {"id": mid, "post": post, "title": {"raw": params.get("title", filename)},
+                               "alt_text": params.get("alt_text", ""), "bytes": data,
+                               "source_url": f"https://shop.example.com/wp-content/uploads/2026/11/{filename}",
+                               "media_type": "file", "mime_type": "video/mp4"}
+            body = {k: v for k, v in self.media[mid].items() if k != "bytes"}
+        if fault == "timeout":
+            _time.sleep(self.delay)
+        return self._json(body, 201, {"Location": f"{self.site_url}/wp-json/wp/v2/media/{mid}"})
+
+    def media_list(self, request: Request) -> Response:
+        self.requests.append(("GET", request.path))
+        if (denied := self._auth(request, wc=False)) is not None:
+            return denied
+        parent = request.args.get("parent")
+        search = (request.args.get("search") or "").lower()
+        per_page = int(request.args.get("per_page", 10))
+        page = int(request.args.get("page", 1))
+        if not 1 <= per_page <= 100:
+            return self._error("rest_invalid_param", "Invalid parameter(s): per_page", 400)
+        items = [{k: v for k, v in m.items() if k != "bytes"} for m in sorted(self.media.values(), key=lambda m: m["id"])
+                 if (parent is None or str(m["post"]) == parent) and search in m["title"]["raw"].lower()]
+        chunk = items[(page - 1) * per_page: page * per_page]
+        return self._json(chunk, headers={"X-WP-Total": str(len(items)),
+                                          "X-WP-TotalPages": str(max(1, -(-len(items) // per_page)))})
+
+    def media_delete(self, request: Request) -> Response:
+        self.requests.append(("DELETE", request.path))
+        if (denied := self._auth(request, wc=False)) is not None:
+            return denied
+        mid = int(request.path.rsplit("/", 1)[1])
+        if request.args.get("force") != "true":
+            return self._error("rest_trash_not_supported", "The post does not support trashing. Set 'force=true' to delete.", 501)
+        with self.lock:
+            previous = self.media.pop(mid, None)
+        if previous is None:
+            return self._error("rest_post_invalid_id", "Invalid post ID.", 404)
+        return self._json({"deleted": True, "previous": {k: v for k, v in previous.items() if k != "bytes"}})
+
+    def product_list(self, request: Request) -> Response:
+        self.requests.append(("GET", request.path))
+        if (denied := self._auth(request, wc=True)) is not None:
+            return denied
+        slug = request.args.get("slug")
+        items = [p for p in self.products.values() if slug is None or p["slug"] == slug]
+        return self._json(items, headers={"X-WP-Total": str(len(items)), "X-WP-TotalPages": "1"})
+
+    def product_get(self, request: Request) -> Response:
+        self.requests.append(("GET", request.path))
+        if (denied := self._auth(request, wc=True)) is not None:
+            return denied
+        pid = int(request.path.rsplit("/", 1)[1])
+        if pid not in self.products:
+            return self._error("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
+        return self._json(self.products[pid])
+
+    def product_update(self, request: Request) -> Response:
+        self.requests.append(("PUT", request.path))
+        if (denied := self._auth(request, wc=True)) is not None:
+            return denied
+        pid = int(request.path.rsplit("/", 1)[1])
+        product = self.products.get(pid)
+        if product is None:
+            return self._error("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
+        body = _json.loads(request.get_data() or b"{}")
+        for image in body.get("images") or []:
+            media = self.media.get(int(image.get("id", 0)))
+            if media is None or media["mime_type"].split("/")[0] != "image":
+                return self._error("woocommerce_product_invalid_image_id", f"#{image.get('id')} is an invalid image ID.", 400)
+        with self.lock:
+            for meta in body.get("meta_data") or []:
+                existing = next((m for m in product["meta_data"] if m["key"] == meta["key"]), None)
+                if existing:
+                    existing["value"] = meta["value"]
+                else:
+                    self.meta_seq += 1
+                    product["meta_data"].append({"id": self.meta_seq, "key": meta["key"], "value": meta["value"]})
+        return self._json(product)
