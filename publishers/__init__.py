@@ -11,6 +11,7 @@ from productreel.models import Destination, Product, PublishReceipt, RenderedCli
 
 from publishers.base import Publisher, format_slug
 from publishers.folder import FolderPublisher
+from publishers.merchant_center import MerchantCenterPublisher
 from publishers.shopify import ShopifyPublisher
 from publishers.woocommerce import WooCommercePublisher
 
@@ -19,6 +20,7 @@ PUBLISHERS: dict[str, type] = {
     "folder": FolderPublisher,
     "shopify": ShopifyPublisher,
     "woocommerce": WooCommercePublisher,
+    "merchant-center": MerchantCenterPublisher,
 }
 
 
