@@ -395,3 +395,28 @@ def measure_loudness(path: Path) -> tuple[float, float]:
         raise RenderError(f"cannot decode audio: {res.stderr.decode(errors='replace').strip()[:200]}", where=str(path))
     x = np.frombuffer(res.stdout, np.float32).reshape(-1, 2)
     return float(pyloudnorm.Meter(RATE).integrated_loudness(x)), true_peak(x)
+
+
+def encode_soundtrack(mix: Mix, path: Path, target_lufs: float = -14.0, peak_dbtp: float = -1.0, tries: int = 3) -> Mix:
+    """Encode the mix to AAC 48 kHz in `path` (.m4a) and verify the decoded result; when the codec's
+    overshoot breaks the true-peak ceiling, limit harder and encode again. Returns the measured mix."""
+    from clips.encode import ffmpeg_exe
+
+    samples, ceiling = mix.samples, peak_dbtp
+    lufs, tp = mix.lufs, mix.true_peak
+    for _ in range(tries):
+        wav = path.with_suffix(".wav")
+        write_wav(samples, wav)
+        res = subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), "-c:a", "aac", "-b:a", "192k",
+                              "-ar", str(RATE), "-ac", "2", "-f", "mp4", str(path)], capture_output=True, text=True)
+        wav.unlink(missing_ok=True)
+        if res.returncode != 0:
+            raise RenderError(f"AAC encoding failed: {res.stderr.strip()[-200:]}", where="audio")
+        if not np.any(samples):
+            return Mix(samples, float("-inf"), float("-inf"), mix.segments, mix.voice, mix.music)
+        lufs, tp = measure_loudness(path)
+        if tp <= peak_dbtp - 0.1 and abs(lufs - target_lufs) <= 0.5:
+            break
+        ceiling -= max(0.3, tp - (peak_dbtp - 0.2))
+        samples, _, _ = normalize(samples, target_lufs, ceiling + 0.7)  # normalize() limits 0.7 dB under its argument
+    return Mix(samples, lufs, tp, mix.segments, mix.voice, mix.music)

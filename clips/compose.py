@@ -462,7 +462,7 @@ def _retime_captions(sb: Storyboard, segments) -> list:
 
 def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None, voice: str | None = None) -> RenderedClip:
     """Render a storyboard to `<out_dir>/<handle>/<market>/<kind>-<format>.mp4` with its sidecars."""
-    from clips.audio import make_soundtrack, voice_backend, write_wav
+    from clips.audio import encode_soundtrack, make_soundtrack, voice_backend
     from clips.captions import write_captions
     from clips.encode import Encoder, encode_command
 
@@ -480,8 +480,8 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
             music=sb.music, target_lufs=sb.loudness_target, peak_dbtp=float(sb.metadata.get("true_peak_dbtp", -1.0)),
             backend=backend,
         )
-        wav = tmp / "audio.wav"
-        write_wav(mix.samples, wav)
+        wav = tmp / "audio.m4a"
+        mix = encode_soundtrack(mix, wav, sb.loudness_target, float(sb.metadata.get("true_peak_dbtp", -1.0)))
         cues = _retime_captions(sb, mix.segments)
         sb = sb.model_copy(update={"captions": cues})
 

@@ -54,7 +54,9 @@ def encode_command(
     if threads:
         cmd += ["-threads", str(threads)]
     if audio is not None:
-        cmd += ["-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-ac", "2"]
+        # An already encoded (and loudness-verified) AAC track is copied, not encoded again.
+        aac = audio.suffix in (".m4a", ".mp4", ".aac")
+        cmd += ["-c:a", "copy"] if aac else ["-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2"]
     flags = "+faststart"
     for k, v in (metadata or {}).items():
         cmd += ["-metadata", f"{k}={v}"]

@@ -90,6 +90,7 @@ class Layer:
     alpha2: Image.Image
     x: int
     y: int
+    visible: tuple[int, int] | None = None  # size before padding to even
 
     @classmethod
     def from_rgba(cls, img: Image.Image, x: int, y: int) -> "Layer":
@@ -116,12 +117,15 @@ class Layer:
         avg_img = np.repeat(np.repeat(np.clip(avg + 0.5, 0, 255).astype(np.uint8), 2, 0), 2, 1)
         _, U, V = rgb_to_planes(avg_img)
         a2 = a.reduce(2)
-        return cls(Planes(Image.fromarray(Y), Image.fromarray(U), Image.fromarray(V)), a, a2, even(x), even(y))
+        # Floor to even: a box placed inside the (even-aligned) safe zone stays inside it.
+        layer = cls(Planes(Image.fromarray(Y), Image.fromarray(U), Image.fromarray(V)), a, a2, x - x % 2, y - y % 2)
+        layer.visible = (w, h)
+        return layer
 
     @property
     def box(self) -> tuple[int, int, int, int]:
-        """(x0, y0, x1, y1) in frame pixels."""
-        w, h = self.planes.size
+        """(x0, y0, x1, y1) of the visible content in frame pixels (without the even padding)."""
+        w, h = self.visible or self.planes.size
         return (self.x, self.y, self.x + w, self.y + h)
 
     def paste_on(self, frame: Planes, opacity: float = 1.0, dx: int = 0) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,14 @@ class SafeZone(BaseModel):
 
     def box(self, width: int, height: int) -> tuple[int, int, int, int]:
         """The safe rectangle (x0, y0, x1, y1) in pixels for a frame size."""
-        return (
-            round(width * self.left),
-            round(height * self.top),
-            width - round(width * self.right),
-            height - round(height * self.bottom),
-        )
+        # Rounded inwards to even pixels: frames are 4:2:0, so boxes sit on even coordinates.
+        def up(v: float) -> int:
+            return int(math.ceil(v / 2) * 2)
+
+        def down(v: float) -> int:
+            return int(math.floor(v / 2) * 2)
+
+        return (up(width * self.left), up(height * self.top), down(width * (1 - self.right)), down(height * (1 - self.bottom)))
 
 
 class DestinationProfile(BaseModel):

@@ -52,14 +52,13 @@ def product_images(product: Product) -> list[Path]:
     return out
 
 
-def _fonts(text: str, market: Market, brand) -> list[Path]:
+def _fonts(text: str, market: Market, brand, handle: str) -> list[Path]:
+    """Bold faces covering every character of the clip's text (market fonts first)."""
     try:
         from localization.fonts import fonts_for
     except ImportError:
-        fonts_for = None
-    if fonts_for is not None:
-        return list(fonts_for(text, market))
-    return brand.font_files("heading")
+        return brand.font_files("heading")
+    return list(fonts_for(text, market, weight="bold", product=handle))
 
 
 def _cues(text: str, duration: float, market: Market) -> list[Cue]:
@@ -97,6 +96,18 @@ def _labels(market: Market, kind: str, generated: bool) -> list[TextOverlay]:
     if generated and market.ai_label:
         out.append(TextOverlay(role="disclosure", text=market.ai_label))
     return out
+
+
+def _snap_to_frames(scenes: list[Scene], fps: int) -> None:
+    """Make every scene a whole number of frames, keeping the total, so cuts land on frames."""
+    total = round(sum(s.duration for s in scenes) * fps)
+    acc = 0.0
+    done = 0
+    for i, sc in enumerate(scenes):
+        acc += sc.duration
+        end = total if i == len(scenes) - 1 else round(acc * fps)
+        sc.duration = (end - done) / fps
+        done = end
 
 
 def _ad_durations(total: float) -> list[float]:
@@ -157,11 +168,12 @@ def build_storyboard(
             for o in sc.overlays:
                 o.start = round(o.start * f, 3)
                 o.end = None if o.end is None else round(o.end * f, 3)
+    _snap_to_frames(scenes, 30)
     total = sum(s.duration for s in scenes)
 
     voiceover = script.voiceover or " ".join([script.hook, *script.lines, script.cta]).strip()
     all_text = " ".join([voiceover, title, cta, *(o.text for s in scenes for o in s.overlays)])
-    fonts = _fonts(all_text, market, kit)
+    fonts = _fonts(all_text, market, kit, product.handle)
     return Storyboard(
         job_key=job_key,
         product_handle=product.handle,

@@ -1,0 +1,55 @@
+"""Layout: every text box of every format stays inside the destination's safe zone."""
+
+from __future__ import annotations
+
+import pytest
+
+from productreel.models import FORMATS, Script
+
+from clips.compose import Renderer
+from clips.profiles import destination_profile, load_brand, safe_box
+from clips.storyboard import build_storyboard
+
+
+def test_reels_and_tiktok_safe_zones_come_from_the_data_file():
+    reels = destination_profile("reels", "9:16").safe
+    tiktok = destination_profile("tiktok", "9:16").safe
+    assert (reels.top, reels.bottom, reels.left, reels.right) == (0.14, 0.35, 0.06, 0.06)
+    assert (tiktok.bottom, tiktok.right) == (0.28, 0.15)
+    assert safe_box("reels", "9:16", 1080, 1920) == (66, 270, 1014, 1248)
+    assert destination_profile("broadcast-eu", "16:9").loudness_lufs == -23.0
+
+
+def test_default_brand_kit_resolves_colors_and_fonts():
+    kit = load_brand("default")
+    assert kit.color("accent")[3] == 255 and kit.color("caption_bg")[3] < 255
+    assert kit.font_files("heading")
+    assert kit.music
+
+
+@pytest.mark.parametrize("destination", ["folder", "reels", "tiktok"])
+@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("kind", ["ad", "tutorial"])
+def test_all_text_inside_safe_zone(product, lp, script, market, fmt, destination, kind):
+    if kind == "tutorial":
+        script = Script(kind="tutorial", steps=["Rinse the mug with warm water before the first use.", "Pour in coffee.", "Enjoy."], cta="Jetzt kaufen")
+    sb = build_storyboard(product, lp, script, market, kind, fmt, job_key="k", profile="tiny", destination=destination,
+                          generated=(kind == "ad"))
+    # Full-size layout (text is drawn at output resolution), without encoding anything.
+    W, H = FORMATS[fmt]
+    sb = sb.model_copy(update={"width": W, "height": H})
+    r = Renderer(sb)
+    x0, y0, x1, y1 = safe_box(destination, fmt, W, H)
+    boxes = r.overlay_boxes()
+    assert {"title", "price"} <= {b["role"] for b in boxes}
+    for b in boxes:
+        bx0, by0, bx1, by1 = b["box"]
+        assert x0 <= bx0 and y0 <= by0 and bx1 <= x1 and by1 <= y1, (b["role"], b["box"], (x0, y0, x1, y1))
+
+
+def test_ai_label_is_at_least_five_percent_of_the_short_side(product, lp, script, market):
+    sb = build_storyboard(product, lp, script, market, "ad", "9:16", job_key="k", generated=True)
+    r = Renderer(sb)
+    label = next(b for b in r.overlay_boxes() if b["role"] == "disclosure")
+    assert label["start"] == 0 and label["end"] >= 2.0
+    assert label["box"][3] - label["box"][1] >= 0.05 * 1080
