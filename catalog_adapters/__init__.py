@@ -8,15 +8,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from productreel.errors import InputError, ProductreelError
-from productreel.models import Product
+from productreel.errors import InputError
 
 from .base import CatalogAdapter, CatalogProblem
+from .output import ingest_to, product_json
 from .shopify_csv import ShopifyCsv
 
 ADAPTERS: dict[str, type] = {
@@ -98,73 +97,3 @@ def open_catalog(
     if kind not in ADAPTERS:
         raise InputError(f"unknown catalog kind {kind!r}; known: {', '.join(sorted(ADAPTERS))}")
     return ADAPTERS[kind](source, since=since, **options)
-
-
-def _dec(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def product_json(product: Product) -> dict[str, Any]:
-    """The `ingest` JSON Lines shape of a product (decimals as strings)."""
-    return {
-        "id": product.id,
-        "handle": product.handle,
-        "title": product.title,
-        "description": product.description,
-        "brand": product.brand,
-        "category": product.category,
-        "tags": list(product.tags),
-        "variants": [
-            {
-                "sku": v.sku,
-                "title": v.title,
-                "options": dict(v.options),
-                "price": _dec(v.price),
-                "currency": v.currency,
-                "compare_at_price": _dec(v.compare_at_price),
-                "gtin": v.gtin,
-            }
-            for v in product.variants
-        ],
-        "images": [{"src": i.src, "alt": i.alt} for i in product.images],
-        "features": list(product.features),
-        "steps": list(product.steps),
-        "translations": {
-            loc: {"title": t.title, "description": t.description, "features": list(t.features), "steps": list(t.steps)}
-            for loc, t in sorted(product.translations.items())
-        },
-        "prices": {
-            m: {"amount": _dec(p.amount), "currency": p.currency, "compare_at": _dec(p.compare_at)}
-            for m, p in sorted(product.prices.items())
-        },
-        "updated_at": product.updated_at.isoformat() if product.updated_at else None,
-        "source": product.source,
-        "content_hash": product.content_hash,
-    }
-
-
-def ingest_to(
-    out: TextIO,
-    err: TextIO,
-    source: str | Path,
-    kind: str | None = None,
-    since: datetime | None = None,
-    **options: Any,
-) -> int:
-    """Write one JSON line per product to ``out`` and one line per problem to ``err``; 0 when read, 2 when not."""
-    try:
-        adapter = open_catalog(source, kind, since=since, **options)
-        reported = 0
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        for product in adapter.products():
-            out.write(dumps(product_json(product)))
-            out.write("\n")
-            while reported < len(adapter.problems):
-                err.write(f"{adapter.problems[reported]}\n")
-                reported += 1
-        for problem in adapter.problems[reported:]:
-            err.write(f"{problem}\n")
-    except ProductreelError as exc:
-        err.write(f"error: {exc}\n")
-        return 2
-    return 0

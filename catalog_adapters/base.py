@@ -42,19 +42,20 @@ class BadValue(ValueError):
 
 
 def parse_price(text: str, what: str = "price") -> Decimal | None:
-    """A non-negative decimal from a catalog cell; None when empty; BadValue otherwise."""
-    text = text.strip()
+    """A non-negative decimal from a catalog cell; None when empty; BadValue naming ``what`` otherwise."""
     if not text:
         return None
     try:
-        value = Decimal(text)
+        value = Decimal(text)  # Decimal itself ignores surrounding whitespace
     except InvalidOperation:
-        raise BadValue(f"{what} {text!r} is not a number") from None
-    if not value.is_finite():
-        raise BadValue(f"{what} {text!r} is not a number")
-    if value < 0:
-        raise BadValue(f"{what} {text!r} is negative")
-    return value
+        if not text.strip():
+            return None
+        raise BadValue(f"{what} {text.strip()!r} is not a number") from None
+    if value.is_finite() and value >= 0 and "_" not in text:
+        return value
+    if value.is_finite() and value < 0:
+        raise BadValue(f"{what} {text.strip()!r} is negative")
+    raise BadValue(f"{what} {text.strip()!r} is not a number")
 
 
 @lru_cache(maxsize=1)
@@ -104,27 +105,28 @@ def market_currency(market: str) -> str | None:
     return found[0] if found else None
 
 
-# Block-level tags become line breaks so lists and paragraphs stay readable as plain text.
-_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
-_BREAK = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|/ul|/ol|/blockquote|p|div|ul|ol|h[1-6]|tr|blockquote)\b[^>]*>", re.I)
-_ITEM = re.compile(r"<\s*li\b[^>]*>", re.I)
+# Block-level tags (and list items) become line breaks so lists and paragraphs stay readable as plain text.
+_SCRIPT_START = re.compile(r"<\s*(?:script|style)\b", re.I)
+_SCRIPT = re.compile(r"<\s*(script|style)\b.*?</\s*\1\s*>", re.I | re.S)
+_BREAK = re.compile(
+    r"<\s*/?\s*(?:br|p|div|li|ul|ol|h[1-6]|tr|table|blockquote|section|article|header|footer|pre|dd|dt|dl)\b[^>]*>", re.I
+)
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
-_BLANKS = re.compile(r"\n\s*\n+")
 
 
 def html_to_text(text: str) -> str:
     """Plain text from catalog HTML: tags dropped, entities decoded, list items and blocks on their own lines."""
     if "<" not in text and "&" not in text:
-        return text.strip()
-    text = _SCRIPT.sub("", text)
-    text = _ITEM.sub("\n", text)
-    text = _BREAK.sub("\n", text)
-    text = _TAG.sub("", text)
-    text = html.unescape(text)
-    text = _SPACES.sub(" ", text)
-    lines = [line.strip() for line in text.split("\n")]
-    return _BLANKS.sub("\n", "\n".join(line for line in lines if line)).strip()
+        return "\n".join(line.strip() for line in text.strip().splitlines() if line.strip())
+    if _SCRIPT_START.search(text):
+        text = _SCRIPT.sub("", text)
+    text = _TAG.sub("", _BREAK.sub("\n", text))
+    if "&" in text:
+        text = html.unescape(text)
+    if "\u00a0" in text or "  " in text or "\t" in text or "\r" in text or "\f" in text or "\v" in text:
+        text = _SPACES.sub(" ", text)
+    return "\n".join(line for line in (part.strip() for part in text.split("\n")) if line)
 
 
 def split_list(cell: str) -> list[str]:

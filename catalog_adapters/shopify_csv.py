@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Iterator
 
 from productreel.errors import InputError
-from productreel.models import MarketPrice, Product, ProductImage, Translation, Variant
+from productreel.models import Product
 
 from .base import (
     BAD_BYTES,
@@ -88,18 +88,27 @@ def _base_kind(header: str) -> str | None:
 
 
 class _Layout:
-    """Column indexes resolved once from the header row."""
+    """Column indexes resolved once from the header row.
+
+    A missing column maps to index ``width``: every row gets one empty cell
+    appended there, so the hot loop never tests for absent columns.
+    """
 
     def __init__(self, header: list[str]) -> None:
+        self.width = width = len(header)
         low = [h.strip().lower() for h in header]
         first: dict[str, int] = {}
         for i, h in enumerate(low):
             first.setdefault(h, i)
-        self.idx: dict[str, int | None] = {}
+        self.present: set[str] = set()
+        self.idx: dict[str, int] = {}
         for field, names in FIELDS.items():
-            self.idx[field] = next((first[n] for n in names if n in first), None)
-        self.features: int | None = None
-        self.steps: int | None = None
+            found = next((first[n] for n in names if n in first), None)
+            if found is not None:
+                self.present.add(field)
+            self.idx[field] = width if found is None else found
+        self.features = width
+        self.steps = width
         self.translations: dict[str, dict[str, int]] = {}
         self.markets: dict[str, dict[str, int]] = {}
         self.market_names: dict[str, str] = {}
@@ -119,32 +128,47 @@ class _Layout:
                 self.translations.setdefault(locale, {}).setdefault(base, i)
                 continue
             kind = _base_kind(h)
-            if kind == "features" and self.features is None:
+            if kind == "features" and self.features == width:
                 self.features = i
-            elif kind == "steps" and self.steps is None:
+            elif kind == "steps" and self.steps == width:
                 self.steps = i
-        self.width = len(header)
+        i = self.idx
+        self.hot = (i["image_src"], i["image_alt"], i["variant_image"], i["sku"], i["price"], i["opt1_value"], i["compare"], i["barcode"])
+        # (market key, label, price column, compare column, currency column) for the hot loop
+        self.market_cols = [
+            (key, self.market_names[key], cols["price"], cols.get("compare", width), cols.get("currency", width))
+            for key, cols in self.markets.items()
+            if "price" in cols
+        ]
 
     def missing(self) -> list[str]:
         """Required columns that the header lacks."""
         need = [("handle", "URL handle/Handle"), ("title", "Title")]
-        return [label for field, label in need if self.idx[field] is None]
+        return [label for field, label in need if field not in self.present]
 
 
 class _Group:
     """The rows of one handle while they are being read."""
 
-    __slots__ = ("handle", "line", "row", "variants", "images", "srcs", "prices", "bad")
+    __slots__ = ("handle", "line", "row", "variants", "images", "srcs", "prices", "options")
 
-    def __init__(self, handle: str, line: int, row: list[str]) -> None:
+    def __init__(self, handle: str, line: int, row: list[str], lay: _Layout) -> None:
         self.handle = handle
         self.line = line
         self.row = row
-        self.variants: list[Variant] = []
-        self.images: list[ProductImage] = []
+        self.variants: list[dict] = []
+        self.images: list[dict] = []
         self.srcs: set[str] = set()
-        self.prices: dict[str, MarketPrice] = {}
-        self.bad = False
+        self.prices: dict[str, tuple] = {}
+        # Option names live on the first row only; later rows carry values.
+        self.options: list[tuple[int, str]] = []
+        for n in (1, 2, 3):
+            name = row[lay.idx[f"opt{n}_name"]].strip()
+            self.options.append((lay.idx[f"opt{n}_value"], name or f"Option{n}"))
+
+
+# One validation per product (nested, in pydantic-core) is several times faster than one per row.
+_product = Product.model_validate
 
 
 class ShopifyCsv:
@@ -168,7 +192,7 @@ class ShopifyCsv:
             self.currency = check_currency(currency)
         except BadValue as exc:
             raise InputError(f"store currency: {exc}", where=str(self.path)) from None
-        self.market_currencies = {k.lower(): v.upper() for k, v in (market_currencies or {}).items()}
+        self.market_currencies = {k.lower(): v for k, v in (market_currencies or {}).items()}
         self.problems: list[CatalogProblem] = []
         if not self.path.is_file():
             raise InputError(f"catalog file not found: {self.path}")
@@ -208,9 +232,11 @@ class ShopifyCsv:
         self._skus: dict[str, int] = {}
         seen: dict[str, int] = {}
         group: _Group | None = None
-        i_handle = lay.idx["handle"]
+        skipping: str | None = None  # the handle whose rows are being skipped
+        i_handle, i_title = lay.idx["handle"], lay.idx["title"]
         width = lay.width
         prev_end = reader.line_num
+        add_row = self._add_row
         while True:
             try:
                 row = next(reader)
@@ -222,134 +248,110 @@ class ShopifyCsv:
                 continue
             line = prev_end + 1
             prev_end = reader.line_num
-            if not row:
+            if len(row) != width:
+                if not row:
+                    continue
+                row = (row + [""] * width)[:width]
+            row.append("")
+            if BAD_BYTES[0] != bad_before and bad_bytes_at("\x1f".join(row)) is not None:
+                handle = row[i_handle].strip()
+                self._problem(line, "row is not valid UTF-8; row skipped", (handle or None) if bad_bytes_at(handle) is None else None)
                 continue
-            if BAD_BYTES[0] != bad_before and (pos := bad_bytes_at("\x1f".join(row))) is not None:
-                handle = row[i_handle].strip() if len(row) > i_handle else ""
-                self._problem(line, "row is not valid UTF-8; row skipped", handle or None)
-                continue
-            if len(row) < width:
-                row = row + [""] * (width - len(row))
             handle = row[i_handle].strip()
+            if group is not None and handle == group.handle:
+                add_row(group, row, line, lay)
+                continue
+            if handle == skipping:
+                continue
             if not handle:
                 if any(cell.strip() for cell in row):
                     self._problem(line, "row has no handle; row skipped")
                 continue
-            if group is None or handle != group.handle:
-                if group is not None and not group.bad:
-                    product = self._finish(group, lay)
-                    if product is not None:
-                        yield product
-                if handle in seen:
-                    self._problem(
-                        line, f"rows of this handle must follow its first row (line {seen[handle]}); row skipped", handle
-                    )
-                    group = _Group(handle, line, row)
-                    group.bad = True
-                    continue
-                seen[handle] = line
-                group = _Group(handle, line, row)
-                if not row[lay.idx["title"]].strip():  # type: ignore[index]
-                    self._problem(line, "handle has no title row (the first row of a product needs a Title); product skipped", handle)
-                    group.bad = True
-                    continue
-            elif group.bad:
+            if group is not None:
+                yield self._finish(group, lay)
+                group = None
+            if handle in seen:
+                self._problem(line, f"rows of this handle must follow its first row (line {seen[handle]}); rows skipped", handle)
+                skipping = handle
                 continue
-            self._add_row(group, row, line, lay)
-        if group is not None and not group.bad:
-            product = self._finish(group, lay)
-            if product is not None:
-                yield product
+            seen[handle] = line
+            if not row[i_title].strip():
+                self._problem(line, "handle has no title row (the first row of a product needs a Title); product skipped", handle)
+                skipping = handle
+                continue
+            skipping = None
+            group = _Group(handle, line, row, lay)
+            add_row(group, row, line, lay)
+        if group is not None:
+            yield self._finish(group, lay)
 
     def _add_row(self, g: _Group, row: list[str], line: int, lay: _Layout) -> None:
         """Add a row's variant, images and market prices to its product."""
-        idx = lay.idx
-        src = row[idx["image_src"]].strip() if idx["image_src"] is not None else ""
-        if src and src not in g.srcs:
+        i_src, i_alt, i_vimg, i_sku, i_price, i_opt1, i_cmp, i_bar = lay.hot
+        src = row[i_src]
+        if src and (src := src.strip()) and src not in g.srcs:
             g.srcs.add(src)
-            alt = row[idx["image_alt"]].strip() if idx["image_alt"] is not None else ""
-            g.images.append(ProductImage.model_construct(src=src, alt=alt, path=None))
-        vsrc = row[idx["variant_image"]].strip() if idx["variant_image"] is not None else ""
-        if vsrc and vsrc not in g.srcs:
+            g.images.append({"src": src, "alt": row[i_alt].strip()})
+        vsrc = row[i_vimg]
+        if vsrc and (vsrc := vsrc.strip()) and vsrc not in g.srcs:
             g.srcs.add(vsrc)
-            g.images.append(ProductImage.model_construct(src=vsrc, alt="", path=None))
-        sku = row[idx["sku"]].strip() if idx["sku"] is not None else ""
-        price_cell = row[idx["price"]] if idx["price"] is not None else ""
-        v1 = row[idx["opt1_value"]].strip() if idx["opt1_value"] is not None else ""
-        if not (sku or price_cell.strip() or v1):
+            g.images.append({"src": vsrc})
+        sku = row[i_sku].strip()
+        price_cell = row[i_price]
+        if not (sku or price_cell or row[i_opt1]):
             return  # an image-only row
-        handle = g.handle
         try:
             price = parse_price(price_cell)
         except BadValue as exc:
-            self._problem(line, f"{exc}; variant skipped", handle)
+            self._problem(line, f"{exc}; variant skipped", g.handle)
             return
         if sku:
             first = self._skus.get(sku)
             if first is not None:
-                self._problem(line, f"duplicate SKU {sku!r} (first on line {first}); variant skipped", handle)
+                self._problem(line, f"duplicate SKU {sku!r} (first on line {first}); variant skipped", g.handle)
                 return
             self._skus[sku] = line
         compare = None
-        if idx["compare"] is not None and row[idx["compare"]]:
+        cell = row[i_cmp]
+        if cell:
             try:
-                compare = parse_price(row[idx["compare"]], "compare-at price")
+                compare = parse_price(cell, "compare-at price")
             except BadValue as exc:
-                self._problem(line, f"{exc}; compare-at price left out", handle)
+                self._problem(line, f"{exc}; compare-at price left out", g.handle)
         options: dict[str, str] = {}
-        values: list[str] = []
-        for n in (1, 2, 3):
-            vi = idx[f"opt{n}_value"]
-            if vi is None:
-                continue
-            value = row[vi].strip()
-            if not value:
-                continue
-            ni = idx[f"opt{n}_name"]
-            name = g.row[ni].strip() if ni is not None else ""
-            name = name or f"Option{n}"
-            if name == "Title" and value == "Default Title":
-                continue
-            options[name] = value
-            values.append(value)
-        barcode = row[idx["barcode"]].strip().lstrip("'") if idx["barcode"] is not None else ""
+        for vi, name in g.options:
+            value = row[vi]
+            if value and (value := value.strip()) and not (name == "Title" and value == "Default Title"):
+                options[name] = value
         g.variants.append(
-            Variant.model_construct(
-                sku=sku,
-                title=" / ".join(values) if values else "Default Title",
-                options=options,
-                price=price,
-                currency=self.currency,
-                compare_at_price=compare,
-                gtin=barcode,
-            )
+            {
+                "sku": sku,
+                "title": " / ".join(options.values()) if options else "Default Title",
+                "options": options,
+                "price": price,
+                "currency": self.currency,
+                "compare_at_price": compare,
+                "gtin": row[i_bar].strip().lstrip("'"),
+            }
         )
-        if lay.markets:
-            self._market_prices(g, row, line, lay)
-
-    def _market_prices(self, g: _Group, row: list[str], line: int, lay: _Layout) -> None:
-        """Keep each market's cheapest variant price (with its compare-at) for the product."""
-        for key, cols in lay.markets.items():
-            pi = cols.get("price")
-            if pi is None or not row[pi].strip():
+        prices = g.prices
+        for key, label, pi, ci, _cur in lay.market_cols:
+            cell = row[pi]
+            if not cell:
                 continue
-            label = lay.market_names[key]
             try:
-                amount = parse_price(row[pi], f"price for market {label}")
-                ci = cols.get("compare")
-                compare = parse_price(row[ci], f"compare-at price for market {label}") if ci is not None else None
-                currency = self._market_currency(key, label, g.row, cols)
+                amount = parse_price(cell, "price")
+                mcompare = parse_price(row[ci], "compare-at price")
             except BadValue as exc:
-                self._problem(line, f"{exc}; market price left out", g.handle)
+                self._problem(line, f"market {label}: {exc}; market price left out", g.handle)
                 continue
-            old = g.prices.get(key)
-            if old is None or amount < old.amount:  # type: ignore[operator]
-                g.prices[key] = MarketPrice.model_construct(amount=amount, currency=currency, compare_at=compare)
+            old = prices.get(key)
+            if amount is not None and (old is None or amount < old[0]):
+                prices[key] = (amount, mcompare, line)
 
-    def _market_currency(self, key: str, label: str, first_row: list[str], cols: dict[str, int]) -> str:
+    def _market_currency(self, key: str, label: str, first_row: list[str], ci: int) -> str:
         """The currency of a market column: its Currency column, the option mapping, or the country's."""
-        ci = cols.get("currency")
-        if ci is not None and first_row[ci].strip():
+        if first_row[ci].strip():
             return check_currency(first_row[ci])
         if key in self.market_currencies:
             return check_currency(self.market_currencies[key])
@@ -360,43 +362,50 @@ class ShopifyCsv:
             raise BadValue(f"no currency known for market {label!r}; add a 'Currency / {label}' column")
         return found
 
-    def _finish(self, g: _Group, lay: _Layout) -> Product | None:
+    def _finish(self, g: _Group, lay: _Layout) -> Product:
         """Build the Product from its collected rows."""
         row, idx = g.row, lay.idx
-
-        def cell(field: str) -> str:
-            i = idx[field]
-            return row[i].strip() if i is not None else ""
-
-        body = row[idx["body"]] if idx["body"] is not None else ""
-        translations: dict[str, Translation] = {}
+        prices: dict[str, dict] = {}
+        for key, label, _pi, _ci, cur in lay.market_cols:
+            if key not in g.prices:
+                continue
+            amount, compare, line = g.prices[key]
+            try:
+                currency = self._market_currency(key, label, row, cur)
+            except BadValue as exc:
+                self._problem(line, f"{exc}; market price left out", g.handle)
+                continue
+            prices[key] = {"amount": amount, "currency": currency, "compare_at": compare}
+        body = row[idx["body"]]
+        translations: dict[str, dict] = {}
         for locale, cols in lay.translations.items():
             t_title = row[cols["title"]].strip() if "title" in cols else ""
             t_body = row[cols["body"]] if "body" in cols else ""
             t_feat = split_list(row[cols["features"]]) if "features" in cols else []
             t_steps = split_list(row[cols["steps"]]) if "steps" in cols else []
             if t_title or t_body.strip() or t_feat or t_steps:
-                translations[locale] = Translation.model_construct(
-                    title=t_title, description=html_to_text(t_body), features=t_feat, steps=t_steps
-                )
-        category = cell("type") or cell("product_category").split(">")[-1].strip()
-        return Product.model_construct(
-            id=g.handle,
-            handle=g.handle,
-            title=cell("title"),
-            description=html_to_text(body),
-            description_html=body.strip(),
-            brand=cell("vendor"),
-            category=category,
-            tags=split_tags(cell("tags")),
-            variants=g.variants,
-            images=g.images,
-            features=split_list(row[lay.features]) if lay.features is not None else [],
-            steps=split_list(row[lay.steps]) if lay.steps is not None else [],
-            translations=translations,
-            prices=g.prices,
-            updated_at=None,
-            source=f"{self.name}:{g.line}",
+                translations[locale] = {
+                    "title": t_title, "description": html_to_text(t_body), "features": t_feat, "steps": t_steps
+                }
+        category = row[idx["type"]].strip() or row[idx["product_category"]].split(">")[-1].strip()
+        return _product(
+            {
+                "id": g.handle,
+                "handle": g.handle,
+                "title": row[idx["title"]].strip(),
+                "description": html_to_text(body),
+                "description_html": body.strip(),
+                "brand": row[idx["vendor"]].strip(),
+                "category": category,
+                "tags": split_tags(row[idx["tags"]]),
+                "variants": g.variants,
+                "images": g.images,
+                "features": split_list(row[lay.features]),
+                "steps": split_list(row[lay.steps]),
+                "translations": translations,
+                "prices": prices,
+                "source": f"{self.name}:{g.line}",
+            }
         )
 
 

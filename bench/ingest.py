@@ -1,0 +1,156 @@
+"""Benchmark `productreel ingest` on a 100,000-row Shopify CSV against a bare csv.DictReader grouping loop.
+
+    .venv/bin/python bench/ingest.py [--products 20000] [--variants 5]
+
+Both runs happen in this invocation, each in its own child process so the peak
+memory (ru_maxrss) of each is measured on its own. Targets: >= 100,000 rows/s,
+peak memory < 1 GB, and at most 3x the time of the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HEADER = [
+    "Handle", "Title", "Body (HTML)", "Vendor", "Product Category", "Type", "Tags", "Published",
+    "Option1 Name", "Option1 Value", "Option2 Name", "Option2 Value", "Variant SKU", "Variant Grams",
+    "Variant Inventory Qty", "Variant Price", "Variant Compare At Price", "Variant Barcode",
+    "Image Src", "Image Position", "Image Alt Text", "Status",
+    "Price / Germany", "Compare-at price / Germany", "Price / Japan",
+    "Features (product.metafields.custom.features)", "How-to steps (product.metafields.custom.howto_steps)",
+    "Title (de)", "Body (HTML) (de)", "Title (ja)", "Body (HTML) (ja)",
+]
+COLORS = ["Red", "Blue", "Green", "Black", "White", "Sand", "Slate"]
+
+
+def generate(path: Path, products: int, variants: int) -> int:
+    """Write the benchmark catalog; returns the number of data rows."""
+    rows = 0
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADER)
+        for p in range(products):
+            handle = f"product-{p:06d}"
+            for v in range(variants):
+                row = [""] * len(HEADER)
+                row[0] = handle
+                if v == 0:
+                    row[1] = f"Product {p} Stoneware Mug"
+                    row[2] = f"<p>Hand-glazed stoneware, item {p}.</p><ul><li>Holds 350 ml</li><li>Dishwasher safe</li></ul>"
+                    row[3] = "Fieldhouse"
+                    row[4] = "Home & Garden > Kitchen & Dining > Tableware > Drinkware > Mugs"
+                    row[5] = "Kitchen"
+                    row[6] = "mug, stoneware, coffee"
+                    row[7] = "TRUE"
+                    row[8] = "Color"
+                    row[10] = "Size"
+                    row[21] = "active"
+                    row[25] = "Holds 350 ml\nHand-glazed\nDishwasher safe"
+                    row[26] = "Rinse\nFill\nEnjoy"
+                    row[27] = f"Becher {p} aus Steinzeug"
+                    row[28] = "<p>Handglasiertes Steinzeug.</p>"
+                    row[29] = f"マグカップ {p}"
+                    row[30] = "<p>手作業で釉がけしたマグカップ。</p>"
+                row[9] = COLORS[v % len(COLORS)]
+                row[11] = "350 ml"
+                row[12] = f"SKU-{p:06d}-{v}"
+                row[13] = "420"
+                row[14] = "10"
+                row[15] = f"{18 + v}.{p % 100:02d}"
+                row[16] = f"{25 + v}.00" if v == 0 else ""
+                row[17] = f"400638{p:06d}{v}"
+                row[18] = f"https://cdn.example.com/{handle}/{v}.jpg"
+                row[19] = str(v + 1)
+                row[20] = f"{handle} in {COLORS[v % len(COLORS)]}"
+                row[22] = f"{17 + v}.90"
+                row[23] = ""
+                row[24] = f"{2400 + 100 * v}"
+                w.writerow(row)
+                rows += 1
+    return rows
+
+
+def run_ingest(path: Path) -> float:
+    """Seconds for ingest (products serialised to JSON Lines, written to /dev/null)."""
+    from catalog_adapters import ingest_to
+
+    with open(os.devnull, "w", encoding="utf-8") as out, open(os.devnull, "w", encoding="utf-8") as err:
+        start = time.perf_counter()
+        rc = ingest_to(out, err, path, "shopify-csv")
+        elapsed = time.perf_counter() - start
+    assert rc == 0
+    return elapsed
+
+
+def run_baseline(path: Path) -> float:
+    """Seconds for a plain csv.DictReader loop that only groups rows by handle."""
+    start = time.perf_counter()
+    groups = 0
+    current = None
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            handle = row["Handle"]
+            if handle != current:
+                current = handle
+                groups += 1
+    elapsed = time.perf_counter() - start
+    assert groups > 0
+    return elapsed
+
+
+def child(kind: str, path: Path) -> None:
+    """Run one measurement and print its seconds and this process's peak memory."""
+    seconds = run_ingest(path) if kind == "ingest" else run_baseline(path)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_kb / 1024}))
+
+
+def measure(kind: str, path: Path) -> dict:
+    """Run a measurement in a fresh interpreter so its peak memory is its own."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path)], check=True, capture_output=True, text=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> int:
+    """Generate the catalog, measure both, print the figures; exit 1 when a target is missed."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--products", type=int, default=20_000)
+    ap.add_argument("--variants", type=int, default=5)
+    ap.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="productreel-bench-") as tmp:
+        path = Path(tmp) / "catalog.csv"
+        rows = generate(path, args.products, args.variants)
+        size_mb = path.stat().st_size / 1e6
+        base = measure("baseline", path)
+        ingest = measure("ingest", path)
+    rate = rows / ingest["seconds"]
+    ratio = ingest["seconds"] / base["seconds"]
+    print(f"catalog: {rows:,} rows, {args.products:,} products, {size_mb:.1f} MB")
+    print(f"baseline (csv.DictReader, group by handle): {base['seconds']:.3f} s, {rows / base['seconds']:,.0f} rows/s, peak {base['peak_mb']:.0f} MB")
+    print(f"ingest (products -> JSON Lines):            {ingest['seconds']:.3f} s, {rate:,.0f} rows/s, peak {ingest['peak_mb']:.0f} MB")
+    print(f"ratio ingest/baseline: {ratio:.2f}x")
+    ok = rate >= 100_000 and ingest["peak_mb"] < 1024 and ratio <= 3.0
+    print("targets (>= 100,000 rows/s, < 1 GB, <= 3x baseline):", "met" if ok else "MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
