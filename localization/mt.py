@@ -80,13 +80,19 @@ def translate_batch(texts: list[str], src: str, tgt: str, model_name: str, *, ma
             if token in tokenizer.get_vocab():
                 prefix = token + " "
                 break
+    # Generation may not run past the model's position table (512 for real Marian models).
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if limit:
+        max_new_tokens = min(max_new_tokens, int(limit) - 1)
     out: list[str] = []
     for start in range(0, len(texts), BATCH_SIZE):
         batch = [prefix + t for t in texts[start : start + BATCH_SIZE]]
-        enc = tokenizer(batch, return_tensors="pt", padding=True, truncation=True, max_length=512)
+        enc = tokenizer(batch, return_tensors="pt", padding=True, truncation=True, max_length=min(512, limit or 512))
+        # A translation is rarely more than twice as many tokens as its source.
+        budget = min(max_new_tokens, 2 * int(enc["input_ids"].shape[1]) + 8)
         try:
             with torch.inference_mode():
-                generated = model.generate(**enc, max_new_tokens=max_new_tokens, num_beams=1, do_sample=False, **kwargs)
+                generated = model.generate(**enc, max_new_tokens=budget, num_beams=1, do_sample=False, **kwargs)
         except torch.cuda.OutOfMemoryError as exc:  # pragma: no cover - GPU only
             raise TransientError("machine translation ran out of GPU memory") from exc
         out += [t.strip() for t in tokenizer.batch_decode(generated, skip_special_tokens=True)]
