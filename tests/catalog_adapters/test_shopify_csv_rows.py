@@ -1,0 +1,172 @@
+"""Bad rows in a Shopify CSV become one-line problems; the rest of the catalog is read."""
+
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
+
+import pytest
+
+from catalog_adapters import ingest_to, open_catalog
+from productreel.errors import InputError
+
+LAMP = {"Handle": "lamp", "Title": "Lamp", "Variant SKU": "LAMP-1", "Variant Price": "30.00"}
+
+
+def read(path, **options):
+    adapter = open_catalog(path, **options)
+    products = list(adapter.products())
+    return products, [str(p) for p in adapter.problems]
+
+
+def test_price_that_is_not_a_number_skips_the_variant_only(write_csv, mug_rows):
+    rows = mug_rows()
+    rows[1]["Variant Price"] = "abc"
+    products, problems = read(write_csv(rows + [LAMP]))
+    assert problems == ["catalog.csv:3: product mug: price 'abc' is not a number; variant skipped"]
+    assert [p.handle for p in products] == ["mug", "lamp"]
+    assert [v.sku for v in products[0].variants] == ["MUG-W"]
+
+
+def test_unknown_currency_leaves_out_that_market_price(write_csv):
+    header = ["Handle", "Title", "Variant SKU", "Variant Price", "Price / Europe", "Currency / Europe", "Price / Japan"]
+    path = write_csv(
+        [
+            {"Handle": "mug", "Title": "Mug", "Variant SKU": "M", "Variant Price": "5", "Price / Europe": "4.50",
+             "Currency / Europe": "EUX", "Price / Japan": "700"},
+            {"Handle": "cup", "Title": "Cup", "Variant SKU": "C", "Variant Price": "6", "Price / Europe": "5.50",
+             "Currency / Europe": "eur"},
+        ],
+        header=header,
+    )
+    products, problems = read(path)
+    assert problems == ["catalog.csv:2: product mug: unknown currency 'EUX'; market price left out"]
+    assert products[0].prices["japan"].currency == "JPY" and "europe" not in products[0].prices
+    assert products[1].prices["europe"].currency == "EUR"
+
+
+def test_market_without_a_known_currency_is_a_problem(write_csv):
+    path = write_csv([{"Handle": "mug", "Title": "Mug", "Variant Price": "5", "Price / Europe": "4"}],
+                     header=["Handle", "Title", "Variant Price", "Price / Europe"])
+    products, problems = read(path)
+    assert len(products) == 1 and products[0].prices == {}
+    assert "no currency known for market 'Europe'" in problems[0]
+
+
+def test_rows_whose_handle_has_no_title_row_are_skipped(write_csv, mug_rows):
+    rows = mug_rows()
+    orphan = {"Handle": "ghost", "Variant SKU": "G-1", "Variant Price": "3"}
+    products, problems = read(write_csv([orphan, {**orphan, "Variant SKU": "G-2"}] + rows))
+    assert problems == [
+        "catalog.csv:2: product ghost: handle has no title row (the first row of a product needs a Title); product skipped"
+    ]
+    assert [p.handle for p in products] == ["mug"]
+
+
+def test_duplicate_sku_skips_the_second_variant(write_csv, mug_rows):
+    lamp = {**LAMP, "Variant SKU": "MUG-W"}
+    products, problems = read(write_csv(mug_rows() + [lamp, {"Handle": "lamp", "Variant SKU": "LAMP-2", "Variant Price": "31"}]))
+    assert problems == ["catalog.csv:4: product lamp: duplicate SKU 'MUG-W' (first on line 2); variant skipped"]
+    assert [v.sku for v in products[1].variants] == ["LAMP-2"]
+
+
+def test_invalid_utf8_row_is_reported_and_the_rest_read(write_csv, mug_rows):
+    path = write_csv(mug_rows() + [LAMP])
+    data = path.read_bytes().replace(b"Blue", b"Bl\xff\xfee")
+    path.write_bytes(data)
+    products, problems = read(path)
+    assert problems == ["catalog.csv:3: product mug: row is not valid UTF-8; row skipped"]
+    assert [p.handle for p in products] == ["mug", "lamp"] and len(products[0].variants) == 1
+
+
+def test_empty_file_is_one_problem_and_exit_zero(tmp_path):
+    path = tmp_path / "catalog.csv"
+    path.write_bytes(b"")
+    out, err = io.StringIO(), io.StringIO()
+    assert ingest_to(out, err, path, "shopify-csv") == 0
+    assert out.getvalue() == "" and err.getvalue() == "catalog.csv:1: file is empty\n"
+
+
+def test_missing_file_is_exit_two(tmp_path):
+    out, err = io.StringIO(), io.StringIO()
+    assert ingest_to(out, err, tmp_path / "nope.csv") == 2
+    assert "catalog file not found" in err.getvalue()
+    with pytest.raises(InputError):
+        open_catalog(tmp_path / "nope.csv")
+
+
+def test_rows_of_a_handle_must_be_contiguous(write_csv, mug_rows):
+    rows = mug_rows()
+    products, problems = read(write_csv([rows[0], LAMP, rows[1]]))
+    assert [p.handle for p in products] == ["mug", "lamp"]
+    assert problems == ["catalog.csv:4: product mug: rows of this handle must follow its first row (line 2); rows skipped"]
+
+
+def test_current_headers_are_read(write_csv):
+    header = ["Title", "URL handle", "Description", "Vendor", "Product category", "Type", "Tags", "SKU", "Barcode",
+              "Option1 name", "Option1 value", "Price", "Compare-at price", "Product image URL", "Image alt text",
+              "Price / Japan", "Compare-at price / Japan", "Description (de)"]
+    path = write_csv(
+        [
+            {"Title": "Mug", "URL handle": "mug", "Description": "<p>Hi</p>", "Vendor": "V",
+             "Product category": "Home & Garden > Kitchen & Dining > Mugs", "SKU": "M1", "Barcode": "123",
+             "Option1 name": "Size", "Option1 value": "S", "Price": "10.00", "Compare-at price": "12.00",
+             "Product image URL": "https://cdn.example.com/m.jpg", "Image alt text": "mug",
+             "Price / Japan": "1500", "Compare-at price / Japan": "1800", "Description (de)": "<p>Hallo</p>"},
+            {"URL handle": "mug", "SKU": "M2", "Option1 value": "L", "Price": "11.00", "Price / Japan": "1600"},
+        ],
+        header=header,
+    )
+    products, problems = read(path, currency="eur")
+    assert problems == []
+    (mug,) = products
+    assert mug.category == "Mugs" and mug.description == "Hi" and mug.translations["de"].description == "Hallo"
+    assert [(v.sku, v.options, v.price, v.currency) for v in mug.variants] == [
+        ("M1", {"Size": "S"}, Decimal("10.00"), "EUR"), ("M2", {"Size": "L"}, Decimal("11.00"), "EUR")]
+    assert mug.compare_at_price == Decimal("12.00")
+    assert mug.prices["japan"].amount == Decimal("1500") and mug.prices["japan"].compare_at == Decimal("1800")
+    assert mug.images[0].src == "https://cdn.example.com/m.jpg"
+
+
+def test_html_becomes_lines_and_any_script_survives(write_csv, mug_rows):
+    body = "<p>ملعقة خشبية 🥄</p><ul><li>木製スプーン</li><li>Ø 5&nbsp;cm &amp; more</li></ul>"
+    products, _ = read(write_csv(mug_rows(**{"Body (HTML)": body})))
+    assert products[0].description == "ملعقة خشبية 🥄\n木製スプーン\nØ 5 cm & more"
+    assert products[0].description_html == body
+
+
+def test_content_hash_follows_only_what_a_video_shows(write_csv, mug_rows):
+    def hash_of(**first):
+        (product,), _ = read(write_csv(mug_rows(**first)))
+        return product.content_hash
+
+    base = hash_of()
+    assert hash_of(**{"Variant Grams": "999"}) == base
+    assert hash_of(**{"Tags": "other"}) == base
+    for change in ({"Title": "Big mug"}, {"Variant Price": "18.50"}, {"Image Src": "images/other.jpg"},
+                   {"Title (ja)": "大きいマグ"}, {"Price / Germany": "16.90"}, {"Body (HTML)": "<p>New</p>"}):
+        assert hash_of(**change) != base, change
+
+
+def test_ingest_prints_json_lines_and_problems(write_csv, mug_rows):
+    rows = mug_rows()
+    rows[1]["Variant Price"] = "x"
+    out, err = io.StringIO(), io.StringIO()
+    assert ingest_to(out, err, write_csv(rows + [LAMP])) == 0
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [p["handle"] for p in lines] == ["mug", "lamp"]
+    mug = lines[0]
+    assert mug["variants"][0] == {"sku": "MUG-W", "title": "White", "options": {"Color": "White"}, "price": "18.00",
+                                  "currency": "USD", "compare_at_price": None, "gtin": "4006381000079"}
+    assert mug["translations"]["ja"]["title"] == "マグカップ"
+    assert mug["prices"]["germany"] == {"amount": "17.90", "currency": "EUR", "compare_at": None}
+    assert mug["description"] == "A mug.\n350 ml\nStoneware"
+    assert err.getvalue() == "catalog.csv:3: product mug: price 'x' is not a number; variant skipped\n"
+
+
+def test_fast_hash_matches_the_model(sample_catalog):
+    from catalog_adapters.output import fast_content_hash
+
+    for product in open_catalog(sample_catalog).products():
+        assert fast_content_hash(product) == product.content_hash
