@@ -86,13 +86,16 @@ def guess_kind(source: str | Path) -> str:
 
 
 def open_catalog(
-    source: str | Path, kind: str | None = None, *, since: datetime | None = None, **options: Any
+    source: str | Path, kind: str | None = None, *, since: datetime | str | None = None, **options: Any
 ) -> CatalogAdapter:
     """An adapter for ``source``; the kind is guessed from the file when None."""
     text = str(source)
     is_remote = text.lower().startswith(_REMOTE)
     if not is_remote and not Path(source).is_file():
         raise InputError(f"catalog file not found: {source}")
+    from .base import parse_since
+
+    since = parse_since(since)
     kind = kind or guess_kind(source)
     if kind not in ADAPTERS:
         raise InputError(f"unknown catalog kind {kind!r}; known: {', '.join(sorted(ADAPTERS))}")

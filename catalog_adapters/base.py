@@ -7,10 +7,12 @@ import html
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Iterator, Protocol
 
+from productreel.errors import InputError
 from productreel.models import Product
 
 
@@ -35,6 +37,18 @@ class CatalogAdapter(Protocol):
     def products(self) -> Iterator[Product]:
         """Yield each product that could be read."""
         ...
+
+
+def parse_since(value: datetime | str | None) -> datetime | None:
+    """An aware datetime from an ISO date or date-time (UTC when no zone is given); InputError when malformed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError(f"--since {value!r} is not an ISO date such as 2025-01-31 or 2025-01-31T12:00:00Z") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 class BadValue(ValueError):

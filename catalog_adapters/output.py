@@ -114,15 +114,16 @@ def ingest_to(
     err: TextIO,
     source: str | Path,
     kind: str | None = None,
-    since: datetime | None = None,
+    since: datetime | str | None = None,
     **options: Any,
 ) -> int:
     """Write one JSON line per product to ``out`` and one line per problem to ``err``; 0 when read, 2 when not."""
     from . import open_catalog
+    from .base import parse_since
 
     hasher = _Hasher()
     try:
-        adapter = open_catalog(source, kind, since=since, **options)
+        adapter = open_catalog(source, kind, since=parse_since(since), **options)
         reported = 0
         problems = adapter.problems
         for product in adapter.products():
@@ -136,6 +137,6 @@ def ingest_to(
         for problem in problems[reported:]:
             err.write(f"{problem}\n")
     except ProductreelError as exc:
-        err.write(f"error: {exc}\n")
+        err.write(f"productreel: {exc}\n")
         return 2
     return 0

@@ -119,6 +119,27 @@ def run(
     _print_summary(summary)
 
 
+@app.command()
+def ingest(
+    catalog: str = typer.Argument(..., metavar="SOURCE", help="Catalog file, feed file or URL, or store URL."),
+    source: Optional[str] = typer.Option(
+        None, help="Catalog kind: shopify-csv, shopify, merchant-center, woocommerce, table (guessed when left out)."
+    ),
+    since: Optional[str] = typer.Option(None, help="Only products updated since this ISO date (sources that have dates)."),
+    mapping: Optional[Path] = typer.Option(None, help="YAML column mapping for --source table."),
+    currency: Optional[str] = typer.Option(None, help="Store currency for sources that do not state it (default USD)."),
+) -> None:
+    """Read a catalog and print one JSON object per product (JSON Lines); problems go to stderr, one line each."""
+    from catalog_adapters import ingest_to
+
+    options: dict[str, Any] = {}
+    if mapping is not None:
+        options["mapping"] = mapping
+    if currency:
+        options["currency"] = currency
+    raise typer.Exit(ingest_to(sys.stdout, sys.stderr, catalog, source, since, **options))
+
+
 def main() -> None:
     """Entry point with clean one-line errors instead of tracebacks."""
     from productreel.errors import ProductreelError
