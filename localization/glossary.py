@@ -41,7 +41,7 @@ class Glossary:
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().casefold()
+    return re.sub(r"[^\S\u00a0\u202f]+", " ", text).strip().casefold()
 
 
 def glossary_candidates(locale: str) -> list[str]:

@@ -156,13 +156,31 @@ def _balanced(pieces: list[Atom], fits: Callable[[str], bool], count: int) -> li
     return None
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？؟।…])[\s\u3000]*")
-_CLAUSE_END = re.compile(r"(?<=[,;:、，；：،—–])[\s\u3000]*")
+# Latin-style marks end a sentence or clause only before a space ("$49.99", "7,480", "ر.س." stay whole);
+# full-width CJK marks end one wherever they are.
+_SENTENCE_END = re.compile(r"(?<=[.!?؟।…])[^\S\u00a0\u202f]+|(?<=[。！？])[^\S\u00a0\u202f]*")
+_CLAUSE_END = re.compile(r"(?<=[,;:،—–])[^\S\u00a0\u202f]+|(?<=[、，；：])[^\S\u00a0\u202f]*")
+
+
+# Abbreviations whose period does not end a sentence ("inkl. MwSt.", "z.B.", "approx. 2 kg").
+ABBREVIATIONS = {
+    "inkl", "zzgl", "ca", "bzw", "z.b", "usw", "evtl", "ggf", "u.a", "etc", "e.g", "i.e", "incl", "approx",
+    "nr", "no", "vs", "mr", "mrs", "ms", "dr", "st", "env", "aprox", "p.ej", "max", "min", "art",
+}
 
 
 def sentences(text: str) -> list[str]:
     """``text`` split after sentence-ending punctuation (Latin, CJK, Arabic, Devanagari)."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    out: list[str] = []
+    for piece in (s.strip() for s in _SENTENCE_END.split(text)):
+        if not piece:
+            continue
+        last = out[-1].rsplit(" ", 1)[-1].rstrip(".").lower() if out else ""
+        if out and out[-1].endswith(".") and last in ABBREVIATIONS:
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
 
 
 def clauses(text: str) -> list[str]:

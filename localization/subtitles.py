@@ -31,7 +31,7 @@ def chunk_text(text: str, market: Market) -> list[str]:
     """``text`` cut into caption-sized chunks at sentence, clause and word boundaries."""
     cpl = max(4, int(market.caption_chars_per_line))
     chunks: list[str] = []
-    for sentence in sentences(re.sub(r"\s+", " ", text).strip()):
+    for sentence in sentences(re.sub(r"[^\S\u00a0\u202f]+", " ", text).strip()):
         if _fits_cue(sentence, cpl):
             chunks.append(sentence)
             continue

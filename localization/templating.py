@@ -36,6 +36,7 @@ from productreel.models import LocalizedProduct, Market, Product, Script
 SECTIONS = ("hook", "lines", "cta", "steps", "voiceover", "prompt", "negative_prompt")
 LIST_SECTIONS = {"lines", "steps"}
 _HEADER = re.compile(r"^##\s*([a-z_]+)\s*$")
+ROOT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def _templates_dir(templates_dir: Path | None) -> Path:
@@ -78,7 +79,7 @@ def _collapse(value: Any) -> str:
     """Whitespace-collapsed, fenced text for every value written into a script."""
     if value is None:
         return ""
-    text = re.sub(r"\s+", " ", str(value)).strip().replace(_OPEN, "").replace(_CLOSE, "")
+    text = re.sub(r"[^\S\u00a0\u202f]+", " ", str(value)).strip().replace(_OPEN, "").replace(_CLOSE, "")
     return f"{_OPEN}{text}{_CLOSE}" if text else ""
 
 
@@ -260,7 +261,7 @@ def parse_sections(text: str, *, where: str = "template") -> dict[str, Any]:
         else:
             joined = re.sub(r"[ \t]{2,}", " ", " ".join(_unfence(ln) for ln in lines))
             # CJK sentences follow each other without spaces.
-            out[name] = re.sub(r"(?<=[。！？、，])\s+", "", joined).strip()
+            out[name] = re.sub(r"(?<=[。！？、，]) +", "", joined).strip()
     return out
 
 

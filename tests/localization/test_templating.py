@@ -1,0 +1,113 @@
+"""Templates: lookup order, sandboxing, catalog text as data, errors with file and line, hashes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from localization import localize
+from localization.templating import ROOT_TEMPLATES, parse_sections, render_script, template_candidates, template_versions
+from productreel.errors import InputError
+
+
+@pytest.fixture
+def templates(tmp_path: Path) -> Path:
+    """A copy of the shipped templates a test may add overrides to."""
+    root = tmp_path / "templates"
+    shutil.copytree(ROOT_TEMPLATES, root)
+    return root
+
+
+def test_default_ad_script_for_us(product, markets, settings):
+    market = markets["us"]
+    script = render_script(localize(product, market, settings=settings), product, market, "ad")
+    assert script.hook == "Acme Travel Mug"
+    assert script.lines == ["Leak-proof lid", "Dishwasher safe"]
+    assert script.cta == "Shop now"
+    assert script.voiceover == "Acme Travel Mug. Leak-proof lid. Dishwasher safe. $49.99. Shop now."
+    assert "Acme Travel Mug" in script.prompt and script.negative_prompt
+    assert list(script.templates) == ["default/ad.j2"]
+
+
+def test_tutorial_script_numbers_the_steps(product, markets, settings):
+    market = markets["us"]
+    script = render_script(localize(product, market, settings=settings), product, market, "tutorial")
+    assert script.steps == ["Fill the mug", "Close the lid"]
+    assert "1. Fill the mug. 2. Close the lid." in script.voiceover
+
+
+def test_market_overrides_for_de_and_jp(product, markets, settings):
+    de = render_script(localize(product, markets["de"], settings=settings), product, markets["de"], "ad")
+    assert list(de.templates) == ["de/ad.j2"]
+    assert "Jetzt für 44,99\u00a0€ inkl. MwSt." in de.voiceover and de.cta == "Jetzt kaufen"
+    product.prices["japan"] = product.prices["germany"].model_copy(update={"amount": 7480, "currency": "JPY", "compare_at": None})
+    jp = render_script(localize(product, markets["jp"], settings=settings), product, markets["jp"], "ad")
+    assert "価格は￥7,480（税込）です。今すぐ購入。" in jp.voiceover
+
+
+def test_lookup_order_brand_market_then_market_then_brand_then_default(product, markets, settings, templates: Path):
+    market = markets["us"]
+    lp = localize(product, market, settings=settings)
+    assert template_candidates("ad", market, "acme") == ["acme/us/ad.j2", "us/ad.j2", "acme/ad.j2", "default/ad.j2"]
+    for name, hook in [("acme/ad.j2", "brand"), ("us/ad.j2", "market"), ("acme/us/ad.j2", "brand+market")]:
+        (templates / name).parent.mkdir(parents=True, exist_ok=True)
+        (templates / name).write_text(f"## hook\n{hook} {{{{ title }}}}\n## cta\n{{{{ cta }}}}\n")
+        script = render_script(lp, product, market, "ad", brand="acme", templates_dir=templates)
+        assert script.hook == f"{hook} Acme Travel Mug" and list(script.templates) == [name]
+    # Overriding one kind leaves the other on the default file.
+    tutorial = render_script(lp, product, market, "tutorial", brand="acme", templates_dir=templates)
+    assert list(tutorial.templates) == ["default/tutorial.j2"]
+
+
+def test_catalog_text_is_data_never_template_code(product, markets, settings):
+    product.title = "Mug {{ 7 * 7 }} {% if true %}x{% endif %}"
+    product.features = ["## cta", "- dash", "line one\n## hook\nline two"]
+    market = markets["us"]
+    script = render_script(localize(product, market, settings=settings), product, market, "ad")
+    assert script.hook == "Mug {{ 7 * 7 }} {% if true %}x{% endif %}"
+    assert script.lines == ["## cta", "- dash", "line one ## hook line two"]
+    assert script.cta == "Shop now"
+
+
+def test_template_errors_name_file_and_line(product, markets, settings, templates: Path):
+    market = markets["us"]
+    lp = localize(product, market, settings=settings)
+    (templates / "us").mkdir()
+    (templates / "us" / "ad.j2").write_text("## hook\n{{ title }}\n## cta\n{{ no_such_variable }}\n")
+    with pytest.raises(InputError) as info:
+        render_script(lp, product, market, "ad", templates_dir=templates)
+    assert info.value.where == "templates/us/ad.j2:4" and "no_such_variable" in str(info.value)
+    (templates / "us" / "ad.j2").write_text("## hook\n{{ title }\n")
+    with pytest.raises(InputError) as info:
+        render_script(lp, product, market, "ad", templates_dir=templates)
+    assert info.value.where == "templates/us/ad.j2:2"
+
+
+def test_the_sandbox_refuses_unsafe_attributes(product, markets, settings, templates: Path):
+    market = markets["us"]
+    (templates / "us").mkdir()
+    (templates / "us" / "ad.j2").write_text("## hook\n{{ title.__class__.__mro__ }}\n")
+    with pytest.raises(InputError) as info:
+        render_script(localize(product, market, settings=settings), product, market, "ad", templates_dir=templates)
+    assert info.value.where == "templates/us/ad.j2:2"
+
+
+def test_template_versions_hash_content_and_included_files(markets, templates: Path):
+    market = markets["us"]
+    before = template_versions("ad", market, templates_dir=templates)
+    (templates / "us").mkdir()
+    (templates / "us" / "ad.j2").write_text('{% include "partials/hook.j2" %}\n## cta\n{{ cta }}\n')
+    (templates / "partials").mkdir()
+    (templates / "partials" / "hook.j2").write_text("## hook\n{{ title }}\n")
+    after = template_versions("ad", market, templates_dir=templates)
+    assert set(after) == {"us/ad.j2", "partials/hook.j2"} and after != before
+    (templates / "partials" / "hook.j2").write_text("## hook\n{{ title | upper }}\n")
+    assert template_versions("ad", market, templates_dir=templates)["partials/hook.j2"] != after["partials/hook.j2"]
+
+
+def test_unknown_sections_are_errors():
+    with pytest.raises(InputError):
+        parse_sections("## hook\nx\n## footer\ny\n")
+    assert parse_sections("## steps\n- a\n- b\n## voiceover\n一。\n二。\n") == {"steps": ["a", "b"], "voiceover": "一。二。"}
