@@ -12,6 +12,7 @@ from productreel.models import Destination, Product, PublishReceipt, RenderedCli
 from publishers.base import Publisher, format_slug
 from publishers.folder import FolderPublisher
 from publishers.merchant_center import MerchantCenterPublisher
+from publishers.run import PublishResult, publish_run
 from publishers.shopify import ShopifyPublisher
 from publishers.woocommerce import WooCommercePublisher
 
@@ -53,4 +54,4 @@ def publish(
     )
 
 
-__all__ = ["PUBLISHERS", "Publisher", "format_slug", "get_publisher", "publish"]
+__all__ = ["PUBLISHERS", "PublishResult", "Publisher", "format_slug", "get_publisher", "publish", "publish_run"]

@@ -1,0 +1,149 @@
+"""Publish a finished run: read ``<out>/summary.json`` and the ledger, publish what passed, report each clip."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from productreel.errors import InputError, ProductreelError
+from productreel.ledger import Ledger
+from productreel.models import Destination, Product, PublishReceipt, RenderedClip
+from productreel.settings import Settings
+
+from publishers.base import now, redact
+
+
+@dataclass
+class PublishResult:
+    """One job of the run and what publishing did with it."""
+
+    handle: str
+    market: str
+    kind: str
+    format: str
+    receipt: PublishReceipt
+
+    @property
+    def status(self) -> str:
+        """published, replaced, unchanged, failed, skipped or dry-run."""
+        return self.receipt.status
+
+    def row(self) -> dict[str, str]:
+        """A summary-table row."""
+        r = self.receipt
+        return {"clip": f"{self.handle}/{self.market}/{self.kind}/{self.format}", "status": r.status,
+                "where": r.url or r.path or r.remote_id, "detail": r.detail}
+
+
+def publish_run(
+    out_dir: Path | str,
+    to: str = "folder",
+    *,
+    dry_run: bool = False,
+    ledger: Ledger | None = None,
+    options: Mapping[str, Any] | None = None,
+    products: Mapping[str, Product] | None = None,
+    require_approval: bool = False,
+    secrets: Mapping[str, str] | None = None,
+) -> list[PublishResult]:
+    """Publish every clip of a finished run that passed compliance (and was approved when approval is required).
+
+    ``products`` maps handles to catalog products; without it each product is rebuilt from the
+    clip's metadata sidecar (its id and title), which the storefront publishers resolve by id or handle.
+    """
+    from publishers import publish  # the registry imports this module's siblings
+
+    out = Path(out_dir).resolve()
+    summary_path = out / "summary.json"
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"no finished run in {out}: summary.json not found (run `productreel run` first)") from None
+    except ValueError as exc:
+        raise InputError(f"{summary_path} is not valid JSON: {exc}") from exc
+    ledger = ledger or Ledger(Settings().ledger(out))
+    destination = Destination(name=to, options=dict(options or {}), dry_run=dry_run)
+    results: list[PublishResult] = []
+    for job in summary.get("jobs") or []:
+        if not job.get("market") or not job.get("kind"):
+            continue  # a catalog problem row, not a clip
+        results.append(_publish_job(job, destination, ledger, out, products or {}, require_approval, secrets, publish))
+    write_report(out / f"publish-{to}.json", results)
+    return results
+
+
+def _publish_job(job: dict[str, Any], destination: Destination, ledger: Ledger, out: Path,
+                 products: Mapping[str, Product], require_approval: bool, secrets: Mapping[str, str] | None,
+                 publish: Any) -> PublishResult:
+    handle, market, kind, fmt = job["handle"], job["market"], job["kind"], job["format"]
+    key = job.get("job_key") or ""
+
+    def result(status: str, detail: str = "", receipt: PublishReceipt | None = None) -> PublishResult:
+        receipt = receipt or PublishReceipt(destination=destination.name, job_key=key, status=status, detail=detail)
+        return PublishResult(handle, market, kind, fmt, receipt)
+
+    passed = job.get("passed")
+    if passed is None:
+        passed = job.get("status") in {"rendered", "published"}
+    if not passed:
+        why = {"blocked": "blocked by compliance", "failed": f"render failed: {job.get('error', '')}".rstrip(": ")}
+        return result("skipped", why.get(job.get("status", ""), f"not publishable ({job.get('status')})"))
+    if not key or not job.get("clip"):
+        return result("skipped", "the run recorded no clip for this job")
+    approval = ledger.approval(key)
+    if approval and approval.get("decision") == "rejected":
+        return result("skipped", f"rejected by {approval.get('who') or 'a reviewer'}: {approval.get('why') or ''}".rstrip(": "))
+    if require_approval and not (approval and approval.get("decision") == "approved"):
+        return result("skipped", "awaiting approval")
+    clip = RenderedClip(
+        job_key=key, product_handle=handle, market=market, kind=kind, format=fmt, video=Path(job["clip"]),
+        srt=Path(job["srt"]) if job.get("srt") else None, vtt=Path(job["vtt"]) if job.get("vtt") else None,
+        poster=Path(job["poster"]) if job.get("poster") else None, duration=float(job.get("duration") or 0.0),
+    )
+    product = products.get(handle) or product_from_clip(clip)
+    try:
+        receipt = publish(clip, product, destination, ledger=ledger, out_dir=out, secrets=secrets)
+    except ProductreelError as exc:
+        message = redact(str(exc).replace("\n", " "), (secrets or {}).values())
+        return result("failed", message)
+    return result(receipt.status, receipt=receipt)
+
+
+def product_from_clip(clip: RenderedClip) -> Product:
+    """A Product rebuilt from the clip's metadata sidecar: the catalog id, handle and on-screen title."""
+    meta: dict[str, Any] = {}
+    sidecar = Path(clip.video).with_suffix(".json")
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    storyboard = meta.get("storyboard") or {}
+    product_id = str((storyboard.get("metadata") or {}).get("product_id") or clip.product_handle)
+    title = clip.product_handle
+    for scene in storyboard.get("scenes") or []:
+        titles = [o.get("text") for o in scene.get("overlays") or [] if o.get("role") == "title" and o.get("text")]
+        if titles:
+            title = titles[0]
+            break
+    return Product(id=product_id, handle=clip.product_handle, title=title)
+
+
+def counts(results: list[PublishResult]) -> dict[str, int]:
+    """How many clips ended in each status."""
+    return dict(Counter(r.status for r in results))
+
+
+def write_report(path: Path, results: list[PublishResult]) -> None:
+    """Write the publish report JSON atomically."""
+    data = {"written_at": now().isoformat(), "counts": counts(results),
+            "clips": [r.row() | {"job_key": r.receipt.job_key, "remote_id": r.receipt.remote_id} for r in results]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False)
+    os.replace(tmp, path)
