@@ -12,6 +12,7 @@ Plain functions, no Prefect: flows/ wraps generation in a task under the ``gpu``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -46,6 +47,7 @@ __all__ = [
     "generate_shots",
     "load_pipeline",
     "model_key",
+    "optimise_pipeline",
     "provenance_assets",
     "resolve_model",
 ]
@@ -385,14 +387,30 @@ def _load(resolved: ResolvedModel, diffusion: DiffusionSettings, task: str):
                     resolved.path, subfolder="vae", local_files_only=True, **{_DTYPE_ARG: torch.float32}
                 )
             try:
-                pipe = cls.from_pretrained(resolved.path, **kwargs)
+                with _quiet_loading():
+                    pipe = cls.from_pretrained(resolved.path, **kwargs)
             except (OSError, ValueError) as exc:
                 raise InputError(f"cannot load model {resolved.name}: {str(exc).splitlines()[0]}", where="model") from exc
-            _optimise(pipe, resolved, diffusion, device, steps)
+            optimise_pipeline(pipe, diffusion, device=device, steps=steps, name=resolved.name)
         pipe.set_progress_bar_config(disable=True)
         pipe._productreel = {"model": resolved, "device": device, "class": class_name}
         _PIPELINES[base_key + (class_name,)] = pipe
         return pipe
+
+
+@contextlib.contextmanager
+def _quiet_loading():
+    """No loading progress bars from diffusers/transformers: the CLI draws its own."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        diffusers_logging.enable_progress_bar()
+        transformers_logging.enable_progress_bar()
 
 
 def _transformers(pipe) -> list:
@@ -420,8 +438,8 @@ def _choose_offload(pipe, diffusion: DiffusionSettings) -> str:
     return "group"
 
 
-def _optimise(pipe, resolved: ResolvedModel, diffusion: DiffusionSettings, device: str, steps: int) -> None:
-    """Device placement, VAE tiling, cache hooks and compilation, as the settings ask."""
+def optimise_pipeline(pipe, diffusion: DiffusionSettings, *, device: str, steps: int, name: str = "") -> None:
+    """Device placement, VAE tiling, cache hooks and compilation of a loaded pipeline, as the settings ask."""
     import torch
 
     offload = "none"
@@ -452,7 +470,7 @@ def _optimise(pipe, resolved: ResolvedModel, diffusion: DiffusionSettings, devic
             for transformer in _transformers(pipe):
                 transformer.compile_repeated_blocks(fullgraph=True)
         else:
-            log.warning("not compiling %s: compile_repeated_blocks is skipped while offloading", resolved.name)
+            log.warning("not compiling %s: compile_repeated_blocks is skipped while offloading", name)
 
 
 def _cache_config(diffusion: DiffusionSettings, steps: int):
