@@ -298,6 +298,10 @@ class _Run:
         if media is None:
             mine = [m for m in self.product_media(product_id) if m.marker and m.marker["job_key"] == self.key]
             usable = [m for m in mine if m.status != "FAILED"]
+            failed = [m.id for m in mine if m.status == "FAILED"]
+            if failed:
+                # Left by a run that died between FAILED and its clean-up: a broken video must not stay on the store.
+                self.delete_media(product_id, failed)
             if usable:
                 # A previous attempt attached it and died before the ledger heard: adopt it, don't upload again.
                 media_id = usable[0].id

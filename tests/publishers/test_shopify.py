@@ -232,3 +232,20 @@ def test_crash_between_steps_then_rerun_ends_with_exactly_one_video(step, when, 
     calls = len(shop.ops)
     assert publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path).status == "unchanged"
     assert len(shop.ops) == calls
+
+
+def test_failed_leftover_of_a_crashed_run_is_cleaned_and_redone(publisher, shop, clip, product, ledger, tmp_path):
+    shop.add_video("Blue Mug video [productreel us/ad/9:16 k1]", status="FAILED")
+    receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "published"
+    assert [m["status"] for m in shop.ours()] == ["READY"]
+
+
+def test_video_deleted_by_hand_after_attach_is_uploaded_again(publisher, shop, clip, product, tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    with pytest.raises(Crash):
+        publisher.publish(clip, product, dest(), ledger=CrashingLedger(url, "attached", "after"), out_dir=tmp_path)
+    shop.products["gid://shopify/Product/1001"]["media"] = [m for m in shop.products["gid://shopify/Product/1001"]["media"]
+                                                            if "[productreel" not in m["alt"]]
+    receipt = publisher.publish(clip, product, dest(), ledger=Ledger(url), out_dir=tmp_path)
+    assert receipt.status == "published" and len(shop.ours()) == 1 and shop.uploads == 2
