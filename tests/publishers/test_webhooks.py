@@ -121,3 +121,29 @@ def test_verify_is_strict():
     body = b'{"id":1}'
     assert verify(body, sign(body, SECRET), SECRET)
     assert not verify(body, None, SECRET) and not verify(body, "", SECRET) and not verify(body, "é", SECRET)
+
+
+def test_real_server_round_trip(tmp_path, calls):
+    import time
+
+    import requests
+    import uvicorn
+
+    app = create_app(calls, db_url=f"sqlite:///{tmp_path / 'ledger.sqlite'}", secret=SECRET)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        raw = b'{"id": 42, "updated_at": "2025-04-22T14:30:00Z"}'
+        response = requests.post(f"http://127.0.0.1:{port}/webhooks/shopify", data=raw, timeout=5, headers={
+            "X-Shopify-Hmac-Sha256": sign(raw, SECRET), "X-Shopify-Topic": "products/create", "X-Shopify-Webhook-Id": "r1"})
+        assert response.status_code == 200 and response.json() == {"status": "accepted", "product_id": "42"}
+        assert calls.done.wait(30) and calls.calls[0][0] == "42"
+    finally:
+        server.should_exit = True
+        thread.join(10)
