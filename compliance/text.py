@@ -89,3 +89,36 @@ def search_sources(pattern: str, sources: list[TextSource], *, allow=(), inputs:
         for s, e, txt in find_hits(pattern, src.text, allow=allow):
             out.append(Hit(txt, s, e, src))
     return out
+
+
+# What OCR confuses in Latin text: I/l/1/|, O/0. Folding both readings to one lets a label read as "Kl-generiert" match.
+_OCR_FOLD = str.maketrans({"l": "i", "1": "i", "|": "i", "!": "i", "0": "o"})
+
+
+def fold_ocr(text: str) -> str:
+    """The normalised text with OCR look-alikes folded (l, 1, |, ! → i; 0 → o)."""
+    return normalize(text).translate(_OCR_FOLD)
+
+
+def fuzzy_contains(text: str, literal: str, threshold: float = 0.8) -> bool:
+    """True when ``literal`` appears in ``text`` exactly or as a near match (OCR noise), compared folded."""
+    from difflib import SequenceMatcher
+
+    t, lit = fold_ocr(text), fold_ocr(literal)
+    if not lit:
+        return False
+    if lit in t:
+        return True
+    n = len(lit)
+    for size in (n - 1, n, n + 1):
+        if size <= 0:
+            continue
+        for i in range(0, max(1, len(t) - size + 1)):
+            if SequenceMatcher(None, t[i:i + size], lit).ratio() >= threshold:
+                return True
+    return False
+
+
+def ocr_hits(pattern: str, text: str, *, allow=()) -> list[tuple[int, int, str]]:
+    """Hits on an OCR reading: as read, else with look-alike characters folded."""
+    return find_hits(pattern, text, allow=allow) or find_hits(pattern, fold_ocr(text), allow=allow)

@@ -8,7 +8,7 @@ from compliance.context import Context, finding
 from compliance.frames import _relative_luminance
 from compliance.ocr import OcrFrame, OcrItem
 from compliance.rules import Rule
-from compliance.text import find_hits
+from compliance.text import fuzzy_contains, ocr_hits
 from productreel.models import Finding
 
 
@@ -27,6 +27,28 @@ def contrast_ratio(rgb: np.ndarray, box: tuple[int, int, int, int], scale: float
         return 1.0
     # Medians, not means: anti-aliased glyph edges sit between the two classes.
     return (hi + 0.05) / (lo + 0.05)
+
+
+def ink_height(rgb: np.ndarray, box: tuple[int, int, int, int], scale: float) -> float | None:
+    """Height in original pixels of the glyphs inside an OCR box (the box itself has padding around them)."""
+    x0, y0, x1, y1 = (int(round(v * scale)) for v in box)
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    lum = _relative_luminance(rgb[y0:y1, x0:x1])
+    lo, hi = otsu_split(lum.ravel())
+    if lo is None:
+        return None
+    thr = (lo + hi) / 2
+    ink = lum >= thr
+    # The glyphs are the minority class: light text on dark or dark text on light.
+    if ink.mean() > 0.5:
+        ink = ~ink
+    rows = np.where(ink.mean(axis=1) > 0.02)[0]
+    if rows.size == 0:
+        return None
+    return float(rows[-1] - rows[0] + 1) / scale
 
 
 def otsu_split(values: np.ndarray) -> tuple[float | None, float | None]:
@@ -52,14 +74,17 @@ def _rgb(ctx: Context, fr: OcrFrame) -> np.ndarray:
     return ctx.decoded.samples[fr.index].rgb
 
 
-def _label_patterns(rule: Rule, ctx: Context) -> list[str]:
-    import re
-
-    pats = [rule.params["pattern"]] if rule.params.get("pattern") else []
+def _label_matcher(rule: Rule, ctx: Context):
+    """A test for 'this OCR text holds the label': the rule's pattern, or the market's own label read fuzzily."""
+    pattern = rule.params.get("pattern")
     own = getattr(ctx.market, rule.params.get("market_label", ""), "") if rule.params.get("market_label") else ""
-    if own:
-        pats.append(re.escape(own))
-    return pats
+
+    def has(text: str) -> bool:
+        if pattern and ocr_hits(pattern, text):
+            return True
+        return bool(own) and fuzzy_contains(text, own, float(rule.params.get("fuzzy", 0.8)))
+
+    return has
 
 
 def _needs_label(rule: Rule, ctx: Context) -> bool | None:
@@ -82,12 +107,12 @@ def check_label(rule: Rule, ctx: Context) -> list[Finding]:
     t0, t1 = rule.params.get("window", [0, None])
     t1 = t1 if t1 is not None else float("inf")
     frames = [fr for fr in ctx.ocr if t0 <= fr.t < t1]
-    pats = _label_patterns(rule, ctx)
+    has = _label_matcher(rule, ctx)
     label_name = getattr(ctx.market, rule.params.get("market_label", ""), "") or rule.params.get("pattern", "")
     hits: list[tuple[OcrFrame, OcrItem | None]] = []
     for fr in frames:
-        item = next((it for it in fr.items if any(find_hits(p, it.text) for p in pats)), None)
-        if item is None and any(find_hits(p, fr.text) for p in pats):
+        item = next((it for it in fr.items if has(it.text)), None)
+        if item is None and has(fr.text):
             # Label split over two OCR lines: measure the first line that holds part of it.
             item = fr.items[0] if fr.items else None
             hits.append((fr, item))
@@ -103,10 +128,16 @@ def check_label(rule: Rule, ctx: Context) -> list[Finding]:
             out.append(finding(rule, ctx, f"label {label_name!r} missing on frames at {missing} s (must stay {window})", times=missing, expected=label_name, fix="label"))
     min_h = rule.params.get("min_h_ratio_short_side")
     if min_h:
-        small = [(fr, it) for fr, it in hits if it is not None and it.height / ctx.short_side < min_h]
+        small = []
+        for fr, it in hits:
+            if it is None:
+                continue
+            hgt = ink_height(_rgb(ctx, fr), it.box, ctx.decoded.scale) or it.height
+            if hgt / ctx.short_side < min_h:
+                small.append((fr, it, hgt))
         if small:
-            fr, it = small[0]
-            out.append(finding(rule, ctx, f"label text {it.height / ctx.short_side:.1%} of the short side, under {min_h:.0%}", time=round(fr.t, 2), box=list(it.box), text=it.text, measured=round(it.height / ctx.short_side, 4), expected=min_h, fix="text_size"))
+            fr, it, hgt = small[0]
+            out.append(finding(rule, ctx, f"label text {hgt / ctx.short_side:.1%} of the short side, under {min_h:.0%}", time=round(fr.t, 2), box=list(it.box), text=it.text, measured=round(hgt / ctx.short_side, 4), expected=min_h, fix="text_size"))
     min_c = rule.params.get("min_contrast")
     if min_c:
         ratios = []
@@ -152,10 +183,13 @@ def check_text_size(rule: Rule, ctx: Context) -> list[Finding]:
     out = []
     for fr in ctx.ocr:
         for it in fr.items:
-            ratio = it.height / ctx.short_side
-            if ratio < min_h and it.text not in seen:
+            if it.text in seen:
+                continue
+            hgt = ink_height(_rgb(ctx, fr), it.box, ctx.decoded.scale) or it.height
+            ratio = hgt / ctx.short_side
+            if ratio < min_h:
                 seen.add(it.text)
-                out.append(finding(rule, ctx, f"text {it.text!r} is {it.height} px high ({ratio:.1%} of the short side), under {min_h:.1%}", time=round(fr.t, 2), box=list(it.box), text=it.text, measured=round(ratio, 4), expected=min_h, fix="text_size"))
+                out.append(finding(rule, ctx, f"text {it.text!r} is {hgt:.0f} px high ({ratio:.1%} of the short side), under {min_h:.1%}", time=round(fr.t, 2), box=list(it.box), text=it.text, measured=round(ratio, 4), expected=min_h, fix="text_size"))
     return out
 
 

@@ -44,3 +44,27 @@ def clip_factory(tmp_path: Path):
         return make_clip(tmp_path / name, **kw)
 
     return make
+
+
+def text_findings(rule_id: str, code: str, text: str, *, destination: str = "folder", lp=None, book=None):
+    """Findings of one text rule on a script text alone (no clip decoded): the rule table's unit."""
+    from compliance.context import Context
+    from compliance.engine import _checks
+    from compliance.rules import load_rules
+
+    book = book or load_rules()
+    rule = book.get(rule_id)
+    assert rule is not None, rule_id
+    m = market(code)
+    assert rule.applies(m.code, eu=m.eu, destination=destination), f"{rule_id} does not apply to {code}/{destination}"
+    ctx = Context(path=Path("/nonexistent.mp4"), market=m, destination=destination, book=book, script_text=text, lp=lp)
+    return _checks()[rule.type](rule, ctx)
+
+
+def storyboard(code: str, *, generated: bool = False, kind: str = "ad", width: int = 270, height: int = 480, duration: float = 2.0, **kw):
+    """A one-scene storyboard: what check_clip learns 'generated' and the clip kind from."""
+    from productreel.models import Scene, Shot, Storyboard
+
+    shot = Shot(kind="generated", prompt="a mug") if generated else Shot(kind="color")
+    return Storyboard(job_key="job1", product_handle="mug", market=code, locale=MARKETS[code]["locale"], kind=kind, format="9:16",
+                      width=width, height=height, fps=10, scenes=[Scene(duration=duration, shot=shot)], **kw)
