@@ -1,0 +1,286 @@
+"""Shopify Admin GraphQL API read into `Product`s: variants, media, market prices, translations.
+
+Settings (options, else environment):
+- store: ``shopify://{shop}.myshopify.com``, ``https://{shop}.myshopify.com`` or SHOPIFY_STORE_URL
+- token: SHOPIFY_ACCESS_TOKEN (flows may pass one read from a Prefect Secret block); never logged
+- api_version: SHOPIFY_API_VERSION, default ``2025-01`` (pinned; the schema this reader was checked against)
+- markets: market name -> country code for ``contextualPricing``, e.g. ``{"germany": "DE"}``
+  (SHOPIFY_MARKETS="germany=DE,japan=JP"); locales: ``["de", "ja"]`` (SHOPIFY_LOCALES="de,ja")
+
+Pagination is by cursor (``page_size`` <= 250); throttling is either HTTP 429
+with Retry-After (handled by the HTTP client) or HTTP 200 with a THROTTLED
+error, after which we wait what the cost bucket needs
+(``(requestedQueryCost - currentlyAvailable) / restoreRate``) and retry.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import requests
+from pydantic import ValidationError
+
+from productreel.errors import InputError, PermanentError, TransientError
+from productreel.models import Product
+
+from .base import BadValue, CatalogProblem, check_currency, html_to_text, parse_price, split_list
+from .http import HttpClient
+
+DEFAULT_API_VERSION = "2025-01"
+MAX_PAGE = 250
+
+_PRODUCT_FIELDS = """
+      id handle title descriptionHtml vendor productType tags status updatedAt
+      priceRangeV2 {{ minVariantPrice {{ amount currencyCode }} }}
+      features: metafield(namespace: "custom", key: "features") {{ value }}
+      steps: metafield(namespace: "custom", key: "howto_steps") {{ value }}
+      media(first: 20, sortKey: POSITION) {{ nodes {{
+        mediaContentType alt
+        ... on MediaImage {{ image {{ url altText }} }} }} }}
+      variants(first: 100) {{ nodes {{
+        id title sku barcode price compareAtPrice selectedOptions {{ name value }}
+{pricing}      }} }}
+{translations}"""
+
+
+def build_query(countries: list[str], locales: list[str]) -> str:
+    """The products query with one aliased contextualPricing per country and translations per locale."""
+    pricing = "".join(
+        f"        price_{i}: contextualPricing(context: {{country: {c}}}) {{ price {{ amount currencyCode }} "
+        f"compareAtPrice {{ amount currencyCode }} }}\n"
+        for i, c in enumerate(countries)
+    )
+    translations = "".join(
+        f'      tr_{i}: translations(locale: "{loc}") {{ key value locale }}\n' for i, loc in enumerate(locales)
+    )
+    body = _PRODUCT_FIELDS.format(pricing=pricing, translations=translations)
+    return (
+        "query Products($first: Int!, $cursor: String, $query: String) {\n"
+        "  products(first: $first, after: $cursor, sortKey: UPDATED_AT, query: $query) {\n"
+        "    pageInfo { hasNextPage endCursor }\n"
+        "    nodes {" + body + "    }\n  }\n}\n"
+    )
+
+
+def _pairs(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[k.strip().lower()] = v.strip().upper()
+    return out
+
+
+def throttle_wait(body: dict[str, Any]) -> float | None:
+    """Seconds to wait when a 200 response says THROTTLED, from the cost bucket; None when not throttled."""
+    errors = body.get("errors") or []
+    if not any(
+        (e.get("extensions") or {}).get("code") == "THROTTLED" or str(e.get("message", "")).lower() == "throttled"
+        for e in errors
+        if isinstance(e, dict)
+    ):
+        return None
+    cost = (body.get("extensions") or {}).get("cost") or {}
+    status = cost.get("throttleStatus") or {}
+    try:
+        need = float(cost.get("requestedQueryCost") or 0) - float(status.get("currentlyAvailable") or 0)
+        rate = float(status.get("restoreRate") or 0)
+    except (TypeError, ValueError):
+        return 1.0
+    if rate <= 0:
+        return 1.0
+    return max(need / rate, 0.0) + 0.05  # a little margin: the bucket refills continuously
+
+
+class ShopifyAdmin:
+    """Products from the Shopify Admin GraphQL API."""
+
+    kind = "shopify"
+
+    def __init__(
+        self,
+        source: str | Path | None = None,
+        *,
+        since: datetime | None = None,
+        token: str | None = None,
+        api_version: str | None = None,
+        markets: dict[str, str] | None = None,
+        locales: list[str] | None = None,
+        page_size: int = 50,
+        query: str = "status:active",
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = 30.0,
+        max_attempts: int = 6,
+        max_wait: float = 120.0,
+        **_options: object,
+    ) -> None:
+        store = str(source or os.environ.get("SHOPIFY_STORE_URL") or "")
+        if not store:
+            raise InputError("no Shopify store: pass shopify://SHOP.myshopify.com or set SHOPIFY_STORE_URL")
+        if store.startswith("shopify://"):
+            store = "https://" + store[len("shopify://"):]
+        elif "://" not in store:
+            store = "https://" + store
+        self.store = store.rstrip("/")
+        self.api_version = api_version or os.environ.get("SHOPIFY_API_VERSION") or DEFAULT_API_VERSION
+        self.endpoint = f"{self.store}/admin/api/{self.api_version}/graphql.json"
+        token = token or os.environ.get("SHOPIFY_ACCESS_TOKEN")
+        if not token:
+            raise InputError("no Shopify access token: set SHOPIFY_ACCESS_TOKEN (or pass token from a Secret block)")
+        self.markets = {k.lower(): v.upper() for k, v in (markets or _pairs(os.environ.get("SHOPIFY_MARKETS", ""))).items()}
+        env_locales = [x.strip() for x in os.environ.get("SHOPIFY_LOCALES", "").split(",") if x.strip()]
+        self.locales = list(locales if locales is not None else env_locales)
+        if not 1 <= page_size <= MAX_PAGE:
+            raise InputError(f"page_size {page_size} must be between 1 and {MAX_PAGE}")
+        self.page_size = page_size
+        self.since = since
+        self.filter = query
+        self.problems: list[CatalogProblem] = []
+        self.client = HttpClient(
+            name="Shopify Admin API",
+            timeout=timeout,
+            max_attempts=max_attempts,
+            max_wait=max_wait,
+            sleep=sleep,
+            headers={"X-Shopify-Access-Token": token, "Content-Type": "application/json"},
+        )
+
+    def __repr__(self) -> str:
+        return f"ShopifyAdmin({self.store!r}, api_version={self.api_version!r})"
+
+    def _search(self) -> str:
+        parts = [self.filter] if self.filter else []
+        if self.since is not None:
+            parts.append(f"updated_at:>'{self.since.isoformat()}'")
+        return " ".join(parts)
+
+    def _post(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One GraphQL call, retried on timeouts, 5xx, 429 and THROTTLED; errors become productreel errors."""
+        state: dict[str, Any] = {}
+
+        def throttled(resp: requests.Response) -> float | None:
+            if resp.status_code != 200:
+                return None
+            try:
+                state["body"] = resp.json()
+            except ValueError:
+                return None
+            return throttle_wait(state["body"]) if isinstance(state["body"], dict) else None
+
+        resp = self.client.request("POST", self.endpoint, json={"query": query, "variables": variables}, retry_wait=throttled)
+        if resp.status_code in (401, 403):
+            raise InputError(f"Shopify rejected the access token (HTTP {resp.status_code})", where=self.store)
+        if resp.status_code == 423:
+            raise PermanentError("Shopify store is locked (HTTP 423)", where=self.store)
+        if resp.status_code != 200:
+            raise InputError(f"Shopify Admin API answered HTTP {resp.status_code}", where=self.store)
+        body = state.get("body")
+        if not isinstance(body, dict):
+            raise TransientError("Shopify Admin API answered with a body that is not JSON", where=self.store)
+        if body.get("errors") and not body.get("data"):
+            messages = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in body["errors"])
+            raise InputError(f"Shopify Admin API query failed: {messages}", where=self.store)
+        return body["data"]
+
+    def products(self) -> Iterator[Product]:
+        """Yield every product page by page; a product that cannot be read becomes a problem."""
+        countries = list(self.markets.values())
+        query = build_query(countries, self.locales)
+        cursor: str | None = None
+        while True:
+            data = self._post(query, {"first": self.page_size, "cursor": cursor, "query": self._search() or None})
+            page = (data or {}).get("products") or {}
+            for node in page.get("nodes") or []:
+                product = self._product(node)
+                if product is not None:
+                    yield product
+            info = page.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                return
+            cursor = info.get("endCursor")
+            if not cursor:
+                raise InputError("Shopify said there is a next page but gave no cursor", where=self.store)
+
+    def _product(self, node: dict[str, Any]) -> Product | None:
+        pid = str(node.get("id") or "?")
+        handle = node.get("handle") or pid
+        try:
+            return self._build(node, pid, handle)
+        except (BadValue, ValidationError, KeyError, TypeError, ValueError) as exc:
+            reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+            self.problems.append(CatalogProblem(pid, f"{reason}; product skipped", handle))
+            return None
+
+    def _build(self, node: dict[str, Any], pid: str, handle: str) -> Product:
+        if not node.get("title"):
+            raise BadValue("product has no title")
+        store_currency = ((node.get("priceRangeV2") or {}).get("minVariantPrice") or {}).get("currencyCode") or "USD"
+        store_currency = check_currency(store_currency)
+        variants = []
+        market_best: dict[str, tuple[Decimal, str, Decimal | None]] = {}
+        names = list(self.markets)
+        for v in (node.get("variants") or {}).get("nodes") or []:
+            options = {
+                o["name"]: o["value"]
+                for o in v.get("selectedOptions") or []
+                if not (o.get("name") == "Title" and o.get("value") == "Default Title")
+            }
+            variants.append(
+                {
+                    "sku": v.get("sku") or "",
+                    "title": v.get("title") or "",
+                    "options": options,
+                    "price": parse_price(str(v.get("price") or "")),
+                    "currency": store_currency,
+                    "compare_at_price": parse_price(str(v.get("compareAtPrice") or ""), "compare-at price"),
+                    "gtin": v.get("barcode") or "",
+                }
+            )
+            for i, market in enumerate(names):
+                ctx = v.get(f"price_{i}") or {}
+                money = ctx.get("price") or {}
+                if money.get("amount") is None:
+                    continue
+                amount = parse_price(str(money["amount"]), f"{market} price")
+                currency = check_currency(str(money.get("currencyCode") or ""))
+                cap = (ctx.get("compareAtPrice") or {}).get("amount")
+                compare = parse_price(str(cap), f"{market} compare-at price") if cap is not None else None
+                if amount is not None and (market not in market_best or amount < market_best[market][0]):
+                    market_best[market] = (amount, currency, compare)
+        images = []
+        for m in (node.get("media") or {}).get("nodes") or []:
+            image = m.get("image") or {}
+            if m.get("mediaContentType", "IMAGE") == "IMAGE" and image.get("url"):
+                images.append({"src": image["url"], "alt": m.get("alt") or image.get("altText") or ""})
+        translations: dict[str, dict[str, Any]] = {}
+        for i, locale in enumerate(self.locales):
+            found = {t.get("key"): t.get("value") or "" for t in node.get(f"tr_{i}") or []}
+            title, body = found.get("title", ""), found.get("body_html", "")
+            if title or body:
+                translations[locale] = {"title": title, "description": html_to_text(body)}
+        html = node.get("descriptionHtml") or ""
+        return Product.model_validate(
+            {
+                "id": pid,
+                "handle": handle,
+                "title": node["title"],
+                "description": html_to_text(html),
+                "description_html": html,
+                "brand": node.get("vendor") or "",
+                "category": node.get("productType") or "",
+                "tags": list(node.get("tags") or []),
+                "variants": variants,
+                "images": images,
+                "features": split_list((node.get("features") or {}).get("value") or ""),
+                "steps": split_list((node.get("steps") or {}).get("value") or ""),
+                "translations": translations,
+                "prices": {m: {"amount": a, "currency": c, "compare_at": cap} for m, (a, c, cap) in market_best.items()},
+                "updated_at": node.get("updatedAt"),
+                "source": pid,
+            }
+        )
