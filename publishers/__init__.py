@@ -9,7 +9,7 @@ from productreel.errors import InputError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
 
-from publishers.base import Publisher, format_slug
+from publishers.base import Publisher, format_slug, set_secret_source
 from publishers.folder import FolderPublisher
 from publishers.merchant_center import MerchantCenterPublisher
 from publishers.run import PublishResult, publish_run
@@ -54,4 +54,4 @@ def publish(
     )
 
 
-__all__ = ["PUBLISHERS", "PublishResult", "Publisher", "format_slug", "get_publisher", "publish", "publish_run"]
+__all__ = ["PUBLISHERS", "PublishResult", "Publisher", "format_slug", "get_publisher", "publish", "publish_run", "set_secret_source"]

@@ -14,7 +14,6 @@ run that died after attaching finds its video by the marker instead of uploading
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from productreel.errors import InputError, PublishRejected, TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
 
-from publishers.base import already_published, clip_stem, now, redact
+from publishers.base import already_published, clip_stem, now, redact, setting
 from publishers.http import Sleep, rejected, send
 
 log = logging.getLogger(__name__)
@@ -110,10 +109,10 @@ class ShopifySettings:
         env: Mapping[str, str] | None = None,
     ) -> "ShopifySettings":
         """Settings from destination options, then given secrets, then SHOPIFY_* environment variables."""
-        options, secrets, env = options or {}, secrets or {}, os.environ if env is None else env
-        store = options.get("store_url") or secrets.get("store_url") or env.get("SHOPIFY_STORE_URL", "")
-        token = secrets.get("access_token") or env.get("SHOPIFY_ACCESS_TOKEN", "")
-        version = options.get("api_version") or env.get("SHOPIFY_API_VERSION") or DEFAULT_API_VERSION
+        options, secrets = options or {}, secrets or {}
+        store = options.get("store_url") or secrets.get("store_url") or setting("SHOPIFY_STORE_URL", env)
+        token = secrets.get("access_token") or setting("SHOPIFY_ACCESS_TOKEN", env)
+        version = options.get("api_version") or setting("SHOPIFY_API_VERSION", env) or DEFAULT_API_VERSION
         if not store:
             raise InputError("SHOPIFY_STORE_URL is not set (https://<shop>.myshopify.com)", where="shopify")
         if not token:

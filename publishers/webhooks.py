@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
@@ -24,6 +23,8 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, event, se
 from sqlalchemy.exc import IntegrityError
 
 from productreel.errors import InputError
+
+from publishers.base import setting
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,7 @@ product_marks = Table(
 
 def webhook_secret(env: Mapping[str, str] | None = None) -> str:
     """The app secret that signs webhooks: SHOPIFY_WEBHOOK_SECRET, else SHOPIFY_API_SECRET."""
-    env = os.environ if env is None else env
-    secret = env.get("SHOPIFY_WEBHOOK_SECRET") or env.get("SHOPIFY_API_SECRET") or ""
+    secret = setting("SHOPIFY_WEBHOOK_SECRET", env) or setting("SHOPIFY_API_SECRET", env)
     if not secret:
         raise InputError("SHOPIFY_WEBHOOK_SECRET (or SHOPIFY_API_SECRET) is not set: webhooks cannot be verified",
                          where="serve-webhooks")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from productreel.errors import InputError, PublishRejected, TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
 
-from publishers.base import already_published, clip_stem, format_slug, now, redact
+from publishers.base import already_published, clip_stem, format_slug, now, redact, setting
 from publishers.http import Sleep, rejected, send
 
 log = logging.getLogger(__name__)
@@ -53,10 +52,10 @@ class WooSettings:
         env: Mapping[str, str] | None = None,
     ) -> "WooSettings":
         """Settings from destination options, then given secrets, then WOOCOMMERCE_* environment variables."""
-        options, secrets, env = options or {}, secrets or {}, os.environ if env is None else env
-        site = options.get("site_url") or secrets.get("site_url") or env.get("WOOCOMMERCE_URL", "")
-        user = options.get("username") or secrets.get("username") or env.get("WOOCOMMERCE_USERNAME", "")
-        password = secrets.get("app_password") or env.get("WOOCOMMERCE_APP_PASSWORD", "")
+        options, secrets = options or {}, secrets or {}
+        site = options.get("site_url") or secrets.get("site_url") or setting("WOOCOMMERCE_URL", env)
+        user = options.get("username") or secrets.get("username") or setting("WOOCOMMERCE_USERNAME", env)
+        password = secrets.get("app_password") or setting("WOOCOMMERCE_APP_PASSWORD", env)
         if not site:
             raise InputError("WOOCOMMERCE_URL is not set (https://shop.example.com)", where="woocommerce")
         if not user or not password:
@@ -66,9 +65,9 @@ class WooSettings:
             site = f"https://{site}"
         return cls(
             site_url=site.rstrip("/"), username=user, app_password=password,
-            consumer_key=secrets.get("consumer_key") or env.get("WOOCOMMERCE_CONSUMER_KEY", ""),
-            consumer_secret=secrets.get("consumer_secret") or env.get("WOOCOMMERCE_CONSUMER_SECRET", ""),
-            meta_key=options.get("meta_key") or env.get("WOOCOMMERCE_VIDEO_META_KEY") or DEFAULT_META_KEY,
+            consumer_key=secrets.get("consumer_key") or setting("WOOCOMMERCE_CONSUMER_KEY", env),
+            consumer_secret=secrets.get("consumer_secret") or setting("WOOCOMMERCE_CONSUMER_SECRET", env),
+            meta_key=options.get("meta_key") or setting("WOOCOMMERCE_VIDEO_META_KEY", env) or DEFAULT_META_KEY,
         )
 
     def __repr__(self) -> str:  # passwords must never reach a log line

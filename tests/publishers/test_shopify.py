@@ -249,3 +249,16 @@ def test_video_deleted_by_hand_after_attach_is_uploaded_again(publisher, shop, c
                                                             if "[productreel" not in m["alt"]]
     receipt = publisher.publish(clip, product, dest(), ledger=Ledger(url), out_dir=tmp_path)
     assert receipt.status == "published" and len(shop.ours()) == 1 and shop.uploads == 2
+
+
+def test_token_from_a_registered_secret_source(shop_env):
+    import publishers
+
+    env = {k: v for k, v in shop_env.items() if k != "SHOPIFY_ACCESS_TOKEN"}
+    publishers.set_secret_source(lambda name: {"shopify-access-token": SHOP_TOKEN}.get(name))
+    try:
+        assert ShopifySettings.resolve(env=env).access_token == SHOP_TOKEN
+    finally:
+        publishers.set_secret_source(None)
+    with pytest.raises(Exception, match="SHOPIFY_ACCESS_TOKEN"):
+        ShopifySettings.resolve(env=env)
