@@ -86,3 +86,16 @@ def test_unknown_destination_names_known_ones(tmp_path, clip, product, ledger):
 
     with pytest.raises(InputError, match="folder"):
         publishers.publish(clip, product, Destination(name="nope"), ledger=ledger, out_dir=tmp_path)
+
+
+def test_s3_without_s3fs_says_what_to_install(tmp_path, clip, product, ledger):
+    import importlib.util
+
+    import pytest
+
+    from productreel.errors import InputError
+
+    if importlib.util.find_spec("s3fs") is not None:
+        pytest.skip("s3fs is installed here")
+    with pytest.raises(InputError, match="s3fs"):
+        publishers.publish(clip, product, Destination(options={"url": "s3://bucket/videos"}), ledger=ledger, out_dir=tmp_path)
