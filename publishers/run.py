@@ -133,6 +133,21 @@ def product_from_clip(clip: RenderedClip) -> Product:
     return Product(id=product_id, handle=clip.product_handle, title=title)
 
 
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """Destination options from KEY=VALUE strings: JSON values as JSON, "a,b" as a list, the rest as text."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"destination option {pair!r} is not KEY=VALUE")
+        try:
+            parsed: Any = json.loads(value)
+        except ValueError:
+            parsed = [v.strip() for v in value.split(",") if v.strip()] if "," in value and "://" not in value else value
+        options[key.strip()] = parsed
+    return options
+
+
 def counts(results: list[PublishResult]) -> dict[str, int]:
     """How many clips ended in each status."""
     return dict(Counter(r.status for r in results))

@@ -98,3 +98,12 @@ def test_product_rebuilt_from_the_metadata_sidecar(tmp_path, make_clip, clip_fil
 def test_missing_summary_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="summary.json"):
         publishers.publish_run(tmp_path, "folder", ledger=Ledger(f"sqlite:///{tmp_path / 'l.sqlite'}"))
+
+
+def test_parse_options():
+    from publishers.run import parse_options
+
+    assert parse_options(["formats=9:16,1:1", "poll_interval=0.5", "base_url=https://cdn.example.com/a,b", "meta_key=video"]) == {
+        "formats": ["9:16", "1:1"], "poll_interval": 0.5, "base_url": "https://cdn.example.com/a,b", "meta_key": "video"}
+    with pytest.raises(InputError, match="KEY=VALUE"):
+        parse_options(["nonsense"])
