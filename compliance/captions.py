@@ -73,7 +73,7 @@ def check_layout(rule: Rule, ctx: Context) -> list[Finding]:
 
 def check_reading_speed(rule: Rule, ctx: Context) -> list[Finding]:
     """Characters per second of each caption within the market's limit (plus a little slack)."""
-    limit = float(ctx.market.caption_chars_per_second) + float(rule.params.get("slack", 1.0))
+    limit = float(ctx.market.caption_chars_per_second) * (1 + float(rule.params.get("slack_ratio", 0.1)))
     out = []
     for c in ctx.cues:
         dur = max(1e-3, c.end - c.start)

@@ -72,7 +72,7 @@ class Context:
 
         types = manifest_source_types(self.manifest)
         if types:
-            return any("trainedAlgorithmicMedia" in t for t in types)
+            return any("trainedalgorithmicmedia" in t.lower() for t in types)
         return None
 
     @property

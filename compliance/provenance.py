@@ -165,8 +165,6 @@ def manifest_definition(title: str, *, generated: bool, assets: list[dict], comp
         src = SOURCE_TYPES["composite" if composite else "capture"]
     actions = [{"action": "c2pa.created", "digitalSourceType": src,
                 "softwareAgent": {"name": "productreel", "version": ver}}]
-    if any(a.get("kind") in ("product_photo", "photo") for a in assets):
-        actions.append({"action": "c2pa.placed", "parameters": {"description": "product photos composed into the clip"}})
     return {
         "claim_generator_info": [{"name": "productreel", "version": ver}],
         "title": title,
@@ -338,7 +336,7 @@ def check_provenance_ai(rule: Rule, ctx: Context) -> list[Finding]:
     if store is None:
         return [finding(rule, ctx, "generated clip not signed yet: sign_clip adds trainedAlgorithmicMedia", severity="INFO")]
     types = manifest_source_types(store)
-    if not any("trainedAlgorithmicMedia" in t for t in types):
+    if not any("trainedalgorithmicmedia" in t.lower() for t in types):
         return [finding(rule, ctx, "C2PA manifest lacks a trainedAlgorithmicMedia source type", found=types)]
     return []
 
