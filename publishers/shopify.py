@@ -27,7 +27,7 @@ from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
 
 from publishers.base import already_published, clip_stem, now, redact, setting
-from publishers.http import Sleep, rejected, send
+from publishers.http import MultipartFile, Sleep, rejected, send
 
 log = logging.getLogger(__name__)
 
@@ -201,15 +201,17 @@ class ShopifyClient:
     def upload_staged(self, target: dict[str, Any], path: Path, mime_type: str = "video/mp4") -> None:
         """POST the file to a staged target: its parameters in the given order, the file last as ``file``."""
         where = "shopify staged upload"
-        fields = [(p["name"], (None, p["value"])) for p in target.get("parameters") or []]
-        with open(path, "rb") as fh:
-            files = [*fields, ("file", (path.name, fh, mime_type))]
+        fields = [(p["name"], p["value"]) for p in target.get("parameters") or []]
+        body = MultipartFile(fields, "file", path, path.name, mime_type)
+        try:
             # No access token here: the staged target is a storage bucket, not Shopify.
             response = send(
-                requests.Session(), "POST", target["url"], files=files, where=where, secrets=self._secrets,
-                sleep=self.sleep, timeout=self.upload_timeout, max_retries=self.max_retries, max_wait=self.max_wait,
-                rewind=lambda: fh.seek(0),
+                requests.Session(), "POST", target["url"], data=body, headers={"Content-Type": body.content_type},
+                where=where, secrets=self._secrets, sleep=self.sleep, timeout=self.upload_timeout,
+                max_retries=self.max_retries, max_wait=self.max_wait, rewind=lambda: body.seek(0),
             )
+        finally:
+            body.close()
         if response.status_code >= 400:
             raise rejected(response, "the staged upload target refused the file", where=where, secrets=self._secrets)
 
