@@ -237,12 +237,14 @@ def render_text(
     lang: str = "en",
     stroke: int = 0,
     stroke_color=None,
+    raqm: bool | None = None,
 ) -> Image.Image:
     """The text drawn on a transparent RGBA image of its tight layout box.
 
     ``fonts`` in order of preference (see localization.fonts.fonts_for); ``lang`` picks the face
     of a CJK collection and the shaping language. RTL text is right aligned unless ``align`` is
-    "center" ("left" is read as the start side). RenderError when a glyph is missing or the text
+    "center" ("left" is read as the start side). ``raqm=False`` forces the python-bidi plus
+    arabic-reshaper path used where Pillow lacks libraqm. RenderError when a glyph is missing or the text
     does not fit ``max_lines`` lines of ``max_width`` pixels at ``min_size``.
     """
     text = unicodedata.normalize("NFC", text.strip())
@@ -250,11 +252,11 @@ def render_text(
         return Image.new("RGBA", (1, 1), (0, 0, 0, 0))
     if size < 1 or max_width < 1:
         raise RenderError(f"cannot draw text at size {size} in width {max_width}")
-    layout = Layout(fonts, lang, rtl)
+    layout = Layout(fonts, lang, rtl, raqm)
     layout.check(text)
     min_size = max(1, min(size, min_size if min_size is not None else max(1, round(size * 0.7))))
     px, lines = fit_text(text, layout, size=size, max_width=max_width, max_lines=max_lines, min_size=min_size, stroke=stroke)
-    is_rtl = rtl or any(lvl % 2 for _, lvl in _bidi_levels(lines[0], False)[:1]) and _starts_rtl(text)
+    is_rtl = rtl or _starts_rtl(text)
     if is_rtl and align == "left":
         align = "right"
     widths = [layout.width(line, px) for line in lines]
