@@ -48,12 +48,13 @@ def publish_run(
     ledger: Ledger | None = None,
     options: Mapping[str, Any] | None = None,
     products: Mapping[str, Product] | None = None,
-    require_approval: bool = False,
+    require_approval: bool | None = None,
     secrets: Mapping[str, str] | None = None,
 ) -> list[PublishResult]:
     """Publish every clip of a finished run that passed compliance (and was approved when approval is required).
 
-    ``products`` maps handles to catalog products; without it each product is rebuilt from the
+    ``require_approval`` None (the default) requires it when the run recorded any decision (a campaign
+    run pauses for approval and records one for every clip). ``products`` maps handles to catalog products; without it each product is rebuilt from the
     clip's metadata sidecar (its id and title), which the storefront publishers resolve by id or handle.
     """
     from publishers import publish  # the registry imports this module's siblings
@@ -68,10 +69,11 @@ def publish_run(
         raise InputError(f"{summary_path} is not valid JSON: {exc}") from exc
     ledger = ledger or Ledger(Settings().ledger(out))
     destination = Destination(name=to, options=dict(options or {}), dry_run=dry_run)
+    jobs = [j for j in summary.get("jobs") or [] if j.get("market") and j.get("kind")]  # not catalog problem rows
+    if require_approval is None:
+        require_approval = any(j.get("job_key") and ledger.approval(j["job_key"]) for j in jobs)
     results: list[PublishResult] = []
-    for job in summary.get("jobs") or []:
-        if not job.get("market") or not job.get("kind"):
-            continue  # a catalog problem row, not a clip
+    for job in jobs:
         results.append(_publish_job(job, destination, ledger, out, products or {}, require_approval, secrets, publish))
     write_report(out / f"publish-{to}.json", results)
     return results

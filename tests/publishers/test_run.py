@@ -34,7 +34,7 @@ def finished_run(tmp_path, clip_files):
 
 def test_publishes_what_passed_and_says_why_the_rest_did_not(finished_run):
     out, ledger = finished_run
-    results = publishers.publish_run(out, "folder", ledger=ledger)
+    results = publishers.publish_run(out, "folder", ledger=ledger, require_approval=False)
     by_market = {r.market: r for r in results}
     assert set(by_market) == {"us", "de", "jp", "fr"}
     assert by_market["us"].status == "published" and by_market["jp"].status == "published"
@@ -44,13 +44,20 @@ def test_publishes_what_passed_and_says_why_the_rest_did_not(finished_run):
     assert not (out / "published" / "de").exists()
     report = json.loads((out / "publish-folder.json").read_text())
     assert report["counts"] == {"published": 2, "skipped": 2}
-    again = publishers.publish_run(out, "folder", ledger=ledger)
+    again = publishers.publish_run(out, "folder", ledger=ledger, require_approval=False)
     assert {r.market: r.status for r in again}["us"] == "unchanged"
+
+
+def test_a_run_with_recorded_decisions_needs_approval(finished_run):
+    out, ledger = finished_run  # k-fr was rejected by a reviewer: this run went through approval
+    ledger.record_approval("k-us", "approved", who="ana")
+    statuses = {r.market: r.status for r in publishers.publish_run(out, "folder", ledger=ledger)}
+    assert statuses == {"us": "published", "jp": "skipped", "de": "skipped", "fr": "skipped"}
 
 
 def test_dry_run_and_approval_required(finished_run):
     out, ledger = finished_run
-    dry = publishers.publish_run(out, "folder", ledger=ledger, dry_run=True)
+    dry = publishers.publish_run(out, "folder", ledger=ledger, dry_run=True, require_approval=False)
     assert {r.market: r.status for r in dry}["us"] == "dry-run"
     assert not (out / "published").exists()
     ledger.record_approval("k-us", "approved", who="ana")
@@ -62,7 +69,7 @@ def test_dry_run_and_approval_required(finished_run):
 def test_shopify_failure_is_a_row_not_a_crash(finished_run, monkeypatch):
     out, ledger = finished_run
     monkeypatch.delenv("SHOPIFY_STORE_URL", raising=False)
-    results = publishers.publish_run(out, "shopify", ledger=ledger)
+    results = publishers.publish_run(out, "shopify", ledger=ledger, require_approval=False)
     us = {r.market: r for r in results}["us"]
     assert us.status == "failed" and "SHOPIFY_STORE_URL" in us.receipt.detail
 
@@ -71,13 +78,15 @@ def test_publish_run_to_the_fake_shopify_store(finished_run, shop, shop_env, mon
     out, ledger = finished_run
     for name, value in shop_env.items():
         monkeypatch.setenv(name, value)
-    results = publishers.publish_run(out, "shopify", ledger=ledger, options={"poll_interval": 0.01})
+    results = publishers.publish_run(out, "shopify", ledger=ledger, options={"poll_interval": 0.01},
+                                     require_approval=False)
     statuses = {r.market: r.status for r in results}
     assert statuses == {"us": "published", "jp": "published", "de": "skipped", "fr": "skipped"}
     assert "ProductByHandle" in shop.ops  # no metadata sidecar: the product is found by its handle
     assert sorted(m["alt"].split()[-1] for m in shop.ours()) == ["k-jp]", "k-us]"]
     calls = len(shop.ops)
-    assert {r.status for r in publishers.publish_run(out, "shopify", ledger=ledger)} == {"unchanged", "skipped"}
+    assert {r.status for r in publishers.publish_run(out, "shopify", ledger=ledger, require_approval=False)} == {
+        "unchanged", "skipped"}
     assert len(shop.ops) == calls
 
 
