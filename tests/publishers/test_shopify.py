@@ -262,3 +262,20 @@ def test_token_from_a_registered_secret_source(shop_env):
         publishers.set_secret_source(None)
     with pytest.raises(Exception, match="SHOPIFY_ACCESS_TOKEN"):
         ShopifySettings.resolve(env=env)
+
+
+def test_timeout_on_a_read_is_retried(publisher, shop, clip, product, ledger, tmp_path, clock):
+    shop.faults.append(("ProductMedia", "timeout"))
+    receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "published" and len(shop.ours()) == 1
+    assert 1.0 in clock.sleeps  # the first back-off step
+
+
+def test_timeouts_that_never_end_become_a_transient_error(shop, shop_env, clock, clip, product, ledger, tmp_path):
+    shop.faults += [("ProductMedia", "timeout")] * 3
+    pub = ShopifyPublisher(client_factory=lambda s: ShopifyClient(s, sleep=clock.sleep, timeout=0.3, max_retries=2),
+                           sleep=clock.sleep, clock=clock, env=shop_env)
+    with pytest.raises(TransientError, match="did not answer in time") as info:
+        pub.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert SHOP_TOKEN not in str(info.value)
+    assert shop.writes == []
