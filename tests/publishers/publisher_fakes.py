@@ -57,6 +57,7 @@ class FakeShopify:
         self.delay = 0.8
         self.ops: list[str] = []
         self.uploads = 0
+        self.available = 990.0  # the leaky bucket's currentlyAvailable in every answer
         self.add_product("gid://shopify/Product/1001", "mug")
         server.expect_request(_re.compile(r"^/admin/api/[^/]+/graphql\.json$"), method="POST").respond_with_handler(self.graphql)
         server.expect_request(_re.compile(r"^/staged/\d+$"), method="POST").respond_with_handler(self.staged_upload)
@@ -97,8 +98,8 @@ class FakeShopify:
         return {"cost": {"requestedQueryCost": 12, "actualQueryCost": 12,
                          "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": available, "restoreRate": 50.0}}}
 
-    def _reply(self, data=None, errors=None, status=200, available=990.0) -> Response:
-        body: dict = {"extensions": self._cost(available)}
+    def _reply(self, data=None, errors=None, status=200, available=None) -> Response:
+        body: dict = {"extensions": self._cost(self.available if available is None else available)}
         if data is not None:
             body["data"] = data
         if errors is not None:

@@ -279,3 +279,17 @@ def test_timeouts_that_never_end_become_a_transient_error(shop, shop_env, clock,
         pub.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
     assert SHOP_TOKEN not in str(info.value)
     assert shop.writes == []
+
+
+def test_nearly_empty_bucket_is_paced_before_it_throttles(publisher, shop, clip, product, ledger, tmp_path, clock):
+    shop.available = 40.0
+    publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert pytest.approx(1.2) in clock.sleeps  # (100 - 40) / 50 per second
+
+
+def test_weekly_video_limit_is_a_clear_rejection():
+    from publishers.shopify import _raise_user_errors
+
+    with pytest.raises(PublishRejected, match="weekly limit"):
+        _raise_user_errors([{"code": "VIDEO_THROTTLE_EXCEEDED", "field": ["media"], "message": "Video creation limit reached"}],
+                           "productUpdate")
