@@ -134,6 +134,14 @@ class FakeShopify:
                                "documentation": "https://shopify.dev/api/usage/rate-limits"}}], available=2.0)
         if fault == "502":
             return Response("<html>502 Bad Gateway</html>", status=502)
+        if fault == "media-limit" and op == "ProductUpdate":
+            self.ops.append(op)
+            return self._reply({"productUpdate": {"product": None, "userErrors": [
+                {"field": ["media", "0"], "message": "Product has reached the maximum number of media (250)"}]}})
+        if fault == "media-limit" and op == "ProductCreateMedia":
+            self.ops.append(op)
+            return self._reply({"productCreateMedia": {"media": [], "mediaUserErrors": [
+                {"code": "PRODUCT_MEDIA_LIMIT_EXCEEDED", "field": ["media"], "message": "Product media limit exceeded"}]}})
         self.ops.append(op)
         handler = getattr(self, "op_" + op, None)
         if handler is None:

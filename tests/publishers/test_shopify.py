@@ -293,3 +293,17 @@ def test_weekly_video_limit_is_a_clear_rejection():
     with pytest.raises(PublishRejected, match="weekly limit"):
         _raise_user_errors([{"code": "VIDEO_THROTTLE_EXCEEDED", "field": ["media"], "message": "Video creation limit reached"}],
                            "productUpdate")
+
+
+@pytest.mark.parametrize(("version", "expected"), [
+    ("2025-01", r"productUpdate: \(media.0\) Product has reached the maximum number of media \(250\)"),
+    ("2024-07", r"productCreateMedia: PRODUCT_MEDIA_LIMIT_EXCEEDED \(media\) Product media limit exceeded"),
+])
+def test_user_errors_become_one_clear_line(version, expected, shop, shop_env, clock, clip, product, ledger, tmp_path):
+    pub = ShopifyPublisher(client_factory=lambda s: ShopifyClient(s, sleep=clock.sleep), sleep=clock.sleep, clock=clock,
+                           env=shop_env | {"SHOPIFY_API_VERSION": version})
+    shop.faults.append(("ProductUpdate" if version >= "2024-10" else "ProductCreateMedia", "media-limit"))
+    with pytest.raises(PublishRejected, match=expected) as info:
+        pub.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert str(info.value).startswith("shopify product") and "\n" not in str(info.value)
+    assert shop.ours() == []
