@@ -510,7 +510,7 @@ def _raise_user_errors(errors: list[dict[str, Any]] | None, mutation: str) -> No
         field = ".".join(str(f) for f in e.get("field") or [])
         code = e.get("code")
         parts.append(" ".join(x for x in (code, f"({field})" if field else "", e.get("message", "")) if x))
-    message = f"{mutation}: {'; '.join(parts)}"
+    message = "; ".join(parts)  # the error's where names the mutation
     if "VIDEO_THROTTLE_EXCEEDED" in {e.get("code") for e in errors}:
         # A weekly cap (1,000 app-made videos per store): retrying within the hour cannot help.
         message += " (the store's weekly limit of app-created videos is reached; publish again next week)"
