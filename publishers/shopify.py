@@ -437,9 +437,12 @@ class _Run:
 
     def replace_older(self, product_id: str, media_id: str, steps: dict[str, dict[str, Any]]) -> list[str]:
         """Delete older productreel videos of this slot (only ours, only after the new one is READY)."""
+        # The slot is (market, kind, format) so that two formats of one kind can live side by side;
+        # option slot="kind" makes a new clip replace every older format of its kind too.
+        width = 2 if self.options.get("slot") == "kind" else 3
         older = [m.id for m in self.product_media(product_id)
-                 if m.marker and m.id != media_id and (m.marker["market"], m.marker["kind"], m.marker["format"]) == self.slot
-                 and m.marker["job_key"] != self.key]
+                 if m.marker and m.id != media_id and m.marker["job_key"] != self.key
+                 and (m.marker["market"], m.marker["kind"], m.marker["format"])[:width] == self.slot[:width]]
         previously = (steps.get("replaced") or {}).get("media_ids") or []
         if older:
             self.ledger.record_step(self.key, self.dest, "replaced", {"media_ids": sorted({*previously, *older})})

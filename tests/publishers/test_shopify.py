@@ -307,3 +307,14 @@ def test_user_errors_become_one_clear_line(version, expected, shop, shop_env, cl
         pub.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
     assert "\n" not in str(info.value)
     assert shop.ours() == []
+
+
+def test_slot_kind_option_replaces_other_formats_of_the_kind(publisher, shop, clip, product, ledger, tmp_path):
+    square = shop.add_video("Blue Mug video [productreel us/ad/1:1 k8]")
+    tutorial = shop.add_video("Blue Mug how-to video [productreel us/tutorial/16:9 k7]")
+    assert publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path).status == "published"
+    assert square in {m["id"] for m in shop.ours()}  # by default formats live side by side
+    newer = clip.model_copy(update={"job_key": "k2"})
+    receipt = publisher.publish(newer, product, dest(slot="kind"), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "replaced"
+    assert {m["id"] for m in shop.ours()} == {receipt.remote_id, tutorial}
