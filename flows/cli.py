@@ -140,6 +140,55 @@ def ingest(
     raise typer.Exit(ingest_to(sys.stdout, sys.stderr, catalog, source, since, **options))
 
 
+
+@app.command()
+def campaign(
+    tag: str = typer.Option("", help="Products carrying this catalog tag (all products when empty)."),
+    markets: str = typer.Option("us", help="Comma-separated market codes."),
+    kinds: str = typer.Option("ad", help="Clip kinds."),
+    formats: str = typer.Option("9:16", help="Comma-separated formats, e.g. 9:16,1:1."),
+    template: str = typer.Option("default", help="Template set (a folder under templates/)."),
+    catalog: Optional[str] = typer.Option(None, help="Catalog file or URL (default: the bundled sample)."),
+    out: Path = typer.Option(Path("out/campaign"), help="Output folder."),
+    profile: str = typer.Option("full", help="full or tiny."),
+    publish: str = typer.Option("folder", help="Destination to publish approved clips to."),
+    yes: bool = typer.Option(False, "--yes", help="Approve every clip that passed its checks without asking."),
+    local: bool = typer.Option(False, "--local", help="Run here even when a Prefect server has the campaign deployment."),
+) -> None:
+    """Render and check a campaign, ask for approval (Prefect UI on a server, this terminal on a laptop), publish the approved clips."""
+    from flows.campaign import CAMPAIGN_DEPLOYMENT, CampaignApproval, ClipDecision, run_campaign_locally
+    from flows.catalog_batch import SAMPLE_CATALOG
+    from flows.orchestration import deployment_available, flow_run_url, trigger_deployment
+
+    if catalog:
+        _check_catalog(catalog)
+    params: dict[str, Any] = dict(tag=tag, markets=_split(markets), kinds=_split(kinds), formats=_split(formats),
+                                  template=template, catalog=catalog or str(SAMPLE_CATALOG), out=str(out.resolve()),
+                                  profile=profile, publish_to=publish)
+    if not local and deployment_available(CAMPAIGN_DEPLOYMENT):
+        run = trigger_deployment(CAMPAIGN_DEPLOYMENT, params)
+        console.print(f"campaign started on the Prefect server: {run.name}; approve it in the Prefect UI: {flow_run_url(run.id)}")
+        return
+
+    def decide(clips: list[ClipDecision], description: str) -> CampaignApproval:
+        import getpass
+
+        from rich.markdown import Markdown
+
+        err.print(Markdown(description))
+        decisions = []
+        for clip in clips:
+            approve = yes or typer.confirm(f"approve {clip.clip}?", default=True, err=True)
+            reason = "" if approve else typer.prompt("  reason", default="", show_default=False, err=True)
+            decisions.append(ClipDecision(clip=clip.clip, approve=approve, comment=reason))
+        return CampaignApproval(clips=decisions, reviewer=getpass.getuser(), comment="approved from the CLI" if yes else "")
+
+    from flows.runtime import quiet_prefect
+
+    with quiet_prefect():
+        summary = run_campaign_locally(decide, approval_poll=1, **params)
+    _print_summary(summary)
+
 def main() -> None:
     """Entry point with clean one-line errors instead of tracebacks."""
     from productreel.errors import ProductreelError

@@ -191,3 +191,38 @@ def publish_slot(store: str) -> Iterator[None]:
     """Hold one slot of ``publish-<store>`` while writing to that store."""
     with concurrency(publish_limit(store), occupy=1):
         yield
+
+
+# --- deployments or local runs ----------------------------------------------------
+
+
+def deployment_available(name: str) -> bool:
+    """True when PREFECT_API_URL points to a server that has the deployment ``flow-name/deployment-name``."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        return False
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.read_deployment_by_name(name)
+    except ObjectNotFound:
+        return False
+    return True
+
+
+def trigger_deployment(name: str, parameters: dict[str, Any], *, idempotency_key: str | None = None) -> Any:
+    """Create a flow run of a deployment for its work pool's workers and return it at once (no waiting)."""
+    from prefect.deployments import run_deployment
+
+    return run_deployment(name, parameters=parameters, timeout=0, idempotency_key=idempotency_key, as_subflow=False)
+
+
+def flow_run_url(flow_run_id: Any) -> str:
+    """The Prefect UI page of a flow run (the API URL with /api replaced by the UI path)."""
+    from prefect.settings import PREFECT_UI_URL
+
+    base = PREFECT_UI_URL.value() or ""
+    return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}" if base else str(flow_run_id)

@@ -1,0 +1,272 @@
+"""The `campaign` flow: render and check a tagged set of products, pause for a person's approval, publish what they approved.
+
+A marketing team triggers it from the Prefect UI (the `campaign` deployment)
+or `productreel campaign`. The pause is Prefect's own
+``pause_flow_run(wait_for_input=CampaignApproval)``: the UI shows a form with
+approve/reject per clip and a comment, and the description carries the review
+page link and the findings. Approved clips are published; every decision,
+with its reviewer and reason, goes into the ledger.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from pydantic import BaseModel
+
+from flows import progress
+from flows.catalog_batch import SAMPLE_CATALOG, JobResult, make_clip, plan_jobs, publish_clip, read_catalog, write_outputs
+from flows.orchestration import ensure_concurrency_limits
+from productreel.ledger import Ledger
+from productreel.models import Destination, Product
+from productreel.settings import Settings
+
+
+CAMPAIGN_DEPLOYMENT = "campaign/campaign"
+
+
+class ClipDecision(BaseModel):
+    """A reviewer's decision on one clip."""
+
+    clip: str  # the job id: handle/market/kind/format
+    approve: bool = True
+    comment: str = ""
+
+
+class CampaignApproval(RunInput):
+    """What the reviewer sends to resume a paused campaign: a decision per clip and an overall comment."""
+
+    clips: list[ClipDecision] = []
+    reviewer: str = ""
+    comment: str = ""
+
+
+def select_products(products: list[Product], tag: str) -> list[Product]:
+    """The products carrying ``tag`` (case-insensitive); every product when the tag is empty."""
+    if not tag:
+        return products
+    wanted = tag.strip().lower()
+    return [p for p in products if wanted in {t.strip().lower() for t in p.tags}]
+
+
+def review_description(results: list[JobResult], review_page: Path, limit: int = 60) -> str:
+    """The pause description: the review page link, then each clip with its findings."""
+    lines = [
+        f"**Review page:** [{review_page}]({review_page.as_uri()})",
+        "",
+        "Approve or reject each clip below, add a comment, then submit to publish the approved clips.",
+        "",
+    ]
+    for result in results[:limit]:
+        job_id = f"{result.handle}/{result.market}/{result.kind}/{result.format}"
+        verdict = "passed" if result.passed else result.status
+        lines.append(f"- `{job_id}` {verdict}" + (f": {result.error}" if result.error else ""))
+        for finding in result.findings[:5]:
+            lines.append(f"  - {finding.get('severity', '')} {finding.get('rule', '')}: {finding.get('message', '')}")
+    if len(results) > limit:
+        lines.append(f"- … and {len(results) - limit} more on the review page")
+    return "\n".join(lines)
+
+
+def approval_form(results: list[JobResult], review_page: Path) -> type[CampaignApproval]:
+    """The RunInput the pause waits for, pre-filled with one decision per clip that passed its checks."""
+    decisions = [
+        ClipDecision(clip=f"{r.handle}/{r.market}/{r.kind}/{r.format}", approve=True)
+        for r in results
+        if r.passed
+    ]
+    return CampaignApproval.with_initial_data(description=review_description(results, review_page), clips=decisions)
+
+
+def apply_decisions(results: list[JobResult], approval: CampaignApproval, ledger: Ledger) -> tuple[list[JobResult], list[JobResult]]:
+    """Split passing clips into approved and rejected, recording every decision (and its reason) in the ledger.
+
+    A passing clip the reviewer left out of the form counts as rejected: only
+    an explicit approval publishes.
+    """
+    decisions = {d.clip: d for d in approval.clips}
+    approved: list[JobResult] = []
+    rejected: list[JobResult] = []
+    for result in results:
+        if not result.passed or not result.job_key:
+            continue
+        job_id = f"{result.handle}/{result.market}/{result.kind}/{result.format}"
+        decision = decisions.get(job_id)
+        why = (decision.comment if decision and decision.comment else approval.comment) or ""
+        if decision is not None and decision.approve:
+            ledger.record_approval(result.job_key, "approved", who=approval.reviewer, why=why)
+            approved.append(result)
+        else:
+            ledger.record_approval(result.job_key, "rejected", who=approval.reviewer,
+                                   why=why or "not in the reviewer's answer")
+            result.publish = "rejected" + (f": {why}" if why else "")
+            rejected.append(result)
+    return approved, rejected
+
+
+@flow(name="campaign")
+def campaign(
+    tag: str = "",
+    markets: list[str] = ["us"],  # noqa: B006 - Prefect parameters must be plain values
+    kinds: list[str] = ["ad"],  # noqa: B006
+    formats: list[str] = ["9:16"],  # noqa: B006
+    template: str = "default",
+    catalog: str = str(SAMPLE_CATALOG),
+    out: str = "out/campaign",
+    profile: str = "full",
+    publish_to: str = "folder",
+    source: str | None = None,
+    limit: int = 0,
+    approval_timeout: int = 7 * 24 * 3600,
+    approval_poll: int = 5,
+) -> dict[str, Any]:
+    """Render and check a campaign's clips, pause for approval, then publish the approved ones."""
+    started = time.monotonic()
+    logger = get_run_logger()
+    settings = Settings()
+    out_dir = Path(out).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ledger_url = settings.ledger(out_dir)
+    ledger = Ledger(ledger_url)
+    ensure_concurrency_limits([publish_to])
+
+    products, problems = read_catalog(catalog, source, None, str(settings.cache_dir / "images"))
+    products = select_products(products, tag)
+    if limit:
+        products = products[:limit]
+    jobs = plan_jobs(products, markets, kinds, {kind: formats for kind in kinds})
+    progress.planned(len(jobs))
+    futures = [make_clip.submit(job, product, str(out_dir), ledger_url, profile, publish_to, template) for job, product in jobs]
+    results: list[JobResult] = [future.result() for future in futures]
+    summary = write_outputs(out_dir, results, time.monotonic() - started)
+
+    passed = [r for r in results if r.passed]
+    if passed:
+        form = approval_form(results, out_dir / "index.html")
+        logger.info("waiting for approval of %d clip(s); review page %s", len(passed), out_dir / "index.html")
+        approval = pause_flow_run(wait_for_input=form, timeout=approval_timeout, poll_interval=approval_poll)
+        approved, rejected = apply_decisions(results, approval, ledger)
+        by_handle = {p.handle: p for p in products}
+        destination = Destination(name=publish_to)
+        publishing = [publish_clip.submit(r, by_handle[r.handle], destination, str(out_dir), ledger_url) for r in approved]
+        published = {id(r): f.result() for r, f in zip(approved, publishing)}
+        results = [published.get(id(r), r) for r in results]
+        logger.info("published %d, rejected %d", len(approved), len(rejected))
+    for result in results:
+        progress.job_done(f"{result.handle}/{result.market}/{result.kind}/{result.format}", result.status)
+    for problem in problems:
+        results.append(JobResult(problem["product"] or "?", "", "", "", "failed", error=problem["reason"], source=problem["where"]))
+    summary = write_outputs(out_dir, results, time.monotonic() - started)
+    _campaign_artifacts(summary, out_dir, tag)
+    return summary
+
+
+def _campaign_artifacts(summary: dict[str, Any], out_dir: Path, tag: str) -> None:
+    """A table of the campaign's clips with their decisions, and a link to the review page."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    create_table_artifact(
+        key="campaign-summary",
+        table=[{k: r[k] for k in ("handle", "market", "kind", "format", "status", "findings_count", "publish", "error")}
+               for r in summary["jobs"]],
+        description=f"campaign {tag or '(all products)'}: {summary['counts']}",
+    )
+    page = out_dir / "index.html"
+    create_markdown_artifact(key="campaign-review", markdown=f"Review page: [{page}]({page.as_uri()})")
+
+
+# --- driving a paused campaign from the CLI ------------------------------------
+
+Decide = Callable[[list[ClipDecision], str], CampaignApproval]
+
+
+def paused_form(flow_run_id: Any) -> tuple[list[ClipDecision], str]:
+    """The decisions a paused campaign offers (pre-filled) and its description, read back from the Prefect API."""
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.input.run_input import keyset_from_paused_state
+
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(flow_run_id)
+        keyset = keyset_from_paused_state(flow_run.state)
+        schema = json.loads(client.read_flow_run_input(flow_run_id, keyset["schema"]))
+        try:
+            description = json.loads(client.read_flow_run_input(flow_run_id, keyset["description"]))
+        except Exception:  # noqa: BLE001 - a pause without a description is still answerable
+            description = ""
+    defaults = schema.get("properties", {}).get("clips", {}).get("default", [])
+    return [ClipDecision.model_validate(d) for d in defaults], description
+
+
+def send_approval(flow_run_id: Any, approval: CampaignApproval) -> None:
+    """Resume a paused campaign with the reviewer's decisions (what the Prefect UI's form does)."""
+    from prefect.flow_runs import resume_flow_run
+
+    resume_flow_run(flow_run_id, run_input=approval.model_dump(mode="json"))
+
+
+def wait_for_pause(flow_run_id_or_name: Any, done: Callable[[], bool] | None = None, poll: float = 0.5,
+                   timeout: float = 3600) -> Any:
+    """Wait until the flow run (by id, or by its unique name) is Paused; return its id, or None when it ended first."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            if isinstance(flow_run_id_or_name, str):
+                runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[flow_run_id_or_name])))
+                run = runs[0] if runs else None
+            else:
+                run = client.read_flow_run(flow_run_id_or_name)
+            if run is not None and run.state is not None:
+                if run.state.is_paused():
+                    return run.id
+                if run.state.is_final():
+                    return None
+            if done is not None and done():
+                return None
+            time.sleep(poll)
+    raise TimeoutError(f"campaign {flow_run_id_or_name} did not pause within {timeout:.0f} s")
+
+
+def run_campaign_locally(decide: Decide, **params: Any) -> dict[str, Any]:
+    """Run the campaign flow in this process and answer its approval pause with ``decide(clips, description)``.
+
+    The flow runs in a thread on the embedded Prefect API; this thread waits
+    for its Paused state, asks ``decide`` and resumes the run with the answer,
+    exactly as the Prefect UI's form would.
+    """
+    from prefect.client.orchestration import get_client
+
+    name = f"campaign-{uuid.uuid4().hex[:12]}"
+    outcome: dict[str, Any] = {}
+    # Start the embedded API here first, so the flow thread and this one share one server.
+    with get_client(sync_client=True) as client:
+        client.api_healthcheck()
+
+    def target() -> None:
+        try:
+            outcome["summary"] = campaign.with_options(flow_run_name=name)(**params)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    flow_run_id = wait_for_pause(name, done=lambda: not thread.is_alive())
+    if flow_run_id is not None:
+        clips, description = paused_form(flow_run_id)
+        send_approval(flow_run_id, decide(clips, description))
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["summary"]
