@@ -318,3 +318,13 @@ def test_slot_kind_option_replaces_other_formats_of_the_kind(publisher, shop, cl
     receipt = publisher.publish(newer, product, dest(slot="kind"), ledger=ledger, out_dir=tmp_path)
     assert receipt.status == "replaced"
     assert {m["id"] for m in shop.ours()} == {receipt.remote_id, tutorial}
+
+
+def test_parallel_publishes_of_one_product(publisher, shop, clip_files, make_clip, product, ledger, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clips = [make_clip(clip_files, f"k-{m}", market=m) for m in ("us", "de", "jp", "fr")]
+    with ThreadPoolExecutor(4) as pool:
+        receipts = list(pool.map(lambda c: publisher.publish(c, product, dest(), ledger=ledger, out_dir=tmp_path), clips))
+    assert {r.status for r in receipts} == {"published"}
+    assert sorted(m["alt"].split()[-2] for m in shop.ours()) == ["de/ad/9:16", "fr/ad/9:16", "jp/ad/9:16", "us/ad/9:16"]
