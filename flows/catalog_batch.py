@@ -20,6 +20,7 @@ from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress
+from flows.orchestration import RUNNERS, ensure_concurrency_limits, gpu_slot, job_cache_key, job_runner, publish_slot
 from productreel.errors import ProductreelError, is_transient
 from productreel.ledger import Ledger
 from productreel.models import Destination, Job, Product, stable_hash
@@ -94,7 +95,9 @@ def read_catalog(catalog: str, source: str | None, since: str | None, cache_dir:
     return products, problems
 
 
+# Cached by job key (flows.orchestration.job_cache_key): an unchanged, finished job is not even started.
 @task(name="make-clip", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_transient,
+      cache_key_fn=job_cache_key, persist_result=True,
       task_run_name="{job.handle}/{job.market}/{job.kind}/{job.format}")
 def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile: str, destination: str, brand: str) -> JobResult:
     """Localize, script, storyboard, render and check one job; skip it when the ledger has it with the same key."""
@@ -142,7 +145,9 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
             product, lp, script, market, job.kind, job.format,
             job_key=key, profile=profile, brand=brand, destination=destination,
         )
-        clip = render(storyboard, Path(out_dir) / "clips")
+        # Generated shots take a slot of the global `gpu` limit; compose-only clips need none.
+        with gpu_slot(storyboard.has_generated):
+            clip = render(storyboard, Path(out_dir) / "clips")
         report = check_clip(clip, market, destination=destination, storyboard=storyboard, lp=lp,
                             script_text=script.voiceover)
         findings = [f.model_dump(mode="json") for f in [*lp.findings, *report.findings]]
@@ -180,7 +185,8 @@ def publish_clip(result: JobResult, product: Product, destination: Destination, 
         duration=result.duration,
     )
     try:
-        receipt = publish(clip, product, destination, ledger=Ledger(ledger_url), out_dir=Path(out_dir))
+        with publish_slot(destination.name):  # the global `publish-<store>` limit paces store writes
+            receipt = publish(clip, product, destination, ledger=Ledger(ledger_url), out_dir=Path(out_dir))
         result.publish = receipt.status
     except ProductreelError as exc:
         if is_transient(exc):
@@ -216,44 +222,66 @@ def catalog_batch(
     publish_to: str = "folder",
     formats: dict[str, list[str]] | None = None,
     brand: str = "default",
+    task_runner: str = "threads",
+    scheduler: str | None = None,
+    products: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Render, check and publish every job of the catalog that changed since the last run."""
+    """Render, check and publish every job of the catalog that changed since the last run.
+
+    ``task_runner`` is one of threads (default), dask (a LocalCluster, or the
+    scheduler at ``scheduler``) or ray; ``products`` keeps only these product
+    ids or handles (the product-changed flow uses it).
+    """
     started = time.monotonic()
     settings = Settings()
     out_dir = Path(out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     ledger_url = settings.ledger(out_dir)
     Ledger(ledger_url)  # create the tables once, before the threads start
+    if task_runner not in RUNNERS:
+        raise ValueError(f"task_runner must be one of {', '.join(RUNNERS)}, not {task_runner!r}")
+    ensure_concurrency_limits([publish_to] if publish_to else [])
 
-    products, problems = read_catalog(catalog, source, since, str(settings.cache_dir / "images"))
+    wanted = set(products or [])
+    products_, problems = read_catalog(catalog, source, since, str(settings.cache_dir / "images"))
+    if wanted:
+        products_ = [p for p in products_ if p.id in wanted or p.handle in wanted]
+        problems = [p for p in problems if p["product"] in wanted]
     if limit:
-        products = products[:limit]
-    jobs = plan_jobs(products, markets, kinds, formats)
+        products_ = products_[:limit]
+    jobs = plan_jobs(products_, markets, kinds, formats)
     progress.planned(len(jobs))
 
-    futures = [
-        make_clip.submit(job, product, str(out_dir), ledger_url, profile, publish_to, brand)
-        for job, product in jobs
-    ]
     destination = Destination(name=publish_to)
     results: list[JobResult] = []
-    publish_futures = []
-    for (job, product), future in zip(jobs, futures):
-        result = future.result()
-        if result.passed and publish_to and result.publish in {"", "failed"}:
-            publish_futures.append(publish_clip.submit(result, product, destination, str(out_dir), ledger_url))
-        else:
+    with job_runner(task_runner, scheduler) as submit:
+        futures = [
+            submit(make_clip, job=job, product=product, out_dir=str(out_dir), ledger_url=ledger_url, profile=profile,
+                   destination=publish_to, brand=brand)
+            for job, product in jobs
+        ]
+        publish_futures = []
+        for (job, product), future in zip(jobs, futures):
+            result = future.result()
+            if result.passed and publish_to and result.publish in {"", "failed"}:
+                publish_futures.append(submit(publish_clip, result=result, product=product, destination=destination,
+                                              out_dir=str(out_dir), ledger_url=ledger_url))
+            else:
+                results.append(result)
+                progress.job_done(job.id, result.status)
+        for future in publish_futures:
+            result = future.result()
             results.append(result)
-            progress.job_done(job.id, result.status)
-    for future in publish_futures:
-        result = future.result()
-        results.append(result)
-        progress.job_done(f"{result.handle}/{result.market}/{result.kind}/{result.format}", result.status)
+            progress.job_done(f"{result.handle}/{result.market}/{result.kind}/{result.format}", result.status)
 
     for problem in problems:
         results.append(JobResult(problem["product"] or "?", "", "", "", "failed", error=problem["reason"], source=problem["where"]))
     summary = write_outputs(out_dir, results, time.monotonic() - started)
     _artifacts(summary, out_dir)
+    failed = [r for r in results[: len(jobs)] if r.status == "failed"]
+    if jobs and len(failed) == len(jobs):
+        # A failed job does not fail the batch (it is listed in the artifact); every job failing does.
+        raise ProductreelError(f"every job failed ({len(jobs)}), first: {failed[0].error}", where="catalog-batch")
     return summary
 
 
@@ -284,9 +312,12 @@ def _artifacts(summary: dict[str, Any], out_dir: Path) -> None:
             table=[{k: r[k] for k in ("handle", "market", "kind", "format", "status", "findings_count", "publish", "error")} for r in summary["jobs"]],
             description=f"catalog-batch: {summary['counts']}",
         )
+        failures = [f"- `{r['handle']}/{r['market']}/{r['kind']}/{r['format']}` {r['error']}"
+                    for r in summary["jobs"] if r["status"] == "failed"]
         create_markdown_artifact(
             key="catalog-batch-review",
-            markdown=f"Review page: [{out_dir / 'index.html'}](file://{out_dir / 'index.html'})\n\nCounts: {summary['counts']}",
+            markdown=f"Review page: [{out_dir / 'index.html'}](file://{out_dir / 'index.html'})\n\nCounts: {summary['counts']}"
+            + ("\n\nFailed jobs:\n" + "\n".join(failures) if failures else ""),
         )
     except Exception as exc:  # noqa: BLE001 - artifacts are a convenience; the run's files are the record
         get_run_logger().warning("could not create artifacts: %s", exc)
