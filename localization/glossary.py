@@ -28,16 +28,68 @@ class Glossary:
     memory: dict[str, str] = field(default_factory=dict)
     protected: set[str] = field(default_factory=set)
     path: Path | None = None
+    _normed: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def lookup(self, text: str) -> str | None:
         """The remembered translation of a whole string, matched exactly, then ignoring case and spaces."""
         if text in self.memory:
             return self.memory[text]
         key = _norm(text)
-        for source, target in self.memory.items():
-            if _norm(source) == key:
-                return target
-        return None
+        if self._normed is None:
+            self._normed = {_norm(k): v for k, v in self.memory.items()}
+        return self._normed.get(key)
+
+    def lookup_segments(self, text: str) -> str | None:
+        """A translation built from remembered lines and sentences, when every one of them is remembered."""
+        from .linebreak import sentences
+
+        out_lines = []
+        hits = 0
+        for line in text.split("\n"):
+            if not line.strip():
+                out_lines.append("")
+                continue
+            hit = self.lookup(line)
+            hits += hit is not None
+            if hit is None:
+                parts = []
+                for sentence in sentences(line):
+                    found = self.lookup(sentence)
+                    if found is None and sentence[-1:] in ".!?":
+                        # "Leak-proof lid." is the remembered "Leak-proof lid" plus the language's own stop.
+                        found = self.lookup(sentence[:-1])
+                        if found is not None and found[-1:] not in _STOPS:
+                            found += _stop_for(self.language, sentence[-1])
+                    if found is None and any(ch.isalpha() for ch in sentence):
+                        return None
+                    hits += found is not None
+                    parts.append(found if found is not None else sentence)
+                hit = _join_sentences(parts)
+            out_lines.append(hit)
+        return "\n".join(out_lines) if hits else None
+
+
+_STOPS = ".!?。！？।؟"
+
+
+def _stop_for(locale: str, mark: str) -> str:
+    """The sentence mark ``mark`` as the language writes it."""
+    lang = locale.replace("_", "-").split("-")[0].lower()
+    if lang in ("zh", "ja"):
+        return {".": "。", "!": "！", "?": "？"}[mark]
+    if lang == "hi" and mark == ".":
+        return "।"
+    if lang in ("ar", "fa", "ur") and mark == "?":
+        return "؟"
+    return mark
+
+
+def _join_sentences(parts: list[str]) -> str:
+    """Sentences joined the way their script writes them: no space after a full-width stop."""
+    out = ""
+    for part in parts:
+        out += part if not out or out[-1] in "。！？" else " " + part
+    return out
 
 
 def _norm(text: str) -> str:
@@ -65,6 +117,7 @@ def load_glossary(locale: str, directory: Path | None = None) -> Glossary:
         if path.is_file():
             one = _read(path.resolve(), path.stat().st_mtime_ns)
             merged.memory.update(one.memory)
+            merged._normed = None
             merged.protected |= one.protected
             merged.path = path
     return merged

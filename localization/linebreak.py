@@ -176,7 +176,8 @@ def sentences(text: str) -> list[str]:
         if not piece:
             continue
         last = out[-1].rsplit(" ", 1)[-1].rstrip(".").lower() if out else ""
-        if out and out[-1].endswith(".") and last in ABBREVIATIONS:
+        # "inkl." and list numbers ("2.", "٢.") do not end a sentence.
+        if out and out[-1].endswith(".") and (last in ABBREVIATIONS or last.isdigit()):
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)

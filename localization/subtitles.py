@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
 from productreel.models import Cue, Market
@@ -168,9 +169,25 @@ def _stamp(seconds: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
+RLM = "\u200f"
+
+
+def _mark_rtl(text: str) -> str:
+    """Lines written mostly right to left start with RLM, so players that guess the direction from
+    the first strong character (a brand name, a number) still lay them out right to left."""
+    out = []
+    for line in text.split("\n"):
+        kinds = [unicodedata.bidirectional(ch) for ch in line]
+        rtl = sum(k in ("R", "AL") for k in kinds)
+        if rtl and rtl >= kinds.count("L") and not line.startswith(RLM):
+            line = RLM + line
+        out.append(line)
+    return "\n".join(out)
+
+
 def srt_text(cues: list[Cue]) -> str:
     """Cues as SubRip text."""
-    blocks = [f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{c.text}\n" for i, c in enumerate(cues, start=1)]
+    blocks = [f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{_mark_rtl(c.text)}\n" for i, c in enumerate(cues, start=1)]
     return "\n".join(blocks)
 
 
@@ -178,7 +195,7 @@ def vtt_text(cues: list[Cue]) -> str:
     """Cues as WebVTT text."""
     blocks = ["WEBVTT\n"]
     # "-->" may not appear in a cue payload; it never does in caption copy, but be safe.
-    blocks += [f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{c.text.replace('-->', '→')}\n" for c in cues]
+    blocks += [f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{_mark_rtl(c.text).replace('-->', '→')}\n" for c in cues]
     return "\n".join(blocks)
 
 
@@ -220,6 +237,7 @@ def read_cues(path: Path) -> list[Cue]:
                 g = [int(x) for x in match.groups()]
                 start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000
                 end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000
-                cues.append(Cue(start=start, end=end, text="\n".join(lines[i + 1 :])))
+                text = "\n".join(line.removeprefix(RLM) for line in lines[i + 1 :])
+                cues.append(Cue(start=start, end=end, text=text))
                 break
     return cues

@@ -33,6 +33,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from productreel.errors import InputError
 from productreel.models import LocalizedProduct, Market, Product, Script
 
+from .linebreak import is_cjk_breakable
+
 SECTIONS = ("hook", "lines", "cta", "steps", "voiceover", "prompt", "negative_prompt")
 LIST_SECTIONS = {"lines", "steps"}
 _HEADER = re.compile(r"^##\s*([a-z_]+)\s*$")
@@ -96,21 +98,39 @@ def _environment(root: Path) -> SandboxedEnvironment:
     )
     env.filters["sentence"] = _first_sentence
     env.filters["stop"] = _stop
+    env.filters["num"] = _num
     return env
 
 
-_FULL_STOP = {"ja": "。", "zh": "。", "hi": "।"}
 _ENDS = ".!?。！？।؟…"
 
 
 @pass_context
 def _stop(context: Any, text: Any) -> str:
-    """``text`` ending with the market language's full stop (``.``, ``。``, ``।``) unless it already ends a sentence."""
+    """``text`` ending a sentence the way its script does (``.``, ``。``, ``।``) unless it already does."""
     text = str(text or "").strip()
     if not text or text[-1] in _ENDS:
         return text
+    # The script of the text decides, not the market: an untranslated English line keeps its ".".
+    for ch in reversed(text):
+        if is_cjk_breakable(ch):
+            return text + "。"
+        if "\u0900" <= ch <= "\u097f":
+            return text + "।"
+        if ch.isalpha():
+            return text + "."
     market = context.get("market") or {}
-    return text + _FULL_STOP.get(str(market.get("language", "")), ".")
+    return text + {"ja": "。", "zh": "。", "hi": "।"}.get(str(market.get("language", "")), ".")
+
+
+@pass_context
+def _num(context: Any, value: Any) -> str:
+    """A number in the market's digits and separators (``١٢``, ``1.234``)."""
+    from .formatting import format_number
+
+    market = context.get("market") or {}
+    shim = Market(code=str(market.get("code", "x")), name="", locale=str(market.get("locale", "en-US")), language="", currency="", numbering=market.get("numbering", "latn"))
+    return format_number(value, shim)
 
 
 def _first_sentence(text: str) -> str:
@@ -173,6 +193,7 @@ def template_context(lp: LocalizedProduct, product: Product, market: Market, kin
             "language": market.language,
             "currency": market.currency,
             "rtl": market.rtl,
+            "numbering": market.numbering,
             "ad_label": market.ad_label,
             "ai_label": market.ai_label,
         },

@@ -82,6 +82,8 @@ class Translator:
                 req.result = LocalizedText(text=req.source, origin="source")
             elif (hit := self.glossary.lookup(req.source)) is not None:
                 req.result = LocalizedText(text=hit, origin="glossary")
+            elif self.glossary.memory and (hit := self.glossary.lookup_segments(req.source)) is not None:
+                req.result = LocalizedText(text=hit, origin="glossary")
             elif req.source.strip() in self.protected:
                 req.result = LocalizedText(text=req.source, origin="glossary")
             else:

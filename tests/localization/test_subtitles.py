@@ -77,3 +77,11 @@ def test_long_times_format_hours():
     from productreel.models import Cue
 
     assert "01:02:03,456 --> 01:02:04,000" in srt_text([Cue(start=3723.456, end=3724.0, text="x")])
+
+
+def test_rtl_caption_lines_start_with_a_right_to_left_mark(tmp_path: Path, markets):
+    cues = make_cues("Acme كوب السفر. تسوق الآن.", 4.0, markets["sa"])
+    text = srt_text(cues)
+    assert "\n\u200fAcme كوب السفر." in text and "\n\u200fتسوق الآن." in text
+    path = write_vtt(cues, tmp_path / "c.vtt")
+    assert [c.text for c in read_cues(path)] == [c.text for c in cues]

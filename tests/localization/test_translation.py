@@ -143,3 +143,21 @@ def test_converted_price_for_sa_uses_native_digits(product, markets, tmp_path: P
     assert lp.price_text == "\u200f١٨٦٫٩٩\u00a0ر.س.\u200f"
     assert lp.cta.text == "تسوق الآن"
     assert any(f.rule == "PRICE-CONVERTED" and f.severity == "WARN" for f in lp.findings)
+
+
+def test_glossary_builds_a_translation_from_remembered_sentences_and_lines(product, markets, settings):
+    product.description = "Leak-proof lid. Hanging hole.\nAbsorbs quickly"
+    lp = localize(product, markets["cn"], settings=settings)
+    assert (lp.description.text, lp.description.origin) == ("防漏杯盖。悬挂孔。\n快速吸收", "glossary")
+    product.description = "Leak-proof lid. Something new."
+    assert localize(product, markets["cn"], settings=settings).description.origin == "fallback"
+
+
+def test_sample_catalog_reads_fully_in_arabic_hindi_and_chinese(sample_catalog, markets, settings):
+    from catalog_adapters import open_catalog
+
+    for item in open_catalog(sample_catalog).products():
+        for code in ("sa", "in", "cn"):
+            lp = localize(item, markets[code], settings=settings)
+            assert not [f for f in lp.findings if f.rule == "L10N-UNTRANSLATED"], (item.handle, code)
+            assert lp.title.origin == "glossary"
