@@ -189,6 +189,31 @@ def campaign(
         summary = run_campaign_locally(decide, approval_poll=1, **params)
     _print_summary(summary)
 
+
+@app.command("serve-webhooks")
+def serve_webhooks_command(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8787, help="Port to listen on."),
+    catalog: Optional[str] = typer.Option(None, help="Catalog the changed products are read from (default: the bundled sample)."),
+    source: Optional[str] = typer.Option(None, help="Catalog kind, e.g. shopify for a store URL."),
+    markets: str = typer.Option("", help="Comma-separated market codes (default: every configured market)."),
+    kinds: str = typer.Option("ad,tutorial", help="Clip kinds."),
+    out: Path = typer.Option(Path("out/run"), help="Output folder (its ledger also records webhook deliveries)."),
+    profile: str = typer.Option("full", help="full or tiny."),
+    publish: str = typer.Option("folder", help="Destination to publish to."),
+) -> None:
+    """Receive Shopify product webhooks and run product-changed for each (a deployment run when a Prefect server has it)."""
+    from flows.catalog_batch import SAMPLE_CATALOG
+    from flows.product_changed import make_on_product
+    from productreel.settings import Settings
+    from publishers.webhooks import serve_webhooks
+
+    out_dir = out.resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    on_product = make_on_product(catalog=catalog or str(SAMPLE_CATALOG), source=source, markets=_split(markets) or None,
+                                 kinds=_split(kinds), out=str(out_dir), profile=profile, publish_to=publish)
+    serve_webhooks(on_product, db_url=Settings().ledger(out_dir), host=host, port=port)
+
 def main() -> None:
     """Entry point with clean one-line errors instead of tracebacks."""
     from productreel.errors import ProductreelError
