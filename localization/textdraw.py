@@ -23,6 +23,7 @@ from productreel.errors import RenderError
 from .fonts import cmap, face_index, needs_glyph, suggest_font
 from .linebreak import wrap
 
+BIDI_CONTROLS = set("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 LINE_SPACING = 0.15  # extra space between lines, as a fraction of the font size
 
 
@@ -80,8 +81,8 @@ class Layout:
         chars = _bidi_levels(line, self.rtl)
         runs: list[Run] = []
         for ch, level in chars:
-            if not needs_glyph(ch) and not ch.isspace():
-                continue  # bidi marks and joiners have done their work in the levels
+            if ch in BIDI_CONTROLS:
+                continue  # they have done their work in the levels
             index = self.font_of(ch) if needs_glyph(ch) else None
             # Spaces and combining marks stay in the run they sit in.
             if runs and runs[-1].level == level and (index is None or index == runs[-1].font or _is_mark(ch)):
@@ -154,7 +155,17 @@ def _bidi_levels(line: str, rtl: bool) -> list[tuple[str, int]]:
     uba.resolve_weak_types(storage)
     uba.resolve_neutral_types(storage, False)
     uba.resolve_implicit_levels(storage, False)
-    chars = [(c["ch"], c["level"]) for c in storage["chars"]]
+    # Rule X9 dropped controls and boundary neutrals (ZWJ, ZWNJ); joiners still matter to shaping,
+    # so every character comes back with the level of the one before it.
+    kept = iter(storage["chars"])
+    nxt = next(kept, None)
+    chars: list[tuple[str, int]] = []
+    for ch in line:
+        if nxt is not None and nxt["ch"] == ch:
+            chars.append((ch, nxt["level"]))
+            nxt = next(kept, None)
+        else:
+            chars.append((ch, chars[-1][1] if chars else base))
     # Rule L1: trailing whitespace takes the paragraph level.
     i = len(chars) - 1
     while i >= 0 and chars[i][0].isspace():

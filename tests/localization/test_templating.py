@@ -111,3 +111,13 @@ def test_unknown_sections_are_errors():
     with pytest.raises(InputError):
         parse_sections("## hook\nx\n## footer\ny\n")
     assert parse_sections("## steps\n- a\n- b\n## voiceover\n一。\n二。\n") == {"steps": ["a", "b"], "voiceover": "一。二。"}
+
+
+def test_step_numbers_and_full_stops_follow_the_market(product, markets, settings):
+    product.steps = ["Leak-proof lid", "Hanging hole"]  # remembered in the ar and zh glossaries
+    sa = render_script(localize(product, markets["sa"], settings=settings), product, markets["sa"], "tutorial")
+    assert "١. غطاء مانع للتسرب. ٢. فتحة للتعليق." in sa.voiceover
+    cn = render_script(localize(product, markets["cn"], settings=settings), product, markets["cn"], "tutorial")
+    assert "1. 防漏杯盖。2. 悬挂孔。" in cn.voiceover
+    # An untranslated English title keeps its own full stop, not the market's.
+    assert cn.voiceover.startswith("Acme Travel Mug. ")
