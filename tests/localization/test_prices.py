@@ -65,3 +65,16 @@ def test_a_bad_rate_names_the_row(tmp_path: Path):
     with pytest.raises(InputError) as info:
         load_exchange_rates(bad)
     assert "rates.csv:2" in str(info.value)
+
+
+def test_every_market_shows_its_own_currency_with_the_example_rates(product, markets):
+    from localization import localize
+    from localization.formatting import format_price
+    from productreel.settings import Settings
+
+    example = Path(__file__).resolve().parents[2] / "localization" / "examples" / "exchange-rates.example.yaml"
+    settings = Settings(exchange_rates=example)
+    for code, market in markets.items():
+        lp = localize(product, market, settings=settings)
+        assert lp.currency == market.currency and lp.price_amount is not None, code
+        assert lp.price_text == format_price(lp.price_amount, market.currency, market)
