@@ -31,13 +31,14 @@ from jinja2 import FileSystemLoader, pass_context, StrictUndefined, TemplateErro
 from jinja2.sandbox import SandboxedEnvironment
 
 from productreel.errors import InputError
-from productreel.models import LocalizedProduct, Market, Product, Script
+from productreel.models import LocalizedProduct, Market, Product, Script, stable_hash
 
 from .linebreak import is_cjk_breakable
 
 SECTIONS = ("hook", "lines", "cta", "steps", "voiceover", "prompt", "negative_prompt")
 LIST_SECTIONS = {"lines", "steps"}
 _HEADER = re.compile(r"^##\s*([a-z_]+)\s*$")
+LOCALIZED_KEY = "localized-product"  # Script.templates entry: hash of the LocalizedProduct used
 ROOT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -252,7 +253,9 @@ def render_script(
         voiceover=sections.get("voiceover", ""),
         prompt=sections.get("prompt", ""),
         negative_prompt=sections.get("negative_prompt", ""),
-        templates=versions,
+        # The localized text and prices the script was made from count as an input too: a glossary
+        # edit, a new exchange rate or an MT model change must change the job key.
+        templates={**versions, LOCALIZED_KEY: stable_hash(lp.model_dump(mode="json"))},
     )
 
 

@@ -263,6 +263,8 @@ def render_text(
         return Image.new("RGBA", (1, 1), (0, 0, 0, 0))
     if size < 1 or max_width < 1:
         raise RenderError(f"cannot draw text at size {size} in width {max_width}")
+    color = tuple(color) if isinstance(color, list) else color
+    stroke_color = tuple(stroke_color) if isinstance(stroke_color, list) else stroke_color
     layout = Layout(fonts, lang, rtl, raqm)
     layout.check(text)
     min_size = max(1, min(size, min_size if min_size is not None else max(1, round(size * 0.7))))

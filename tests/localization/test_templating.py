@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 
 from localization import localize
-from localization.templating import ROOT_TEMPLATES, parse_sections, render_script, template_candidates, template_versions
+from localization.templating import LOCALIZED_KEY, ROOT_TEMPLATES, parse_sections, render_script, template_candidates, template_versions
 from productreel.errors import InputError
+
+
+def _files(script) -> list[str]:
+    """The template files a script was rendered from."""
+    return [name for name in script.templates if name != LOCALIZED_KEY]
 
 
 @pytest.fixture
@@ -28,7 +33,7 @@ def test_default_ad_script_for_us(product, markets, settings):
     assert script.cta == "Shop now"
     assert script.voiceover == "Acme Travel Mug. Leak-proof lid. Dishwasher safe. $49.99. Shop now."
     assert "Acme Travel Mug" in script.prompt and script.negative_prompt
-    assert list(script.templates) == ["default/ad.j2"]
+    assert _files(script) == ["default/ad.j2"]
 
 
 def test_tutorial_script_numbers_the_steps(product, markets, settings):
@@ -40,7 +45,7 @@ def test_tutorial_script_numbers_the_steps(product, markets, settings):
 
 def test_market_overrides_for_de_and_jp(product, markets, settings):
     de = render_script(localize(product, markets["de"], settings=settings), product, markets["de"], "ad")
-    assert list(de.templates) == ["de/ad.j2"]
+    assert _files(de) == ["de/ad.j2"]
     assert "Jetzt für 44,99\u00a0€ inkl. MwSt." in de.voiceover and de.cta == "Jetzt kaufen"
     product.prices["japan"] = product.prices["germany"].model_copy(update={"amount": 7480, "currency": "JPY", "compare_at": None})
     jp = render_script(localize(product, markets["jp"], settings=settings), product, markets["jp"], "ad")
@@ -55,10 +60,10 @@ def test_lookup_order_brand_market_then_market_then_brand_then_default(product, 
         (templates / name).parent.mkdir(parents=True, exist_ok=True)
         (templates / name).write_text(f"## hook\n{hook} {{{{ title }}}}\n## cta\n{{{{ cta }}}}\n")
         script = render_script(lp, product, market, "ad", brand="acme", templates_dir=templates)
-        assert script.hook == f"{hook} Acme Travel Mug" and list(script.templates) == [name]
+        assert script.hook == f"{hook} Acme Travel Mug" and _files(script) == [name]
     # Overriding one kind leaves the other on the default file.
     tutorial = render_script(lp, product, market, "tutorial", brand="acme", templates_dir=templates)
-    assert list(tutorial.templates) == ["default/tutorial.j2"]
+    assert _files(tutorial) == ["default/tutorial.j2"]
 
 
 def test_catalog_text_is_data_never_template_code(product, markets, settings):
@@ -121,3 +126,15 @@ def test_step_numbers_and_full_stops_follow_the_market(product, markets, setting
     assert "1. 防漏杯盖。2. 悬挂孔。" in cn.voiceover
     # An untranslated English title keeps its own full stop, not the market's.
     assert cn.voiceover.startswith("Acme Travel Mug. ")
+
+
+def test_the_script_records_the_localized_inputs(product, markets, settings, tmp_path):
+    from productreel.settings import Settings
+
+    market = markets["jp"]
+    before = render_script(localize(product, market, settings=settings), product, market, "ad").templates
+    rates = tmp_path / "rates.csv"
+    rates.write_text("from,to,rate\nUSD,JPY,150\n")
+    priced = Settings(out_dir=tmp_path, exchange_rates=rates)
+    after = render_script(localize(product, market, settings=priced), product, market, "ad").templates
+    assert before["jp/ad.j2"] == after["jp/ad.j2"] and before[LOCALIZED_KEY] != after[LOCALIZED_KEY]
