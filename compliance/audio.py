@@ -33,23 +33,40 @@ def read_audio(path: Path) -> tuple[np.ndarray, int] | None:
     return data, rate
 
 
-def true_peak_dbtp(data: np.ndarray) -> float:
-    """True peak in dBTP, estimated on the signal oversampled 4× (BS.1770 Annex 2)."""
+def true_peak_dbtp(data: np.ndarray, max_windows: int = 256) -> float:
+    """True peak in dBTP: the signal oversampled 4× (BS.1770 Annex 2) around its loudest samples.
+
+    Inter-sample peaks exceed the sample peak by at most a few dB, so only windows around samples within
+    6 dB of the sample peak can hold the true peak; oversampling just those keeps a 15 s clip cheap.
+    """
     from scipy.signal import resample_poly
 
-    up = resample_poly(data, 4, 1, axis=0)
-    peak = float(np.max(np.abs(up))) if up.size else 0.0
-    return 20 * np.log10(peak) if peak > 0 else -float("inf")
+    mono_abs = np.max(np.abs(data), axis=1) if data.ndim == 2 else np.abs(data)
+    if mono_abs.size == 0 or float(mono_abs.max()) <= 0:
+        return -float("inf")
+    peak = float(mono_abs.max())
+    idx = np.flatnonzero(mono_abs >= peak * 0.5)
+    if idx.size > max_windows:
+        idx = idx[np.argsort(mono_abs[idx])[-max_windows:]]
+    half = 16
+    best = peak
+    for i in idx:
+        seg = data[max(0, i - half): i + half]
+        up = resample_poly(seg, 4, 1, axis=0)
+        best = max(best, float(np.max(np.abs(up[8:-8]))) if up.shape[0] > 16 else best)
+    return 20 * np.log10(best)
 
 
 def measure(path: Path) -> dict[str, float] | None:
     """Integrated loudness (LUFS) and true peak (dBTP) of the clip's audio; None without audio."""
+    got = read_audio(path)
+    return loudness(*got) if got is not None else None
+
+
+def loudness(data: np.ndarray, rate: int) -> dict[str, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of float samples [N, channels]."""
     import pyloudnorm
 
-    got = read_audio(path)
-    if got is None:
-        return None
-    data, rate = got
     meter = pyloudnorm.Meter(rate)
     # pyloudnorm needs at least one 400 ms gating block.
     if data.shape[0] < int(0.4 * rate):
@@ -65,10 +82,11 @@ def check_loudness(rule: Rule, ctx: Context) -> list[Finding]:
     import time
 
     t = time.perf_counter()
-    m = measure(ctx.path)
-    ctx.timings["audio-decode"] = time.perf_counter() - t
-    if m is None:
+    got = read_audio(ctx.path)
+    ctx.timings["audio-decode"] = ctx.timings.get("audio-decode", 0.0) + time.perf_counter() - t
+    if got is None:
         return []
+    m = loudness(*got)
     prof = ctx.book.profile(ctx.destination)
     target = float(prof.get("loudness_lufs", -14.0))
     if ctx.storyboard is not None and ctx.destination not in ("broadcast-eu", "broadcast-us"):

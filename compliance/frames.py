@@ -41,6 +41,21 @@ def _relative_luminance(rgb: np.ndarray) -> np.ndarray:
     return lin[..., 0] * 0.2126 + lin[..., 1] * 0.7152 + lin[..., 2] * 0.0722
 
 
+def _frame_luma(frame, lw: int, lh: int) -> np.ndarray:
+    """Coarse relative luminance of a frame, read from its Y plane when it has one (no colour conversion)."""
+    if frame.format.name.startswith(("yuv", "yuvj", "nv12")):
+        plane = frame.planes[0]
+        h, w = frame.height, frame.width
+        y = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)[:h, :w]
+        sy, sx = max(1, h // lh), max(1, w // lw)
+        y = y[: sy * lh, : sx * lw].reshape(lh, sy, lw, sx)[:, ::2, :, ::2].mean(axis=(1, 3))
+        full = frame.format.name.startswith("yuvj") or getattr(frame, "color_range", 1) == 2
+        yn = y / 255.0 if full else np.clip((y - 16.0) / 219.0, 0.0, 1.0)
+        # Y' is gamma-encoded luma: the sRGB curve brings it close to relative luminance.
+        return np.where(yn <= 0.04045, yn / 12.92, ((yn + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    return _relative_luminance(frame.to_ndarray(width=lw, height=lh, format="rgb24"))
+
+
 def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_threshold: float = 2.0, luma: bool = True) -> Decoded:
     """Sample frames at ``sample_fps`` scaled to ``short_side`` and, optionally, every frame's coarse luminance."""
     import av
@@ -67,8 +82,7 @@ def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_t
             t = float(frame.pts * tb) if frame.pts is not None else n / fps
             n += 1
             if luma:
-                small = frame.to_ndarray(width=lw, height=lh, format="rgb24")
-                lumas.append(_relative_luminance(small))
+                lumas.append(_frame_luma(frame, lw, lh))
                 times.append(t)
             if t + 1e-6 >= next_t:
                 rgb = frame.to_ndarray(width=sw, height=sh, format="rgb24")
