@@ -190,3 +190,12 @@ def test_stroke_and_alignment_options(markets):
     plain = render_text("Mug", fonts=fonts, size=40, max_width=400)
     stroked = render_text("Mug", fonts=fonts, size=40, max_width=400, stroke=3, stroke_color=(0, 0, 0, 255), color=(255, 255, 255, 255))
     assert stroked.width == plain.width + 6 and stroked.height == plain.height + 6
+
+
+def test_runs_are_in_visual_order_for_mixed_right_to_left_lines(markets):
+    text = "كوب Acme Mug الجديد"
+    layout = Layout(fonts_for(text, markets["sa"]), "ar", True)
+    runs = [r for r in layout.runs(text) if r.text.strip()]
+    # Left to right on screen: the last Arabic word, then the Latin name in reading order, then the first word.
+    assert [r.text.strip() for r in runs] == ["الجديد", "Acme Mug", "كوب"]
+    assert [r.level % 2 for r in runs] == [1, 0, 1]
