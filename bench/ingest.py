@@ -82,21 +82,16 @@ def generate(path: Path, products: int, variants: int) -> int:
     return rows
 
 
-def run_ingest(path: Path) -> float:
-    """Seconds for ingest (products serialised to JSON Lines, written to /dev/null)."""
+def run_ingest(path: Path) -> None:
+    """`productreel ingest` on the file: products serialised to JSON Lines, written to /dev/null."""
     from catalog_adapters import ingest_to
 
     with open(os.devnull, "w", encoding="utf-8") as out, open(os.devnull, "w", encoding="utf-8") as err:
-        start = time.perf_counter()
-        rc = ingest_to(out, err, path, "shopify-csv")
-        elapsed = time.perf_counter() - start
-    assert rc == 0
-    return elapsed
+        assert ingest_to(out, err, path, "shopify-csv") == 0
 
 
-def run_baseline(path: Path) -> float:
-    """Seconds for a plain csv.DictReader loop that only groups rows by handle."""
-    start = time.perf_counter()
+def run_baseline(path: Path) -> None:
+    """A plain csv.DictReader loop that only groups rows by handle."""
     groups = 0
     current = None
     with open(path, newline="", encoding="utf-8") as fh:
@@ -105,22 +100,27 @@ def run_baseline(path: Path) -> float:
             if handle != current:
                 current = handle
                 groups += 1
-    elapsed = time.perf_counter() - start
     assert groups > 0
-    return elapsed
 
 
-def child(kind: str, path: Path) -> None:
-    """Run one measurement and print its seconds and this process's peak memory."""
-    seconds = run_ingest(path) if kind == "ingest" else run_baseline(path)
+def child(kind: str, path: Path, repeat: int) -> None:
+    """Time one kind ``repeat`` times (best wall and CPU seconds) and report this process's peak memory."""
+    fn = run_ingest if kind == "ingest" else run_baseline
+    walls, cpus = [], []
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn(path)
+        cpus.append(time.process_time() - cpu)
+        walls.append(time.perf_counter() - wall)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_kb / 1024}))
+    print(json.dumps({"wall": min(walls), "cpu": min(cpus), "peak_mb": peak_kb / 1024}))
 
 
-def measure(kind: str, path: Path) -> dict:
+def measure(kind: str, path: Path, repeat: int) -> dict:
     """Run a measurement in a fresh interpreter so its peak memory is its own."""
     out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(path)], check=True, capture_output=True, text=True
+        [sys.executable, __file__, "--repeat", str(repeat), "--child", kind, str(path)],
+        check=True, capture_output=True, text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -130,25 +130,28 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--products", type=int, default=20_000)
     ap.add_argument("--variants", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each; the best counts (the machine may be shared)")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.child[0], Path(args.child[1]))
+        child(args.child[0], Path(args.child[1]), args.repeat)
         return 0
     with tempfile.TemporaryDirectory(prefix="productreel-bench-") as tmp:
         path = Path(tmp) / "catalog.csv"
         rows = generate(path, args.products, args.variants)
         size_mb = path.stat().st_size / 1e6
-        base = measure("baseline", path)
-        ingest = measure("ingest", path)
-    rate = rows / ingest["seconds"]
-    ratio = ingest["seconds"] / base["seconds"]
-    print(f"catalog: {rows:,} rows, {args.products:,} products, {size_mb:.1f} MB")
-    print(f"baseline (csv.DictReader, group by handle): {base['seconds']:.3f} s, {rows / base['seconds']:,.0f} rows/s, peak {base['peak_mb']:.0f} MB")
-    print(f"ingest (products -> JSON Lines):            {ingest['seconds']:.3f} s, {rate:,.0f} rows/s, peak {ingest['peak_mb']:.0f} MB")
-    print(f"ratio ingest/baseline: {ratio:.2f}x")
+        base = measure("baseline", path, args.repeat)
+        ingest = measure("ingest", path, args.repeat)
+    # CPU time is the verdict: wall time on a shared machine measures the neighbours too.
+    rate = rows / ingest["cpu"]
+    ratio = ingest["cpu"] / base["cpu"]
+    print(f"catalog: {rows:,} rows, {args.products:,} products, {size_mb:.1f} MB; best of {args.repeat} runs each")
+    for label, m in (("baseline (csv.DictReader, group by handle)", base), ("ingest (products -> JSON Lines)", ingest)):
+        print(f"{label:44s} cpu {m['cpu']:.3f} s ({rows / m['cpu']:,.0f} rows/s), "
+              f"wall {m['wall']:.3f} s ({rows / m['wall']:,.0f} rows/s), peak {m['peak_mb']:.0f} MB")
+    print(f"ratio ingest/baseline: {ratio:.2f}x (cpu), {ingest['wall'] / base['wall']:.2f}x (wall)")
     ok = rate >= 100_000 and ingest["peak_mb"] < 1024 and ratio <= 3.0
-    print("targets (>= 100,000 rows/s, < 1 GB, <= 3x baseline):", "met" if ok else "MISSED")
+    print("targets (>= 100,000 rows/s, < 1 GB peak, <= 3x baseline):", "met" if ok else "MISSED")
     return 0 if ok else 1
 
 

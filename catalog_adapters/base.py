@@ -127,20 +127,21 @@ _BREAK = re.compile(
 )
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+_ODD_SPACE = re.compile(r"[\t\r\f\v\u00a0]|  ")
 
 
 def html_to_text(text: str) -> str:
     """Plain text from catalog HTML: tags dropped, entities decoded, list items and blocks on their own lines."""
     if "<" not in text and "&" not in text:
-        return "\n".join(line.strip() for line in text.strip().splitlines() if line.strip())
-    if _SCRIPT_START.search(text):
+        return "\n".join([line for line in map(str.strip, text.strip().splitlines()) if line])
+    if ("<s" in text or "<S" in text or "< " in text) and _SCRIPT_START.search(text):
         text = _SCRIPT.sub("", text)
     text = _TAG.sub("", _BREAK.sub("\n", text))
     if "&" in text:
         text = html.unescape(text)
-    if "\u00a0" in text or "  " in text or "\t" in text or "\r" in text or "\f" in text or "\v" in text:
+    if _ODD_SPACE.search(text):
         text = _SPACES.sub(" ", text)
-    return "\n".join(line for line in (part.strip() for part in text.split("\n")) if line)
+    return "\n".join([line for line in map(str.strip, text.split("\n")) if line])
 
 
 def split_list(cell: str) -> list[str]:

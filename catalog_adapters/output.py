@@ -9,8 +9,12 @@ from typing import Any, TextIO
 
 import orjson
 
+from pydantic import ValidationError
+
 from productreel.errors import ProductreelError
 from productreel.models import Product
+
+from .base import CatalogProblem
 
 
 def _dec(value: Any) -> str | None:
@@ -84,8 +88,48 @@ def product_json(product: Product, *, content_hash: str | None = None) -> dict[s
     }
 
 
-class _Hasher:
-    """Use the fast hash once it has matched the model's own on the first products."""
+def record_json(record: dict[str, Any]) -> dict[str, Any]:
+    """product_json of the product a JSON-ready record validates to, built without the models.
+
+    A record (``records()`` of an adapter) holds JSON-ready values: decimals as
+    canonical strings, translations and prices sorted by key, images with
+    src and alt. ingest checks this against the models on the first products.
+    """
+    data = {
+        "id": record["id"],
+        "handle": record["handle"],
+        "title": record["title"],
+        "description": record["description"],
+        "brand": record["brand"],
+        "category": record["category"],
+        "tags": record["tags"],
+        "variants": record["variants"],
+        "images": record["images"],
+        "features": record["features"],
+        "steps": record["steps"],
+        "translations": record["translations"],
+        "prices": record["prices"],
+        "updated_at": record.get("updated_at"),
+        "source": record["source"],
+        "content_hash": "-",
+    }
+    data["content_hash"] = _hash_of_json(data)
+    return data
+
+
+def _model_json(product: Product) -> dict[str, Any]:
+    data = product_json(product, content_hash="-")
+    data["content_hash"] = product.content_hash
+    return data
+
+
+class _Encoder:
+    """product -> JSON dict, taking the fast routes only after they matched the model on the first products.
+
+    Adapters with ``records()`` (plain dicts of typed values) skip building and
+    walking the pydantic models; ``fast_content_hash`` skips the model's
+    stdlib-json hash. Either falls back to the model the moment it disagrees.
+    """
 
     CHECKS = 3
 
@@ -93,20 +137,29 @@ class _Hasher:
         self.checked = 0
         self.fast = True
 
-    def __call__(self, product: Product, data: dict[str, Any]) -> str:
+    def product(self, product: Product) -> dict[str, Any]:
+        data = product_json(product, content_hash="-")
         if not self.fast:
-            return product.content_hash
-        try:
-            fast = _hash_of_json(data)
-        except (TypeError, orjson.JSONEncodeError):
-            return product.content_hash
+            data["content_hash"] = product.content_hash
+            return data
+        data["content_hash"] = _hash_of_json(data)
         if self.checked < self.CHECKS:
-            slow = product.content_hash
-            if slow != fast:
+            if data["content_hash"] != product.content_hash:
                 self.fast = False
-                return slow
+                data["content_hash"] = product.content_hash
             self.checked += 1
-        return fast
+        return data
+
+    def record(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        if self.fast and self.checked >= self.CHECKS:
+            return record_json(record)
+        product = Product.model_validate(record)  # raises like products() would
+        expected = _model_json(product)
+        if self.fast:
+            self.checked += 1
+            if record_json(record) != expected:
+                self.fast = False
+        return expected
 
 
 def ingest_to(
@@ -121,15 +174,31 @@ def ingest_to(
     from . import open_catalog
     from .base import parse_since
 
-    hasher = _Hasher()
+    encode = _Encoder()
     try:
         adapter = open_catalog(source, kind, since=parse_since(since), **options)
         reported = 0
         problems = adapter.problems
-        for product in adapter.products():
-            data = product_json(product, content_hash="-")
-            data["content_hash"] = hasher(product, data)
-            out.write(orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE).decode())
+        records = getattr(adapter, "records", None)
+        if callable(records):
+            items, to_json = records(), encode.record
+        else:
+            items, to_json = adapter.products(), encode.product
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        raw = getattr(out, "buffer", None)  # write orjson's UTF-8 bytes straight through when we can
+        if raw is not None:
+            out.flush()
+            write = raw.write
+        else:
+            write = lambda b: out.write(b.decode())  # noqa: E731
+        for item in items:
+            try:
+                data = to_json(item)
+            except ValidationError as exc:
+                where = str(item.get("source") or item.get("id", "?"))
+                problems.append(CatalogProblem(where, f"{exc.errors()[0]['msg']}; product skipped", item.get("handle")))
+                continue
+            write(dumps(data, option=newline))
             if reported < len(problems):
                 for problem in problems[reported:]:
                     err.write(f"{problem}\n")
@@ -139,4 +208,8 @@ def ingest_to(
     except ProductreelError as exc:
         err.write(f"productreel: {exc}\n")
         return 2
+    finally:
+        buffer = getattr(out, "buffer", None)
+        if buffer is not None:
+            buffer.flush()
     return 0

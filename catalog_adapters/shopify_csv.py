@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import csv
 import re
+from decimal import Decimal, InvalidOperation
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
+
+from pydantic import ValidationError
 
 from productreel.errors import InputError
 from productreel.models import Product
@@ -134,12 +137,14 @@ class _Layout:
                 self.steps = i
         i = self.idx
         self.hot = (i["image_src"], i["image_alt"], i["variant_image"], i["sku"], i["price"], i["opt1_value"], i["compare"], i["barcode"])
+        self.translations_sorted = sorted(self.translations.items())
         # (market key, label, price column, compare column, currency column) for the hot loop
         self.market_cols = [
             (key, self.market_names[key], cols["price"], cols.get("compare", width), cols.get("currency", width))
             for key, cols in self.markets.items()
             if "price" in cols
         ]
+        self.market_cols_sorted = sorted(self.market_cols)
 
     def missing(self) -> list[str]:
         """Required columns that the header lacks."""
@@ -165,6 +170,14 @@ class _Group:
         for n in (1, 2, 3):
             name = row[lay.idx[f"opt{n}_name"]].strip()
             self.options.append((lay.idx[f"opt{n}_value"], name or f"Option{n}"))
+
+
+def _decimal(text: str) -> Decimal:
+    """The common case of a price cell, fast: a plain non-negative finite number, else ValueError."""
+    value = Decimal(text)
+    if value.is_finite() and value >= 0 and "_" not in text:
+        return value
+    raise ValueError(text)
 
 
 # One validation per product (nested, in pydantic-core) is several times faster than one per row.
@@ -202,6 +215,17 @@ class ShopifyCsv:
 
     def products(self) -> Iterator[Product]:
         """Yield one Product per handle; bad rows become problems and reading goes on."""
+        for record in self.records():
+            try:
+                yield _product(record)
+            except ValidationError as exc:
+                self._problem(record["source"].rsplit(":", 1)[-1], f"{exc.errors()[0]['msg']}; product skipped", record["handle"])
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Each product as the plain dict that Product validates, JSON-ready (decimals as canonical strings).
+
+        This is the fast path of ``ingest``: the dict is already the JSON Lines shape.
+        """
         try:
             fh = open(self.path, encoding="utf-8-sig", errors=DECODE_ERRORS, newline="")
         except OSError as exc:
@@ -209,7 +233,7 @@ class ShopifyCsv:
         with fh:
             yield from self._read(fh)
 
-    def _read(self, fh) -> Iterator[Product]:
+    def _read(self, fh) -> Iterator[dict[str, Any]]:
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
         bad_before = BAD_BYTES[0]
         reader = csv.reader(fh)
@@ -237,6 +261,7 @@ class ShopifyCsv:
         width = lay.width
         prev_end = reader.line_num
         add_row = self._add_row
+        current = None  # the handle of ``group``
         while True:
             try:
                 row = next(reader)
@@ -257,8 +282,8 @@ class ShopifyCsv:
                 handle = row[i_handle].strip()
                 self._problem(line, "row is not valid UTF-8; row skipped", (handle or None) if bad_bytes_at(handle) is None else None)
                 continue
-            handle = row[i_handle].strip()
-            if group is not None and handle == group.handle:
+            handle = row[i_handle]
+            if handle == current or (handle := handle.strip()) == current:
                 add_row(group, row, line, lay)
                 continue
             if handle == skipping:
@@ -269,7 +294,7 @@ class ShopifyCsv:
                 continue
             if group is not None:
                 yield self._finish(group, lay)
-                group = None
+                group = current = None
             if handle in seen:
                 self._problem(line, f"rows of this handle must follow its first row (line {seen[handle]}); rows skipped", handle)
                 skipping = handle
@@ -280,7 +305,7 @@ class ShopifyCsv:
                 skipping = handle
                 continue
             skipping = None
-            group = _Group(handle, line, row, lay)
+            group, current = _Group(handle, line, row, lay), handle
             add_row(group, row, line, lay)
         if group is not None:
             yield self._finish(group, lay)
@@ -295,16 +320,19 @@ class ShopifyCsv:
         vsrc = row[i_vimg]
         if vsrc and (vsrc := vsrc.strip()) and vsrc not in g.srcs:
             g.srcs.add(vsrc)
-            g.images.append({"src": vsrc})
+            g.images.append({"src": vsrc, "alt": ""})
         sku = row[i_sku].strip()
         price_cell = row[i_price]
         if not (sku or price_cell or row[i_opt1]):
             return  # an image-only row
         try:
-            price = parse_price(price_cell)
-        except BadValue as exc:
-            self._problem(line, f"{exc}; variant skipped", g.handle)
-            return
+            price = _decimal(price_cell) if price_cell else None
+        except (InvalidOperation, ValueError):
+            try:
+                price = parse_price(price_cell)
+            except BadValue as exc:
+                self._problem(line, f"{exc}; variant skipped", g.handle)
+                return
         if sku:
             first = self._skus.get(sku)
             if first is not None:
@@ -328,9 +356,9 @@ class ShopifyCsv:
                 "sku": sku,
                 "title": " / ".join(options.values()) if options else "Default Title",
                 "options": options,
-                "price": price,
+                "price": None if price is None else str(price),
                 "currency": self.currency,
-                "compare_at_price": compare,
+                "compare_at_price": None if compare is None else str(compare),
                 "gtin": row[i_bar].strip().lstrip("'"),
             }
         )
@@ -340,8 +368,11 @@ class ShopifyCsv:
             if not cell:
                 continue
             try:
-                amount = parse_price(cell, "price")
-                mcompare = parse_price(row[ci], "compare-at price")
+                try:
+                    amount = _decimal(cell)
+                except (InvalidOperation, ValueError):
+                    amount = parse_price(cell, "price")
+                mcompare = parse_price(row[ci], "compare-at price") if row[ci] else None
             except BadValue as exc:
                 self._problem(line, f"market {label}: {exc}; market price left out", g.handle)
                 continue
@@ -362,11 +393,11 @@ class ShopifyCsv:
             raise BadValue(f"no currency known for market {label!r}; add a 'Currency / {label}' column")
         return found
 
-    def _finish(self, g: _Group, lay: _Layout) -> Product:
+    def _finish(self, g: _Group, lay: _Layout) -> dict[str, Any]:
         """Build the Product from its collected rows."""
         row, idx = g.row, lay.idx
         prices: dict[str, dict] = {}
-        for key, label, _pi, _ci, cur in lay.market_cols:
+        for key, label, _pi, _ci, cur in lay.market_cols_sorted:
             if key not in g.prices:
                 continue
             amount, compare, line = g.prices[key]
@@ -375,10 +406,10 @@ class ShopifyCsv:
             except BadValue as exc:
                 self._problem(line, f"{exc}; market price left out", g.handle)
                 continue
-            prices[key] = {"amount": amount, "currency": currency, "compare_at": compare}
+            prices[key] = {"amount": str(amount), "currency": currency, "compare_at": None if compare is None else str(compare)}
         body = row[idx["body"]]
         translations: dict[str, dict] = {}
-        for locale, cols in lay.translations.items():
+        for locale, cols in lay.translations_sorted:
             t_title = row[cols["title"]].strip() if "title" in cols else ""
             t_body = row[cols["body"]] if "body" in cols else ""
             t_feat = split_list(row[cols["features"]]) if "features" in cols else []
@@ -388,7 +419,7 @@ class ShopifyCsv:
                     "title": t_title, "description": html_to_text(t_body), "features": t_feat, "steps": t_steps
                 }
         category = row[idx["type"]].strip() or row[idx["product_category"]].split(">")[-1].strip()
-        return _product(
+        return (
             {
                 "id": g.handle,
                 "handle": g.handle,

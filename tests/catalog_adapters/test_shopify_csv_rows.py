@@ -170,3 +170,13 @@ def test_fast_hash_matches_the_model(sample_catalog):
 
     for product in open_catalog(sample_catalog).products():
         assert fast_content_hash(product) == product.content_hash
+
+
+def test_fast_record_path_matches_the_models(sample_catalog, write_csv, mug_rows):
+    from catalog_adapters.output import _model_json, record_json
+    from productreel.models import Product
+
+    rows = mug_rows(**{"Variant Compare At Price": "20.00", "Price / Germany": " 17.9 "})
+    for path in (sample_catalog, write_csv(rows)):
+        for record in open_catalog(path).records():
+            assert record_json(record) == _model_json(Product.model_validate(record))
