@@ -278,10 +278,11 @@ def catalog_batch(
         results.append(JobResult(problem["product"] or "?", "", "", "", "failed", error=problem["reason"], source=problem["where"]))
     summary = write_outputs(out_dir, results, time.monotonic() - started)
     _artifacts(summary, out_dir)
-    failed = [r for r in results[: len(jobs)] if r.status == "failed"]
-    if jobs and len(failed) == len(jobs):
-        # A failed job does not fail the batch (it is listed in the artifact); every job failing does.
-        raise ProductreelError(f"every job failed ({len(jobs)}), first: {failed[0].error}", where="catalog-batch")
+    # A failed job (or unreadable product) does not fail the batch, it is listed in the artifact;
+    # the run is Failed only when nothing at all succeeded.
+    failed = [r for r in results if r.status == "failed"]
+    if results and len(failed) == len(results):
+        raise ProductreelError(f"every job failed ({len(failed)}), first: {failed[0].error}", where="catalog-batch")
     return summary
 
 
