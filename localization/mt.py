@@ -69,9 +69,11 @@ def translate_batch(texts: list[str], src: str, tgt: str, model_name: str, *, ma
     if model_type == "m2m_100":
         nllb = NLLB_CODES.get(tgt)
         if nllb and nllb in tokenizer.get_vocab():
-            tokenizer.src_lang = NLLB_CODES.get(src, tokenizer.src_lang)
+            # NLLB: FLORES-200 codes; the target code is forced as the first generated token.
+            if hasattr(tokenizer, "src_lang") and NLLB_CODES.get(src):
+                tokenizer.src_lang = NLLB_CODES[src]
             kwargs["forced_bos_token_id"] = tokenizer.convert_tokens_to_ids(nllb)
-        elif hasattr(tokenizer, "get_lang_id"):
+        elif hasattr(tokenizer, "get_lang_id"):  # M2M100: two-letter codes
             tokenizer.src_lang = src
             kwargs["forced_bos_token_id"] = tokenizer.get_lang_id(tgt)
     elif model_type == "marian":

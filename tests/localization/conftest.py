@@ -103,3 +103,37 @@ def build_tiny_marian(directory: Path) -> Path:
 def tiny_mt_model(tmp_path_factory) -> Path:
     """Path of a tiny local MT model (built once per test session, no download)."""
     return build_tiny_marian(tmp_path_factory.mktemp("mt") / "opus-mt-en-de")
+
+
+def build_tiny_nllb(directory: Path) -> Path:
+    """A random-weight M2M100-architecture model with NLLB language codes, saved locally."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from tokenizers.processors import TemplateProcessing
+    from transformers import M2M100Config, M2M100ForConditionalGeneration, PreTrainedTokenizerFast
+
+    specials = ["<pad>", "</s>", "<unk>", "<s>", "eng_Latn", "deu_Latn", "jpn_Jpan"]
+    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(TINY_VOCAB_TEXT, trainers.WordLevelTrainer(special_tokens=specials))
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", bos_token="<s>",
+        additional_special_tokens=specials[4:],
+    )
+    fast._tokenizer.post_processor = TemplateProcessing(single="$A </s>", special_tokens=[("</s>", fast.eos_token_id)])
+    config = M2M100Config(
+        vocab_size=fast.vocab_size, d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=64,
+        pad_token_id=fast.pad_token_id, eos_token_id=fast.eos_token_id, bos_token_id=fast.bos_token_id,
+        decoder_start_token_id=fast.eos_token_id,
+    )
+    torch.manual_seed(0)
+    M2M100ForConditionalGeneration(config).save_pretrained(directory)
+    fast.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_nllb_model(tmp_path_factory) -> Path:
+    """Path of a tiny local NLLB-style model (built once per test session, no download)."""
+    return build_tiny_nllb(tmp_path_factory.mktemp("nllb") / "nllb")

@@ -161,3 +161,21 @@ def test_sample_catalog_reads_fully_in_arabic_hindi_and_chinese(sample_catalog, 
             lp = localize(item, markets[code], settings=settings)
             assert not [f for f in lp.findings if f.rule == "L10N-UNTRANSLATED"], (item.handle, code)
             assert lp.title.origin == "glossary"
+
+
+def test_nllb_style_models_force_the_target_language(tiny_nllb_model: Path, monkeypatch):
+    path = str(tiny_nllb_model)
+    model, tokenizer, kind = mt.load_model(path)
+    assert kind == "m2m_100"
+    seen = {}
+    real = type(model).generate
+
+    def spy(self, *args, **kwargs):
+        seen.update(kwargs)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(model), "generate", spy)
+    out = mt.translate_batch(["travel mug", "leak proof lid"], "en", "ja", path)
+    assert len(out) == 2 and all(out)
+    assert seen["forced_bos_token_id"] == tokenizer.convert_tokens_to_ids("jpn_Jpan")
+    assert not any("jpn_Jpan" in text for text in out)  # language codes are special tokens, not text
