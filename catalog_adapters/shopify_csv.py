@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import re
-from decimal import Decimal, InvalidOperation
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -70,7 +69,7 @@ for _n in (1, 2, 3):
     FIELDS[f"opt{_n}_name"] = (f"option{_n} name",)
     FIELDS[f"opt{_n}_value"] = (f"option{_n} value",)
 
-_MARKET_COL = re.compile(r"^(price|compare[- ]at price|compare at price|currency)\s*/\s*(.+)$", re.I)
+_MARKET_COL = re.compile(r"^(price|compare[- ]at price|compare at price|currency|included)\s*/\s*(.+)$", re.I)
 _LOCALE_COL = re.compile(r"^(.*\S)\s+\(([a-z]{2,3}(?:[-_][a-z0-9]{2,4})?)\)$", re.I)
 _FEATURES = re.compile(r"^features\b|metafields\.[\w.]*features", re.I)
 _STEPS = re.compile(r"^(how-?to )?steps\b|^how-?to\b|metafields\.[\w.]*(howto|how_to|steps)", re.I)
@@ -120,7 +119,7 @@ class _Layout:
             m = _MARKET_COL.match(h)
             if m:
                 what = m.group(1).lower()
-                what = "currency" if what == "currency" else ("price" if what == "price" else "compare")
+                what = what if what in ("currency", "price", "included") else "compare"
                 key = m.group(2).strip().lower()
                 self.market_names.setdefault(key, m.group(2).strip())
                 self.markets.setdefault(key, {})[what] = i
@@ -138,6 +137,10 @@ class _Layout:
         i = self.idx
         self.hot = (i["image_src"], i["image_alt"], i["variant_image"], i["sku"], i["price"], i["opt1_value"], i["compare"], i["barcode"])
         self.translations_sorted = sorted(self.translations.items())
+        # (name column, value column, name when the name cell is empty) per option, for each new product
+        self.option_cols = [
+            (i[f"opt{n}_name"], i[f"opt{n}_value"], f"Option{n}") for n in (1, 2, 3) if f"opt{n}_value" in self.present
+        ]
         # (market key, label, price column, compare column, currency column) for the hot loop
         self.market_cols = [
             (key, self.market_names[key], cols["price"], cols.get("compare", width), cols.get("currency", width))
@@ -145,6 +148,7 @@ class _Layout:
             if "price" in cols
         ]
         self.market_cols_sorted = sorted(self.market_cols)
+        self.included = {key: cols["included"] for key, cols in self.markets.items() if "included" in cols}
 
     def missing(self) -> list[str]:
         """Required columns that the header lacks."""
@@ -166,18 +170,20 @@ class _Group:
         self.srcs: set[str] = set()
         self.prices: dict[str, tuple] = {}
         # Option names live on the first row only; later rows carry values.
-        self.options: list[tuple[int, str]] = []
-        for n in (1, 2, 3):
-            name = row[lay.idx[f"opt{n}_name"]].strip()
-            self.options.append((lay.idx[f"opt{n}_value"], name or f"Option{n}"))
+        self.options = [(vi, row[ni].strip() or default) for ni, vi, default in lay.option_cols]
 
 
-def _decimal(text: str) -> Decimal:
-    """The common case of a price cell, fast: a plain non-negative finite number, else ValueError."""
-    value = Decimal(text)
-    if value.is_finite() and value >= 0 and "_" not in text:
-        return value
-    raise ValueError(text)
+# A plain price ("18.00", "2400") is already the canonical text of its Decimal; matching it is
+# cheaper than building one. Up to 6 decimals keeps str(Decimal) out of exponent notation.
+_PLAIN_PRICE = re.compile(r"(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,6})?\Z").match
+
+
+def price_text(cell: str, what: str = "price") -> str | None:
+    """The canonical decimal text of a price cell (None when empty); BadValue when it is not a price."""
+    if _PLAIN_PRICE(cell):
+        return cell
+    value = parse_price(cell, what)
+    return None if value is None else str(value)
 
 
 # One validation per product (nested, in pydantic-core) is several times faster than one per row.
@@ -326,13 +332,10 @@ class ShopifyCsv:
         if not (sku or price_cell or row[i_opt1]):
             return  # an image-only row
         try:
-            price = _decimal(price_cell) if price_cell else None
-        except (InvalidOperation, ValueError):
-            try:
-                price = parse_price(price_cell)
-            except BadValue as exc:
-                self._problem(line, f"{exc}; variant skipped", g.handle)
-                return
+            price = price_text(price_cell)
+        except BadValue as exc:
+            self._problem(line, f"{exc}; variant skipped", g.handle)
+            return
         if sku:
             first = self._skus.get(sku)
             if first is not None:
@@ -343,7 +346,7 @@ class ShopifyCsv:
         cell = row[i_cmp]
         if cell:
             try:
-                compare = parse_price(cell, "compare-at price")
+                compare = price_text(cell, "compare-at price")
             except BadValue as exc:
                 self._problem(line, f"{exc}; compare-at price left out", g.handle)
         options: dict[str, str] = {}
@@ -356,9 +359,9 @@ class ShopifyCsv:
                 "sku": sku,
                 "title": " / ".join(options.values()) if options else "Default Title",
                 "options": options,
-                "price": None if price is None else str(price),
+                "price": price,
                 "currency": self.currency,
-                "compare_at_price": None if compare is None else str(compare),
+                "compare_at_price": compare,
                 "gtin": row[i_bar].strip().lstrip("'"),
             }
         )
@@ -368,17 +371,17 @@ class ShopifyCsv:
             if not cell:
                 continue
             try:
-                try:
-                    amount = _decimal(cell)
-                except (InvalidOperation, ValueError):
-                    amount = parse_price(cell, "price")
-                mcompare = parse_price(row[ci], "compare-at price") if row[ci] else None
+                amount = price_text(cell)
+                mcompare = price_text(row[ci], "compare-at price") if row[ci] else None
             except BadValue as exc:
                 self._problem(line, f"market {label}: {exc}; market price left out", g.handle)
                 continue
+            if amount is None:
+                continue
             old = prices.get(key)
-            if amount is not None and (old is None or amount < old[0]):
-                prices[key] = (amount, mcompare, line)
+            # float only ranks the variants (the cheapest is the market's price); the text stays exact
+            if old is None or float(amount) < old[0]:
+                prices[key] = (float(amount), amount, mcompare, line)
 
     def _market_currency(self, key: str, label: str, first_row: list[str], ci: int) -> str:
         """The currency of a market column: its Currency column, the option mapping, or the country's."""
@@ -400,13 +403,15 @@ class ShopifyCsv:
         for key, label, _pi, _ci, cur in lay.market_cols_sorted:
             if key not in g.prices:
                 continue
-            amount, compare, line = g.prices[key]
+            if key in lay.included and row[lay.included[key]].strip().lower() in ("false", "no", "0"):
+                continue  # "Included / <Market>" FALSE: the product is not sold there
+            _rank, amount, compare, line = g.prices[key]
             try:
                 currency = self._market_currency(key, label, row, cur)
             except BadValue as exc:
                 self._problem(line, f"{exc}; market price left out", g.handle)
                 continue
-            prices[key] = {"amount": str(amount), "currency": currency, "compare_at": None if compare is None else str(compare)}
+            prices[key] = {"amount": amount, "currency": currency, "compare_at": compare}
         body = row[idx["body"]]
         translations: dict[str, dict] = {}
         for locale, cols in lay.translations_sorted:

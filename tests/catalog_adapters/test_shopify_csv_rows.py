@@ -180,3 +180,21 @@ def test_fast_record_path_matches_the_models(sample_catalog, write_csv, mug_rows
     for path in (sample_catalog, write_csv(rows)):
         for record in open_catalog(path).records():
             assert record_json(record) == _model_json(Product.model_validate(record))
+
+
+def test_price_text_is_the_canonical_decimal_text():
+    from catalog_adapters.shopify_csv import price_text
+
+    for cell in ("18.00", "0", "0.50", "2400", " 18.5 ", "018", "1e3", "0.0000001", "123456789012345678", "3."):
+        assert price_text(cell) == str(Decimal(cell.strip())), cell
+    assert price_text("") is None
+
+
+def test_market_not_included_has_no_market_price(write_csv):
+    header = ["Handle", "Title", "Variant Price", "Included / Japan", "Price / Japan", "Compare At Price / Japan"]
+    path = write_csv([{"Handle": "a", "Title": "A", "Variant Price": "5", "Included / Japan": "FALSE", "Price / Japan": "700"},
+                      {"Handle": "b", "Title": "B", "Variant Price": "5", "Included / Japan": "TRUE", "Price / Japan": "700",
+                       "Compare At Price / Japan": "900"}], header=header)
+    (a, b), problems = read(path)
+    assert problems == [] and a.prices == {}
+    assert b.prices["japan"].amount == Decimal("700") and b.prices["japan"].compare_at == Decimal("900")
