@@ -90,9 +90,23 @@ class Context:
             from compliance.frames import decode
 
             t = time.perf_counter()
-            self._decoded = decode(self.path)
+            self._decoded = decode(self.path, extra_times=self.overlay_times())
             self.timings["decode"] = self.timings.get("decode", 0.0) + time.perf_counter() - t
         return self._decoded
+
+    def overlay_times(self) -> list[float]:
+        """The middle of every overlay's time on screen: each text the storyboard drew is sampled at least once,
+        even when it shows for less than the 0.5 s between 2 fps samples."""
+        if self.storyboard is None:
+            return []
+        out, start = [], 0.0
+        for scene in self.storyboard.scenes:
+            for ov in scene.overlays:
+                a = start + ov.start
+                b = start + (ov.end if ov.end is not None else scene.duration)
+                out.append(round((a + min(b, start + scene.duration)) / 2, 3))
+            start += scene.duration
+        return out
 
     @property
     def ocr(self):

@@ -56,8 +56,13 @@ def _frame_luma(frame, lw: int, lh: int) -> np.ndarray:
     return _relative_luminance(frame.to_ndarray(width=lw, height=lh, format="rgb24"))
 
 
-def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_threshold: float = 2.0, luma: bool = True) -> Decoded:
-    """Sample frames at ``sample_fps`` scaled to ``short_side`` and, optionally, every frame's coarse luminance."""
+def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_threshold: float = 2.0, luma: bool = True,
+           extra_times: list[float] | None = None, min_short_side: int = 360) -> Decoded:
+    """Sample frames at ``sample_fps`` (plus ``extra_times``) scaled to ``short_side``, and every frame's coarse luminance.
+
+    Frames larger than ``short_side`` are scaled down (OCR cost grows with pixels); small ones are scaled up
+    to ``min_short_side`` so that text in a low-resolution preview is still large enough to read.
+    """
     import av
 
     with av.open(str(path)) as container:
@@ -66,7 +71,8 @@ def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_t
         width, height = stream.codec_context.width, stream.codec_context.height
         fps = float(stream.average_rate or stream.guessed_rate or 30)
         duration = float(container.duration / 1_000_000) if container.duration else 0.0
-        scale = min(1.0, short_side / max(1, min(width, height)))
+        short = max(1, min(width, height))
+        scale = short_side / short if short > short_side else max(1.0, min_short_side / short)
         sw, sh = max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
         lw = LUMA_W if width <= height else int(LUMA_W * width / height)
         lh = max(2, int(round(lw * height / width)))
@@ -74,6 +80,7 @@ def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_t
         times: list[float] = []
         lumas: list[np.ndarray] = []
         next_t = 0.0
+        extras = sorted(t for t in (extra_times or []) if t >= 0)
         prev_small: np.ndarray | None = None
         step = 1.0 / sample_fps
         tb = float(stream.time_base) if stream.time_base else 1.0 / fps
@@ -84,7 +91,10 @@ def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_t
             if luma:
                 lumas.append(_frame_luma(frame, lw, lh))
                 times.append(t)
-            if t + 1e-6 >= next_t:
+            due_extra = bool(extras) and t + 1e-6 >= extras[0]
+            while extras and t + 1e-6 >= extras[0]:
+                extras.pop(0)
+            if t + 1e-6 >= next_t or due_extra:
                 rgb = frame.to_ndarray(width=sw, height=sh, format="rgb24")
                 # Only frames that changed go to OCR: a still title card read 30 times tells nothing new.
                 thumb = rgb[::8, ::8].astype(np.int16)
@@ -92,8 +102,7 @@ def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_t
                 if changed:
                     prev_small = thumb
                 out.samples.append(Sample(t=t, rgb=rgb, changed=changed, index=len(out.samples)))
-                next_t += step
-                while next_t <= t:
+                while next_t <= t + 1e-6:
                     next_t += step
         if not out.duration and times:
             out.duration = times[-1] + 1.0 / fps

@@ -22,11 +22,37 @@ def contrast_ratio(rgb: np.ndarray, box: tuple[int, int, int, int], scale: float
     lum = _relative_luminance(rgb[y0:y1, x0:x1]).ravel()
     if lum.size < 8:
         return None
-    lo, hi = otsu_split(lum)
-    if lo is None:
+    split = otsu_classes(lum)
+    if split is None:
         return 1.0
-    # Medians, not means: anti-aliased glyph edges sit between the two classes.
+    dark, light = split
+    # The glyphs are the smaller class. Their colour is read at the core of the strokes (a 10th percentile
+    # toward their extreme), since anti-aliasing and compression blur thin strokes toward the background;
+    # the background is the median of the larger class.
+    if dark.size <= light.size:
+        text, back = float(np.percentile(dark, 10)), float(np.median(light))
+    else:
+        text, back = float(np.percentile(light, 90)), float(np.median(dark))
+    hi, lo = max(text, back), min(text, back)
     return (hi + 0.05) / (lo + 0.05)
+
+
+def otsu_classes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The values split by Otsu's threshold into (darker, lighter); None when they are flat."""
+    if float(values.max() - values.min()) < 1e-3:
+        return None
+    hist, edges = np.histogram(values, bins=64, range=(float(values.min()), float(values.max())))
+    p = hist.astype(np.float64) / hist.sum()
+    omega = np.cumsum(p)
+    mu = np.cumsum(p * (edges[:-1] + edges[1:]) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma = (mu[-1] * omega - mu) ** 2 / (omega * (1 - omega))
+    k = int(np.nanargmax(sigma[:-1])) if sigma.size > 1 else 0
+    thr = edges[k + 1]
+    dark, light = values[values < thr], values[values >= thr]
+    if dark.size == 0 or light.size == 0:
+        return None
+    return dark, light
 
 
 def ink_height(rgb: np.ndarray, box: tuple[int, int, int, int], scale: float) -> float | None:
@@ -53,21 +79,10 @@ def ink_height(rgb: np.ndarray, box: tuple[int, int, int, int], scale: float) ->
 
 def otsu_split(values: np.ndarray) -> tuple[float | None, float | None]:
     """Median luminance of the darker and lighter class after Otsu's threshold; (None, None) if flat."""
-    if float(values.max() - values.min()) < 1e-3:
+    split = otsu_classes(values)
+    if split is None:
         return None, None
-    hist, edges = np.histogram(values, bins=64, range=(float(values.min()), float(values.max())))
-    p = hist.astype(np.float64) / hist.sum()
-    omega = np.cumsum(p)
-    mu = np.cumsum(p * (edges[:-1] + edges[1:]) / 2)
-    mu_t = mu[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sigma = (mu_t * omega - mu) ** 2 / (omega * (1 - omega))
-    k = int(np.nanargmax(sigma[:-1])) if sigma.size > 1 else 0
-    thr = edges[k + 1]
-    dark, light = values[values < thr], values[values >= thr]
-    if dark.size == 0 or light.size == 0:
-        return None, None
-    return float(np.median(dark)), float(np.median(light))
+    return float(np.median(split[0])), float(np.median(split[1]))
 
 
 def _rgb(ctx: Context, fr: OcrFrame) -> np.ndarray:
