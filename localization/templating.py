@@ -112,14 +112,14 @@ def _stop(context: Any, text: Any) -> str:
     text = str(text or "").strip()
     if not text or text[-1] in _ENDS:
         return text
-    # The script of the text decides, not the market: an untranslated English line keeps its ".".
-    for ch in reversed(text):
-        if is_cjk_breakable(ch):
-            return text + "。"
-        if "\u0900" <= ch <= "\u097f":
-            return text + "।"
-        if ch.isalpha():
-            return text + "."
+    # The script of the text decides, not the market: an untranslated English line keeps its ".",
+    # and a Japanese line ending in "ml" still gets "。".
+    if any(is_cjk_breakable(ch) for ch in text):
+        return text + "。"
+    if any("\u0900" <= ch <= "\u097f" for ch in text):
+        return text + "।"
+    if any(ch.isalpha() for ch in text):
+        return text + "."
     market = context.get("market") or {}
     return text + {"ja": "。", "zh": "。", "hi": "।"}.get(str(market.get("language", "")), ".")
 

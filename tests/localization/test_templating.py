@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from localization import localize
 from localization.templating import LOCALIZED_KEY, ROOT_TEMPLATES, parse_sections, render_script, template_candidates, template_versions
 from productreel.errors import InputError
+from productreel.models import MarketPrice
 
 
 def _files(script) -> list[str]:
@@ -45,7 +47,7 @@ def test_tutorial_script_numbers_the_steps(product, markets, settings):
 
 def test_market_overrides_for_de_and_jp(product, markets, settings):
     de = render_script(localize(product, markets["de"], settings=settings), product, markets["de"], "ad")
-    assert _files(de) == ["de/ad.j2"]
+    assert _files(de) == ["de/ad.j2", "default/ad.j2"]  # the override extends the default
     assert "Jetzt für 44,99\u00a0€ inkl. MwSt." in de.voiceover and de.cta == "Jetzt kaufen"
     product.prices["japan"] = product.prices["germany"].model_copy(update={"amount": 7480, "currency": "JPY", "compare_at": None})
     jp = render_script(localize(product, markets["jp"], settings=settings), product, markets["jp"], "ad")
@@ -138,3 +140,14 @@ def test_the_script_records_the_localized_inputs(product, markets, settings, tmp
     priced = Settings(out_dir=tmp_path, exchange_rates=rates)
     after = render_script(localize(product, market, settings=priced), product, market, "ad").templates
     assert before["jp/ad.j2"] == after["jp/ad.j2"] and before[LOCALIZED_KEY] != after[LOCALIZED_KEY]
+
+
+def test_a_market_template_can_replace_one_block(product, markets, settings, templates: Path):
+    market = markets["gb"]
+    product.prices["united kingdom"] = MarketPrice(amount=Decimal("39.99"), currency="GBP")
+    (templates / "gb").mkdir()
+    (templates / "gb" / "ad.j2").write_text('{% extends "default/ad.j2" %}\n{% block price_line %}\nNow {{ price }} {{ tax | stop }}\n{% endblock %}\n')
+    script = render_script(localize(product, market, settings=settings), product, market, "ad", templates_dir=templates)
+    assert script.voiceover == "Acme Travel Mug. Leak-proof lid. Dishwasher safe. Now £39.99 incl. VAT. Shop now."
+    assert script.hook == "Acme Travel Mug" and script.lines == ["Leak-proof lid", "Dishwasher safe"]
+    assert _files(script) == ["default/ad.j2", "gb/ad.j2"]
