@@ -89,7 +89,11 @@ def layout_cue(text: str, market: Market) -> str:
     """The cue text broken into at most two balanced lines."""
     cpl = max(4, int(market.caption_chars_per_line))
     lines = wrap(text, lambda line: len(line) <= cpl, MAX_LINES)
-    return "\n".join(lines) if lines else text
+    if lines is None:
+        # A word longer than a line (a URL, a long compound): cut it where the line ends.
+        flat = text.replace("\n", " ")
+        lines = [flat[i : i + cpl].strip() for i in range(0, len(flat), cpl)][:MAX_LINES]
+    return "\n".join(lines)
 
 
 def _count(text: str) -> int:

@@ -60,3 +60,21 @@ def test_fallback_fonts_are_added_only_when_needed(markets):
 def test_suggestions_name_the_script():
     assert "Noto Sans CJK" in suggest_font("旅")
     assert "Noto Sans Tamil" in suggest_font("த")
+
+
+def test_fonts_are_found_without_fontconfig(tmp_path: Path, monkeypatch):
+    import shutil
+
+    from localization import fonts
+
+    source = resolve_family("DejaVu Sans").path
+    shutil.copy(source, tmp_path / source.name)
+    monkeypatch.setenv("PRODUCTREEL_FONT_DIRS", str(tmp_path))
+    monkeypatch.setattr(fonts, "FONT_DIRS", [])
+    fonts.installed_faces.cache_clear()
+    try:
+        face = resolve_family("DejaVu Sans")
+        assert face is not None and face.path == tmp_path / source.name
+    finally:
+        monkeypatch.undo()
+        fonts.installed_faces.cache_clear()

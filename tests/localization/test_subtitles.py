@@ -85,3 +85,10 @@ def test_rtl_caption_lines_start_with_a_right_to_left_mark(tmp_path: Path, marke
     assert "\n\u200fAcme كوب السفر." in text and "\n\u200fتسوق الآن." in text
     path = write_vtt(cues, tmp_path / "c.vtt")
     assert [c.text for c in read_cues(path)] == [c.text for c in cues]
+
+
+def test_a_word_longer_than_a_line_is_cut_not_overflowing(markets):
+    cues = make_cues("Visit " + "x" * 100 + " today.", 10.0, markets["us"])
+    for cue in cues:
+        assert all(len(line) <= 42 for line in cue.text.split("\n")) and cue.text.count("\n") <= 1
+    assert "".join(c.text.replace("\n", "").replace(" ", "") for c in cues) == "Visit" + "x" * 100 + "today."
