@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from productreel.errors import InputError, PermanentError, TransientError
 from productreel.models import Product
 
-from .base import BadValue, CatalogProblem, check_currency, html_to_text, parse_price, split_list
+from .base import BadValue, CatalogProblem, check_currency, html_to_text, parse_price, parse_since, split_list
 from .http import HttpClient
 
 DEFAULT_API_VERSION = "2025-01"
@@ -106,7 +106,7 @@ class ShopifyAdmin:
         self,
         source: str | Path | None = None,
         *,
-        since: datetime | None = None,
+        since: datetime | str | None = None,
         token: str | None = None,
         api_version: str | None = None,
         markets: dict[str, str] | None = None,
@@ -138,7 +138,7 @@ class ShopifyAdmin:
         if not 1 <= page_size <= MAX_PAGE:
             raise InputError(f"page_size {page_size} must be between 1 and {MAX_PAGE}")
         self.page_size = page_size
-        self.since = since
+        self.since = parse_since(since)
         self.filter = query
         self.problems: list[CatalogProblem] = []
         self.client = HttpClient(

@@ -443,12 +443,3 @@ class ShopifyCsv:
                 "source": f"{self.name}:{g.line}",
             }
         )
-
-
-def looks_like(path: Path, head: str) -> bool:
-    """True when the first line is a Shopify product CSV header."""
-    first = head.lstrip("\ufeff").split("\n", 1)[0].lower()
-    return ("handle" in first and "title" in first) and ("," in first) and ("variant" in first or "price" in first or "url handle" in first or "body (html)" in first)
-
-
-

@@ -45,7 +45,17 @@ from pydantic import ValidationError
 from productreel.errors import InputError
 from productreel.models import Product
 
-from .base import BadValue, CatalogProblem, bad_bytes_at, check_currency, html_to_text, parse_money, parse_price, split_list
+from .base import (
+    BadValue,
+    CatalogProblem,
+    bad_bytes_at,
+    check_currency,
+    html_to_text,
+    parse_money,
+    parse_price,
+    parse_since,
+    split_list,
+)
 
 SIMPLE = ("id", "handle", "title", "description", "brand", "category", "tags", "image_alt", "features", "steps", "updated_at")
 VARIANT = ("sku", "title", "price", "currency", "compare_at_price", "gtin")
@@ -113,7 +123,7 @@ class TableFile:
         self,
         source: str | Path,
         *,
-        since: datetime | None = None,
+        since: datetime | str | None = None,
         mapping: str | Path | dict | None = None,
         currency: str | None = None,
         **_options: object,
@@ -123,7 +133,7 @@ class TableFile:
         if not self.path.is_file():
             raise InputError(f"catalog file not found: {self.path}")
         self.map = load_mapping(mapping, self.path)
-        self.since = since
+        self.since = parse_since(since)
         try:
             self.currency = check_currency(currency or str(self.map.get("currency") or "USD"))
         except BadValue as exc:

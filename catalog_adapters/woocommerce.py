@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from productreel.errors import InputError
 from productreel.models import Product
 
-from .base import BadValue, CatalogProblem, check_currency, html_to_text, parse_price, split_list
+from .base import BadValue, CatalogProblem, check_currency, html_to_text, parse_price, parse_since, split_list
 from .http import HttpClient
 
 PER_PAGE = 100
@@ -42,7 +42,7 @@ class WooCommerce:
         self,
         source: str | Path | None = None,
         *,
-        since: datetime | None = None,
+        since: datetime | str | None = None,
         consumer_key: str | None = None,
         consumer_secret: str | None = None,
         auth: str = "auto",
@@ -78,7 +78,7 @@ class WooCommerce:
             raise InputError(f"store currency: {exc}") from None
         self.status = status
         self.per_page = max(1, min(per_page, 100))
-        self.since = since
+        self.since = parse_since(since)
         self.problems: list[CatalogProblem] = []
         self.client = HttpClient(
             name="WooCommerce API",
