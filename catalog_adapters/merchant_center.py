@@ -119,7 +119,7 @@ class MerchantCenterFeed:
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
         bad_before = BAD_BYTES[0]
         text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors=DECODE_ERRORS, newline="")
-        reader = csv.reader(text, delimiter="\t", quotechar='"')
+        reader = csv.reader(text, delimiter="\t", quotechar='"', strict=True)
         try:
             header = [h.strip().lower().removeprefix("g:") for h in next(reader)]
         except (StopIteration, csv.Error) as exc:

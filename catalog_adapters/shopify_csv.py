@@ -242,7 +242,7 @@ class ShopifyCsv:
     def _read(self, fh) -> Iterator[dict[str, Any]]:
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
         bad_before = BAD_BYTES[0]
-        reader = csv.reader(fh)
+        reader = csv.reader(fh, strict=True)  # strict: a broken quote is a problem, not a merged row
         try:
             header = next(reader)
         except StopIteration:

@@ -198,3 +198,12 @@ def test_market_not_included_has_no_market_price(write_csv):
     (a, b), problems = read(path)
     assert problems == [] and a.prices == {}
     assert b.prices["japan"].amount == Decimal("700") and b.prices["japan"].compare_at == Decimal("900")
+
+
+def test_broken_quoting_and_a_truncated_last_row_are_problems(tmp_path):
+    path = tmp_path / "catalog.csv"
+    path.write_text('Handle,Title,Variant Price\nmug,Mug,5\nbad,"Bad"x,5\ncup,Cup,6\nlamp,"Lamp\n', encoding="utf-8")
+    products, problems = read(path)
+    assert [p.handle for p in products] == ["mug", "cup"]
+    assert problems == ["catalog.csv:3: row is not valid CSV: ',' expected after '\"'",
+                        "catalog.csv:5: row is not valid CSV: unexpected end of data"]
