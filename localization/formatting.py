@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -103,7 +104,9 @@ def format_dimensions(dims: list[float | Decimal] | tuple, unit: str, market: Ma
     if unit not in _TO_CM:
         raise InputError(f"unknown length unit {unit!r}")
     cms = [Decimal(str(d)) * _TO_CM[unit] for d in dims]
-    if market.measurement == "imperial":
+    if market.measurement == "imperial" and len(cms) == 1 and cms[0] >= 100:
+        values, cldr = [_round_sensibly(cms[0] / Decimal("30.48"))], "length-foot"  # a 2 m cable is 6.6 ft
+    elif market.measurement == "imperial":
         values, cldr = [_round_sensibly(c / Decimal("2.54")) for c in cms], "length-inch"
     else:
         # Metric stays in the unit a shopper expects for the size: mm for small parts, m for furniture.
@@ -164,3 +167,41 @@ def ceil_to_precision(amount: Decimal, currency: str) -> Decimal:
     """``amount`` rounded up to the currency's minor unit."""
     quantum = Decimal(1).scaleb(-get_currency_precision(currency))
     return Decimal(amount).quantize(quantum, rounding=ROUND_CEILING)
+
+
+_NUM = r"\d+(?:[.,]\d+)?"
+_UNIT_RE = re.compile(
+    rf"(?<![\w.,])(?P<dims>{_NUM}(?:\s*[×xX]\s*{_NUM}){{0,2}})\s*(?P<unit>mm|cm|m|kg|g|ml|mL)(?![\w/²³])"
+)
+_ML_PER_FL_OZ = Decimal("29.5735295625")
+
+
+def _to_decimal(text: str) -> Decimal:
+    # "1,500" is fifteen hundred; "1,5" is one and a half.
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", text):
+        return Decimal(text.replace(",", ""))
+    return Decimal(text.replace(",", "."))
+
+
+def localize_units(text: str, market: Market) -> str:
+    """Metric sizes, weights and volumes in catalog text, rewritten for imperial markets (us).
+
+    ``45 × 30 cm`` -> ``17.5 × 12 in``, ``2 m`` -> ``6.6 ft``, ``450 g`` -> ``16 oz``, ``350 ml`` ->
+    ``12 fl oz``. Litres stay (backpacks and coolers are sold in litres in the US too); compound
+    units (``600 g/m²``) and metric markets are left as written.
+    """
+    if market.measurement != "imperial" or not text:
+        return text
+
+    def convert(match: re.Match) -> str:
+        unit = match.group("unit")
+        values = [_to_decimal(v) for v in re.split(r"\s*[×xX]\s*", match.group("dims"))]
+        if unit in _TO_CM:
+            return format_dimensions(values, unit, market)
+        if unit in ("g", "kg") and len(values) == 1:
+            return format_weight(values[0], unit, market)
+        if unit.lower() == "ml" and len(values) == 1:
+            return f"{_fmt_plain(_round_sensibly(values[0] / _ML_PER_FL_OZ), market)} fl oz"
+        return match.group(0)
+
+    return _UNIT_RE.sub(convert, text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from productreel.models import Finding, LocalizedProduct, LocalizedText, Market, Product
 from productreel.settings import Settings, get_settings
 
-from .formatting import format_price
+from .formatting import format_price, localize_units
 from .prices import choose_price
 from .translation import SOURCE_LANGUAGE, Request, Translator, catalog_translation
 
@@ -43,6 +43,12 @@ def localize(product: Product, market: Market, *, settings: Settings | None = No
         requests.append(cta_req)
     translator.run(requests, product=product.handle)
     by_field = {r.field: r.result for r in requests}
+    if market.measurement == "imperial":
+        # Sizes and weights in the copy, in inches and pounds; titles are names and steps are
+        # instructions whose metric amounts matter, so both stay as written.
+        for name, text in by_field.items():
+            if text is not None and (name == "description" or name.startswith("features[")):
+                by_field[name] = text.model_copy(update={"text": localize_units(text.text, market)})
 
     if market.cta:
         # The market file's own wording, or the seller's glossary entry for it.

@@ -91,3 +91,31 @@ def test_weights_convert_to_ounces_and_pounds_for_us(markets):
 )
 def test_round_price_rules(amount, currency, rule, expected):
     assert round_price(Decimal(amount), currency, rule) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("45 × 30 cm", "17.5 × 12 in"),
+        ("Holds 350 ml", "Holds 12 fl oz"),
+        ("Weighs 1.2 kg", "Weighs 2.6 lb"),
+        ("A 2 m cable", "A 6.6 ft cable"),
+        ("1,500 g of flour", "3.3 lb of flour"),
+        ("600 g/m² cotton terry", "600 g/m² cotton terry"),
+        ("Trail Backpack 28 L", "Trail Backpack 28 L"),
+        ("Machine washable at 60 °C", "Machine washable at 60 °C"),
+    ],
+)
+def test_metric_copy_is_converted_for_us(markets, text, expected):
+    from localization.formatting import localize_units
+
+    assert localize_units(text, markets["us"]) == expected
+    assert localize_units(text, markets["gb"]) == text
+
+
+def test_localize_converts_feature_sizes_for_us_only(product, markets, settings):
+    from localization import localize
+
+    product.features = ["45 × 30 cm", "Holds 350 ml"]
+    assert [f.text for f in localize(product, markets["us"], settings=settings).features] == ["17.5 × 12 in", "Holds 12 fl oz"]
+    assert [f.text for f in localize(product, markets["ca"], settings=settings).features] == ["45 × 30 cm", "Holds 350 ml"]
