@@ -92,6 +92,8 @@ class DiffusionSettings(BaseSettings):
     fps: int | None = None  # generation frame rate; fit_frames converts to the output's
     max_frames: int | None = None
     max_sequence_length: int | None = None
+    # A custom denoising schedule (LTX only), e.g. the 0.9.7/0.9.8 distilled checkpoints' list.
+    timesteps: list[float] | None = None
     # Diffusers cache hooks on the transformer: FirstBlockCache needs nothing else; MagCache needs
     # the model's magnitude ratios (from a calibration run: MagCacheConfig(calibrate=True)).
     cache_method: Literal["none", "first_block", "mag"] = "first_block"
@@ -507,6 +509,9 @@ def _plan_defaults(resolved: ResolvedModel, diffusion: DiffusionSettings) -> dic
     pick = lambda name: next(v for v in (getattr(diffusion, name, None), card.get(name), family.get(name)) if v is not None)  # noqa: E731
     plan = {name: pick(name) for name in ("max_area", "fps", "max_frames", "steps", "guidance")}
     plan["max_sequence_length"] = diffusion.max_sequence_length or card.get("max_sequence_length")
+    plan["timesteps"] = diffusion.timesteps or card.get("timesteps")
+    if plan["timesteps"]:
+        plan["steps"] = len(plan["timesteps"])
     plan["multiple"] = family["multiple"]
     return plan
 
@@ -564,6 +569,7 @@ def model_key(settings: Settings, diffusion: DiffusionSettings | None = None) ->
         "family": resolved.family,
         "pipeline": resolved.class_name,
         "steps": plan["steps"],
+        "timesteps": plan["timesteps"],
         "guidance": plan["guidance"],
         "max_area": plan["max_area"],
         "fps": plan["fps"],
@@ -695,6 +701,7 @@ def _cache_path(job: _Job, resolved: ResolvedModel, diffusion: DiffusionSettings
             "seed": job.seed,
             "size": [job.width, job.height, job.frames, plan["fps"]],
             "steps": plan["steps"],
+            "timesteps": plan["timesteps"],
             "guidance": plan["guidance"],
             "cache": [diffusion.cache_method, diffusion.cache_threshold],
             "image": job.image_hash,
@@ -712,9 +719,10 @@ def _run_group(group: list[_Job], resolved: ResolvedModel, diffusion: DiffusionS
         path = _cache_path(job, resolved, diffusion, plan, out_dir)
         sidecar = path.with_suffix(".json")
         if path.is_file() and sidecar.is_file():
-            cached = json.loads(sidecar.read_text(encoding="utf-8"))
-            if cached.get("fidelity_method_model") == diffusion.fidelity_model:
-                job.attempts.append({"seed": job.seed, "video": str(path), "fidelity": cached.get("fidelity"), "cached": True})
+            scored = json.loads(sidecar.read_text(encoding="utf-8")).get("fidelity")
+            # Reuse the shot, and its score when it was measured the way the settings ask now.
+            if job.image is None or (scored and scored.get("model") == diffusion.fidelity_model):
+                job.attempts.append({"seed": job.seed, "video": str(path), "fidelity": scored, "cached": True})
                 continue
         todo.append((job, path))
     pipe = _load(resolved, diffusion, group[0].task) if todo else None
@@ -728,8 +736,7 @@ def _run_group(group: list[_Job], resolved: ResolvedModel, diffusion: DiffusionS
             score = None
             if job.image is not None:
                 score = fidelity(frames, Path(job.request.image_path or job.request.shot.image), model=diffusion.fidelity_model)
-            _write_json(path.with_suffix(".json"), {"fidelity": score, "fidelity_method_model": diffusion.fidelity_model,
-                                                    "seed": job.seed, "prompt": job.prompt})
+            _write_json(path.with_suffix(".json"), {"fidelity": score, "seed": job.seed, "prompt": job.prompt})
             job.attempts.append({"seed": job.seed, "video": str(path), "fidelity": score,
                                  "seconds": round(elapsed / len(chunk), 3), "cached": False})
 
@@ -759,6 +766,15 @@ def _call(pipe, jobs: list[_Job], resolved: ResolvedModel, plan: dict) -> list:
         raise TransientError(
             f"GPU out of memory generating a {job.width}x{job.height}, {job.frames}-frame shot with {resolved.name} "
             f"even with one shot per call and offload",
+            product=job.request.product,
+            market=job.request.market,
+            where="diffusion",
+        ) from exc
+    except (ValueError, RuntimeError, TypeError) as exc:
+        job = jobs[0]
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise RenderError(
+            f"{type(pipe).__name__} failed on a {job.width}x{job.height}, {job.frames}-frame shot: {first_line}",
             product=job.request.product,
             market=job.request.market,
             where="diffusion",
@@ -797,10 +813,15 @@ def _call_kwargs(pipe, jobs: list[_Job], resolved: ResolvedModel, plan: dict) ->
         kwargs["image"] = first.image if resolved.family == "wan" else [j.image for j in jobs]
     if resolved.family == "ltx":
         kwargs["frame_rate"] = int(plan["fps"])
+        if plan.get("timesteps"):
+            kwargs["timesteps"] = list(plan["timesteps"])
+            kwargs.pop("num_inference_steps")
         if getattr(pipe.vae.config, "timestep_conditioning", False):
-            # LTX-Video 0.9.1+ VAEs denoise while decoding; these are the model card's values.
+            # LTX-Video 0.9.1+ VAEs denoise while decoding; these are the values diffusers' LTX docs give.
             kwargs["decode_timestep"] = 0.05
             kwargs["decode_noise_scale"] = 0.025
+            if type(pipe).__name__ == "LTXConditionPipeline":
+                kwargs["image_cond_noise_scale"] = 0.025
     return kwargs
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tempfile
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +25,63 @@ def to_uint8(frames) -> np.ndarray:
     return array
 
 
-def write_mp4(frames: np.ndarray, fps: int, path: Path) -> Path:
-    """Write [N, H, W, 3] uint8 frames as an H.264 MP4, atomically (temp name, then rename)."""
-    import av
+def rgb_to_yuv420p(rgb: np.ndarray) -> np.ndarray:
+    """RGB uint8 [H, W, 3] (even sides) as planar YUV 4:2:0, BT.601 limited range: [H * 3 / 2, W].
 
+    Integer arithmetic on purpose: float and SIMD paths round differently with memory alignment,
+    and one seed must give one file run after run (the shot cache and reviews rely on it).
+    """
+    x = rgb.astype(np.int32)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    height, width = r.shape
+    y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
+
+    def quad(plane: np.ndarray) -> np.ndarray:  # the sum of each 2x2 block
+        return plane.reshape(height // 2, 2, width // 2, 2).sum(axis=(1, 3))
+
+    rs, gs, bs = quad(r), quad(g), quad(b)
+    u = ((-38 * rs - 74 * gs + 112 * bs + 512) >> 10) + 128
+    v = ((112 * rs - 94 * gs - 18 * bs + 512) >> 10) + 128
+    flat = np.concatenate([y.ravel(), u.ravel(), v.ravel()])
+    return np.clip(flat, 0, 255).astype(np.uint8).reshape(height * 3 // 2, width)
+
+
+def yuv420p_to_rgb(yuv: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Planar YUV 4:2:0 (BT.601 limited range) [H * 3 / 2, W] as RGB uint8 [H, W, 3], in integers."""
+    flat = yuv.reshape(-1).astype(np.int32)
+    c = flat[: height * width].reshape(height, width) - 16
+    quarter = (height // 2) * (width // 2)
+    d = flat[height * width : height * width + quarter].reshape(height // 2, width // 2) - 128
+    e = flat[height * width + quarter : height * width + 2 * quarter].reshape(height // 2, width // 2) - 128
+    d = d.repeat(2, axis=0).repeat(2, axis=1)
+    e = e.repeat(2, axis=0).repeat(2, axis=1)
+    rgb = np.stack(
+        [(298 * c + 409 * e + 128) >> 8, (298 * c - 100 * d - 208 * e + 128) >> 8, (298 * c + 516 * d + 128) >> 8],
+        axis=-1,
+    )
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def ffmpeg_exe() -> str:
+    """The FFmpeg binary: imageio-ffmpeg's bundled one, else the system's."""
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        exe = shutil.which("ffmpeg")
+        if not exe:
+            raise RenderError("FFmpeg not found: install it (deploy/system-deps.sh) or `pip install imageio-ffmpeg`")
+        return exe
+
+
+def write_mp4(frames: np.ndarray, fps: int, path: Path) -> Path:
+    """Write [N, H, W, 3] uint8 frames as an H.264 MP4, atomically (temp name, then rename).
+
+    FFmpeg runs in its own process on YUV converted here in integers: inside a process that has
+    run torch, in-process x264 and swscale gave slightly different files for the same frames,
+    and one seed must give one file (the shot cache and reviews rely on it).
+    """
     frames = to_uint8(frames)
     # yuv420p needs even sides; drop the odd last row/column rather than stretch.
     height = frames.shape[1] - frames.shape[1] % 2
@@ -38,26 +92,32 @@ def write_mp4(frames: np.ndarray, fps: int, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".mp4", dir=path.parent)
     os.close(fd)
+    command = [
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-framerate", str(int(fps)), "-i", "pipe:0",
+        # Near-lossless: the compose renderer decodes and re-encodes these frames.
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "12", "-pix_fmt", "yuv420p",
+        "-colorspace", "smpte170m", "-color_primaries", "smpte170m", "-color_trc", "smpte170m", "-color_range", "tv",
+        "-an", "-f", "mp4", tmp,
+    ]
+    raw = b"".join(rgb_to_yuv420p(frame[:height, :width]).tobytes() for frame in frames)
     try:
-        with av.open(tmp, mode="w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=Fraction(int(fps), 1))
-            stream.width, stream.height = width, height
-            stream.pix_fmt = "yuv420p"
-            # Near-lossless: these frames are re-encoded by the compose renderer later.
-            stream.options = {"crf": "12", "preset": "veryfast"}
-            for frame in frames:
-                picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:height, :width]), format="rgb24")
-                for packet in stream.encode(picture):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
+        done = subprocess.run(command, input=raw, capture_output=True, timeout=600)
+        if done.returncode != 0:
+            lines = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
+            raise RenderError(f"could not write {path.name}: FFmpeg: {lines[-1]}", where=str(path))
         os.replace(tmp, path)
-    except Exception as exc:
+    except BaseException:
         Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, RenderError):
-            raise
-        raise RenderError(f"could not write {path.name}: {exc}", where=str(path)) from exc
+        raise
     return path
+
+
+def _rgb(frame) -> np.ndarray:
+    # Our own files are even-sided yuv420p: convert exactly; anything else goes through swscale.
+    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+        return yuv420p_to_rgb(frame.to_ndarray(), frame.height, frame.width)
+    return frame.to_ndarray(format="rgb24")
 
 
 def read_frames(path: Path) -> tuple[np.ndarray, float]:
@@ -71,7 +131,7 @@ def read_frames(path: Path) -> tuple[np.ndarray, float]:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             rate = float(stream.average_rate or stream.guessed_rate or 24)
-            frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
+            frames = [_rgb(frame) for frame in container.decode(stream)]
     except av.error.FFmpegError as exc:
         raise RenderError(f"cannot read generated shot {path.name}: {exc}", where=str(path)) from exc
     if not frames:

@@ -302,3 +302,52 @@ def test_fill_generated_shots_falls_back_to_the_photo(tiny_models, photo, tmp_pa
     assert not filled.has_generated and filled.scenes[0].shot.image == photo
     assert all(o.role != "disclosure" for s in filled.scenes for o in s.overlays)
     assert "digital_source_type" not in filled.metadata
+
+
+def test_pipeline_errors_become_one_line_render_errors(tiny_models):
+    from productreel.errors import RenderError
+
+    class Broken(_FakePipe):
+        def __call__(self, **kwargs):
+            raise ValueError("`height` and `width` have to be divisible by 32 but are 30 and 30.\nmore detail")
+
+    resolved = resolve_model(str(tiny_models["ltx"]), settings=Settings())
+    with pytest.raises(RenderError, match=r"divisible by 32 but are 30 and 30\.$") as info:
+        diffusion._call(Broken(fits=1), _jobs(1), resolved, {"steps": 2, "guidance": 1.0, "fps": 8})
+    assert info.value.where == "diffusion"
+
+
+def test_same_seed_same_frames_in_a_fresh_cache(tiny_models, photo, tmp_path):
+    from clips.diffusion_video import read_frames
+
+    shot = Shot(kind="generated", prompt="a red mug", seed=11)
+    videos = [
+        generate_shot(shot, width=32, height=32, fps=8, duration=0.1, image_path=photo, diffusion=FAST,
+                      settings=settings_for(tiny_models["wan"], tmp_path / str(i))).video
+        for i in range(2)
+    ]
+    assert videos[0] != videos[1] and np.array_equal(read_frames(videos[0])[0], read_frames(videos[1])[0])
+
+
+def test_custom_timesteps_for_distilled_ltx(tiny_models):
+    resolved = resolve_model(str(tiny_models["ltx"]), settings=Settings())
+    tuned = DiffusionSettings(timesteps=[1000, 993, 987, 0.03])
+    plan = diffusion._plan_defaults(resolved, tuned)
+    kwargs = diffusion._call_kwargs(load_pipeline(str(tiny_models["ltx"]), settings=Settings(), diffusion=FAST),
+                                    _jobs(1), resolved, plan)
+    assert plan["steps"] == 4 and kwargs["timesteps"] == [1000, 993, 987, 0.03] and "num_inference_steps" not in kwargs
+    assert model_key(Settings(model=str(tiny_models["ltx"])), tuned)["timesteps"] == [1000, 993, 987, 0.03]
+
+
+def test_mp4_round_trip_keeps_colours_and_is_byte_exact(tmp_path):
+    from clips.diffusion_video import read_frames
+
+    image = np.zeros((50, 66, 3), np.uint8)
+    image[:, :22], image[:, 22:44], image[:, 44:], image[:10] = (220, 30, 30), (30, 200, 60), (40, 60, 210), (250, 250, 250)
+    first = write_mp4(np.stack([image] * 3), 8, tmp_path / "a.mp4")
+    second = write_mp4(np.stack([image] * 3), 8, tmp_path / "b.mp4")
+    assert first.read_bytes() == second.read_bytes()
+    back, fps = read_frames(first)
+    assert back.shape == (3, 50, 66, 3) and fps == 8
+    assert np.abs(back.astype(int) - image).mean() < 2.0
+    assert not list(tmp_path.glob(".*"))  # no temp files left behind
