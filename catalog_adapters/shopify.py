@@ -16,6 +16,7 @@ error, after which we wait what the cost bucket needs
 from __future__ import annotations
 
 import os
+import re
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -39,16 +40,16 @@ _PRODUCT_FIELDS = """
       priceRangeV2 {{ minVariantPrice {{ amount currencyCode }} }}
       features: metafield(namespace: "custom", key: "features") {{ value }}
       steps: metafield(namespace: "custom", key: "howto_steps") {{ value }}
-      media(first: 20, sortKey: POSITION) {{ nodes {{
+      media(first: {media_first}, sortKey: POSITION) {{ nodes {{
         mediaContentType alt
         ... on MediaImage {{ image {{ url altText }} }} }} }}
-      variants(first: 100) {{ nodes {{
+      variants(first: {variants_first}) {{ pageInfo {{ hasNextPage }} nodes {{
         id title sku barcode price compareAtPrice selectedOptions {{ name value }}
 {pricing}      }} }}
 {translations}"""
 
 
-def build_query(countries: list[str], locales: list[str]) -> str:
+def build_query(countries: list[str], locales: list[str], *, variants_first: int = 100, media_first: int = 20) -> str:
     """The products query with one aliased contextualPricing per country and translations per locale."""
     pricing = "".join(
         f"        price_{i}: contextualPricing(context: {{country: {c}}}) {{ price {{ amount currencyCode }} "
@@ -58,13 +59,26 @@ def build_query(countries: list[str], locales: list[str]) -> str:
     translations = "".join(
         f'      tr_{i}: translations(locale: "{loc}") {{ key value locale }}\n' for i, loc in enumerate(locales)
     )
-    body = _PRODUCT_FIELDS.format(pricing=pricing, translations=translations)
+    body = _PRODUCT_FIELDS.format(
+        pricing=pricing, translations=translations, variants_first=variants_first, media_first=media_first
+    )
     return (
         "query Products($first: Int!, $cursor: String, $query: String) {\n"
         "  products(first: $first, after: $cursor, sortKey: UPDATED_AT, query: $query) {\n"
         "    pageInfo { hasNextPage endCursor }\n"
         "    nodes {" + body + "    }\n  }\n}\n"
     )
+
+
+_MAX_COST = re.compile(r"Query cost is (\d+), which exceeds the single query max cost limit \((\d+)\)")
+
+
+class _TooCostly(Exception):
+    """Shopify refused the query as too costly for one request."""
+
+    def __init__(self, cost: int | None, limit: int | None, message: str) -> None:
+        super().__init__(message)
+        self.cost, self.limit, self.message = cost, limit, message
 
 
 def _pairs(text: str) -> dict[str, str]:
@@ -112,6 +126,8 @@ class ShopifyAdmin:
         markets: dict[str, str] | None = None,
         locales: list[str] | None = None,
         page_size: int = 50,
+        variants_first: int = 100,
+        media_first: int = 20,
         query: str = "status:active",
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 30.0,
@@ -138,6 +154,8 @@ class ShopifyAdmin:
         if not 1 <= page_size <= MAX_PAGE:
             raise InputError(f"page_size {page_size} must be between 1 and {MAX_PAGE}")
         self.page_size = page_size
+        self.variants_first = max(1, min(variants_first, MAX_PAGE))
+        self.media_first = max(1, min(media_first, MAX_PAGE))
         self.since = parse_since(since)
         self.filter = query
         self.problems: list[CatalogProblem] = []
@@ -184,16 +202,32 @@ class ShopifyAdmin:
             raise TransientError("Shopify Admin API answered with a body that is not JSON", where=self.store)
         if body.get("errors") and not body.get("data"):
             messages = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in body["errors"])
+            cost = _MAX_COST.search(messages)
+            codes = {(e.get("extensions") or {}).get("code") for e in body["errors"] if isinstance(e, dict)}
+            if cost or "MAX_COST_EXCEEDED" in codes:
+                raise _TooCostly(int(cost.group(1)) if cost else None, int(cost.group(2)) if cost else None, messages)
             raise InputError(f"Shopify Admin API query failed: {messages}", where=self.store)
         return body["data"]
 
     def products(self) -> Iterator[Product]:
         """Yield every product page by page; a product that cannot be read becomes a problem."""
         countries = list(self.markets.values())
-        query = build_query(countries, self.locales)
+        query = build_query(countries, self.locales, variants_first=self.variants_first, media_first=self.media_first)
         cursor: str | None = None
+        first = self.page_size
         while True:
-            data = self._post(query, {"first": self.page_size, "cursor": cursor, "query": self._search() or None})
+            try:
+                data = self._post(query, {"first": first, "cursor": cursor, "query": self._search() or None})
+            except _TooCostly as exc:
+                # Shopify prices a query before running it (connections x first); a smaller page fits.
+                if first == 1:
+                    raise InputError(
+                        f"Shopify refused even one product per page ({exc.message}); "
+                        "lower variants_first/media_first or read fewer markets and locales at once",
+                        where=self.store,
+                    ) from None
+                first = max(1, (first * exc.limit) // exc.cost) if exc.cost and exc.limit else first // 2
+                continue
             page = (data or {}).get("products") or {}
             for node in page.get("nodes") or []:
                 product = self._product(node)
@@ -252,6 +286,10 @@ class ShopifyAdmin:
                 compare = parse_price(str(cap), f"{market} compare-at price") if cap is not None else None
                 if amount is not None and (market not in market_best or amount < market_best[market][0]):
                     market_best[market] = (amount, currency, compare)
+        if ((node.get("variants") or {}).get("pageInfo") or {}).get("hasNextPage"):
+            self.problems.append(
+                CatalogProblem(pid, f"more than {self.variants_first} variants; only the first {self.variants_first} were read", handle)
+            )
         images = []
         for m in (node.get("media") or {}).get("nodes") or []:
             image = m.get("image") or {}

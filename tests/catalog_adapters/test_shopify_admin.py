@@ -189,3 +189,34 @@ def test_throttle_wait_reads_the_bucket():
     body = {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
             "extensions": {"cost": {"requestedQueryCost": 100, "throttleStatus": {"currentlyAvailable": 0, "restoreRate": 100}}}}
     assert throttle_wait(body) == pytest.approx(1.05)
+
+
+class CostlyShopify(FakeShopify):
+    """Refuses a page whose priced cost (first x 300) passes 1000, as Shopify prices connections."""
+
+    def __call__(self, request: Request) -> Response:
+        body = request.get_json()
+        cost = 2 + body["variables"]["first"] * 300
+        if cost > 1000:
+            self.requests.append(body)
+            return Response(json.dumps({"errors": [{"message": f"Query cost is {cost}, which exceeds the single query max cost limit (1000).",
+                                                    "extensions": {"code": "MAX_COST_EXCEEDED"}}]}), content_type="application/json")
+        return super().__call__(request)
+
+
+def test_a_too_costly_page_is_retried_smaller(httpserver, sleeps):
+    fake = CostlyShopify([node(n) for n in range(7)])
+    httpserver.expect_request(PATH, method="POST").respond_with_handler(fake)
+    adapter = admin(httpserver, sleeps, page_size=50)
+    assert [p.handle for p in adapter.products()] == [f"mug-{n}" for n in range(7)]
+    assert [r["variables"]["first"] for r in fake.requests][:3] == [50, 3, 3]
+
+
+def test_more_variants_than_asked_for_is_reported(httpserver, sleeps):
+    many = node(1)
+    many["variants"]["pageInfo"] = {"hasNextPage": True}
+    httpserver.expect_request(PATH, method="POST").respond_with_handler(FakeShopify([many]))
+    adapter = admin(httpserver, sleeps, variants_first=2)
+    assert len(list(adapter.products())) == 1
+    assert [str(p) for p in adapter.problems] == [
+        "gid://shopify/Product/1: product mug-1: more than 2 variants; only the first 2 were read"]
