@@ -351,3 +351,23 @@ def test_mp4_round_trip_keeps_colours_and_is_byte_exact(tmp_path):
     assert back.shape == (3, 50, 66, 3) and fps == 8
     assert np.abs(back.astype(int) - image).mean() < 2.0
     assert not list(tmp_path.glob(".*"))  # no temp files left behind
+
+
+@pytest.mark.slow
+def test_generated_hero_shot_end_to_end_through_the_compose_renderer(tiny_models, product, lp, script, market, tmp_path):
+    from clips.compose import render
+    from clips.storyboard import build_storyboard
+
+    script = script.model_copy(update={"prompt": "a blue stoneware mug turning slowly on a wooden table",
+                                       "negative_prompt": "text, watermark"})
+    sb = build_storyboard(product, lp, script, market, "ad", "9:16", job_key="gen-1", profile="tiny", generated=True)
+    assert sb.scenes[0].shot.kind == "generated"
+    filled, findings = diffusion.fill_generated_shots(sb, settings=settings_for(tiny_models["ltx"], tmp_path),
+                                                      diffusion=FAST)
+    assert findings == [] and filled.scenes[0].shot.video.is_file()
+    assert filled.metadata["diffusion"]["shots"][0]["prompt"] == script.prompt
+    clip = render(filled, tmp_path / "out")
+    assert clip.has_generated and clip.video.is_file()
+    stream = ffprobe(clip.video)
+    assert (stream["width"], stream["height"]) == (filled.width, filled.height)
+    assert any(o.text == market.ai_label for o in filled.scenes[0].overlays)
