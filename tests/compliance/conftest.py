@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from clipmaker import make_clip  # noqa: E402
+from .clipmaker import make_clip  # noqa: E402
 
 from productreel.models import LocalizedProduct, LocalizedText, Market  # noqa: E402
 
