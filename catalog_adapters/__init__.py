@@ -4,6 +4,8 @@
     ADAPTERS: the registry, kind name -> adapter class (third-party adapters add themselves here)
     product_json(product) -> dict, the `productreel ingest` JSON Lines shape
     ingest_to(out, err, source, kind, since) -> exit code, the logic of `productreel ingest`
+    set_secret_source(lookup): where API secrets come from besides the environment (flows/
+        registers Prefect Secret blocks: "shopify-access-token", "woocommerce-consumer-key", ...)
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from productreel.errors import InputError
 
-from .base import CatalogAdapter, CatalogProblem
+from .base import CatalogAdapter, CatalogProblem, set_secret_source
 from .output import ingest_to, product_json
 from .shopify_csv import ShopifyCsv
 
@@ -24,7 +26,16 @@ ADAPTERS: dict[str, type] = {
 
 _REMOTE = ("http://", "https://", "shopify://")
 
-__all__ = ["ADAPTERS", "CatalogAdapter", "CatalogProblem", "guess_kind", "ingest_to", "open_catalog", "product_json"]
+__all__ = [
+    "ADAPTERS",
+    "CatalogAdapter",
+    "CatalogProblem",
+    "guess_kind",
+    "ingest_to",
+    "open_catalog",
+    "product_json",
+    "set_secret_source",
+]
 
 
 def _register_optional() -> None:

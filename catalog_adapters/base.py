@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 from productreel.errors import InputError
 from productreel.models import Product
@@ -49,6 +49,31 @@ def parse_since(value: datetime | str | None) -> datetime | None:
         except ValueError:
             raise InputError(f"--since {value!r} is not an ISO date such as 2025-01-31 or 2025-01-31T12:00:00Z") from None
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+# Where secrets come from besides the environment: flows/ registers a Prefect Secret block
+# lookup here (catalog_adapters never imports Prefect), called with a block name such as
+# "shopify-access-token" (the variable name in kebab case).
+_secret_source: Callable[[str], str | None] | None = None
+
+
+def set_secret_source(source: Callable[[str], str | None] | None) -> None:
+    """Register a lookup for secrets by block name (e.g. Prefect ``Secret.load(name).get()``); None removes it."""
+    global _secret_source
+    _secret_source = source
+
+
+def setting(name: str) -> str:
+    """The environment variable ``name``, else the secret source's block ``name-in-kebab-case``, else ""."""
+    import os
+
+    value = os.environ.get(name, "")
+    if value or _secret_source is None:
+        return value
+    try:
+        return _secret_source(name.lower().replace("_", "-")) or ""
+    except Exception:  # noqa: BLE001 - a missing block is a missing setting, reported by the caller
+        return ""
 
 
 class BadValue(ValueError):

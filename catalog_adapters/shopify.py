@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from productreel.errors import InputError, PermanentError, TransientError
 from productreel.models import Product
 
-from .base import BadValue, CatalogProblem, check_currency, html_to_text, parse_price, parse_since, split_list
+from .base import BadValue, CatalogProblem, check_currency, html_to_text, parse_price, parse_since, setting, split_list
 from .http import HttpClient
 
 DEFAULT_API_VERSION = "2025-01"
@@ -145,7 +145,7 @@ class ShopifyAdmin:
         self.store = store.rstrip("/")
         self.api_version = api_version or os.environ.get("SHOPIFY_API_VERSION") or DEFAULT_API_VERSION
         self.endpoint = f"{self.store}/admin/api/{self.api_version}/graphql.json"
-        token = token or os.environ.get("SHOPIFY_ACCESS_TOKEN")
+        token = token or setting("SHOPIFY_ACCESS_TOKEN")
         if not token:
             raise InputError("no Shopify access token: set SHOPIFY_ACCESS_TOKEN (or pass token from a Secret block)")
         self.markets = {k.lower(): v.upper() for k, v in (markets or _pairs(os.environ.get("SHOPIFY_MARKETS", ""))).items()}

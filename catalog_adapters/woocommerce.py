@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from productreel.errors import InputError
 from productreel.models import Product
 
-from .base import BadValue, CatalogProblem, check_currency, html_to_text, parse_price, parse_since, split_list
+from .base import BadValue, CatalogProblem, check_currency, html_to_text, parse_price, parse_since, setting, split_list
 from .http import HttpClient
 
 PER_PAGE = 100
@@ -62,8 +62,8 @@ class WooCommerce:
         site = re.sub(r"/wp-json(/wc/v3)?(/products)?$", "", site)
         self.site = site
         self.base = f"{site}/wp-json/wc/v3"
-        key = consumer_key or os.environ.get("WOOCOMMERCE_CONSUMER_KEY")
-        secret = consumer_secret or os.environ.get("WOOCOMMERCE_CONSUMER_SECRET")
+        key = consumer_key or setting("WOOCOMMERCE_CONSUMER_KEY")
+        secret = consumer_secret or setting("WOOCOMMERCE_CONSUMER_SECRET")
         if not key or not secret:
             raise InputError("no WooCommerce API key: set WOOCOMMERCE_CONSUMER_KEY and WOOCOMMERCE_CONSUMER_SECRET")
         if auth == "auto":

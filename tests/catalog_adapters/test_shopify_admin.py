@@ -220,3 +220,16 @@ def test_more_variants_than_asked_for_is_reported(httpserver, sleeps):
     assert len(list(adapter.products())) == 1
     assert [str(p) for p in adapter.problems] == [
         "gid://shopify/Product/1: product mug-1: more than 2 variants; only the first 2 were read"]
+
+
+def test_token_from_a_registered_secret_source(httpserver, shop, sleeps, monkeypatch):
+    from catalog_adapters.base import set_secret_source
+
+    monkeypatch.delenv("SHOPIFY_ACCESS_TOKEN", raising=False)
+    asked = []
+    set_secret_source(lambda name: (asked.append(name), TOKEN)[1])
+    try:
+        adapter = open_catalog(httpserver.url_for("/"), "shopify", sleep=sleeps.append)
+        assert len(list(adapter.products())) == 5 and asked == ["shopify-access-token"]
+    finally:
+        set_secret_source(None)
