@@ -57,3 +57,14 @@ def test_generated_shot_needs_a_model_license(clip_factory):
 def test_foreign_clip_without_manifest_is_informational(clip_factory):
     (f,) = lic(clip_factory())
     assert f.severity == "INFO"
+
+
+def test_asset_manifest_for_signing_lists_storyboard_assets_with_defaults(tmp_path: Path):
+    from compliance import asset_manifest
+
+    sb = storyboard("us", fonts=[Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")])
+    sb.scenes[0].shot = Shot(kind="image", image=tmp_path / "mug.jpg")
+    entries = asset_manifest(sb, assets=[{"kind": "logo", "name": "logo.png", "source": "brand kit", "license": "seller-owned", "owner": "ACME"}])
+    kinds = {e["kind"]: e for e in entries}
+    assert set(kinds) == {"logo", "product_photo", "font"}
+    assert kinds["font"]["license"] == "OFL-1.1" and kinds["product_photo"]["name"] == "mug.jpg"

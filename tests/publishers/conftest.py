@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from publisher_fakes import SHOP_TOKEN, FakeShopify
+from .publisher_fakes import SHOP_TOKEN, FakeShopify
 from pytest_httpserver import HTTPServer
 
 from productreel.ledger import Ledger
@@ -104,7 +104,7 @@ def shop_env(shop) -> dict[str, str]:
 @pytest.fixture
 def woo(http_server):
     """The fake WordPress + WooCommerce site with product 794 (slug mug) and one merchant video."""
-    from publisher_fakes import FakeWoo
+    from .publisher_fakes import FakeWoo
 
     http_server.clear()
     yield FakeWoo(http_server)
@@ -114,6 +114,6 @@ def woo(http_server):
 @pytest.fixture
 def woo_env(woo) -> dict[str, str]:
     """WOOCOMMERCE_* settings pointing at the fake site."""
-    from publisher_fakes import WP_APP_PASSWORD, WP_USER
+    from .publisher_fakes import WP_APP_PASSWORD, WP_USER
 
     return {"WOOCOMMERCE_URL": woo.site_url, "WOOCOMMERCE_USERNAME": WP_USER, "WOOCOMMERCE_APP_PASSWORD": WP_APP_PASSWORD}

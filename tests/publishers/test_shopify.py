@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from publisher_fakes import SHOP_TOKEN, Crash
+from .publisher_fakes import SHOP_TOKEN, Crash
 from productreel.errors import PublishRejected, TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from publisher_fakes import WC_KEY, WC_SECRET, WP_APP_PASSWORD, Crash
+from .publisher_fakes import WC_KEY, WC_SECRET, WP_APP_PASSWORD, Crash
 
 from productreel.errors import PublishRejected
 from productreel.ledger import Ledger
