@@ -135,7 +135,9 @@ class ShopifyAdmin:
         max_wait: float = 120.0,
         **_options: object,
     ) -> None:
-        store = str(source or os.environ.get("SHOPIFY_STORE_URL") or "")
+        store = str(source or "")
+        if store.rstrip("/:") in ("", "shopify"):  # "shopify://" alone: the store from the environment
+            store = os.environ.get("SHOPIFY_STORE_URL", "")
         if not store:
             raise InputError("no Shopify store: pass shopify://SHOP.myshopify.com or set SHOPIFY_STORE_URL")
         if store.startswith("shopify://"):

@@ -233,3 +233,9 @@ def test_token_from_a_registered_secret_source(httpserver, shop, sleeps, monkeyp
         assert len(list(adapter.products())) == 5 and asked == ["shopify-access-token"]
     finally:
         set_secret_source(None)
+
+
+def test_store_from_the_environment(httpserver, shop, sleeps, monkeypatch):
+    monkeypatch.setenv("SHOPIFY_STORE_URL", httpserver.url_for("/"))
+    adapter = open_catalog("shopify://", token=TOKEN, sleep=sleeps.append)
+    assert adapter.endpoint == httpserver.url_for(PATH) and len(list(adapter.products())) == 5
