@@ -90,11 +90,19 @@ def join(pieces: list[Atom]) -> str:
     return "".join((" " if a.space_before and i else "") + a.text for i, a in enumerate(pieces))
 
 
-def wrap(text: str, fits: Callable[[str], bool], max_lines: int | None = None, *, balance: bool = True) -> list[str] | None:
+def wrap(
+    text: str,
+    fits: Callable[[str], bool],
+    max_lines: int | None = None,
+    *,
+    balance: bool = True,
+    measure: Callable[[str], float] | None = None,
+) -> list[str] | None:
     """Lines of ``text`` that each satisfy ``fits``, or None when it cannot be done in ``max_lines``.
 
     Explicit newlines are kept. With ``balance``, the lines of a paragraph are made as even as
-    the break points allow (a two-line title reads better as two halves than as one full line).
+    the break points allow (a two-line title reads better as two halves than as one full line),
+    by ``measure`` (pixels) when given, else by characters.
     """
     lines: list[str] = []
     for paragraph in text.split("\n"):
@@ -106,7 +114,7 @@ def wrap(text: str, fits: Callable[[str], bool], max_lines: int | None = None, *
         if got is None:
             return None
         if balance and len(got) > 1:
-            got = _balanced(pieces, fits, len(got)) or got
+            got = _balanced(pieces, fits, len(got), measure or len) or got
         lines += [join(line) for line in got]
     if max_lines is not None and len(lines) > max_lines:
         return None
@@ -140,7 +148,9 @@ def _break_quality(before: Atom, after: Atom) -> int:
     return 0 if after.space_before or before.text[-1] in _GOOD_AFTER else 1
 
 
-def _balanced(pieces: list[Atom], fits: Callable[[str], bool], count: int) -> list[list[Atom]] | None:
+def _balanced(
+    pieces: list[Atom], fits: Callable[[str], bool], count: int, measure: Callable[[str], float] = len
+) -> list[list[Atom]] | None:
     """The split into ``count`` lines at the most natural break, then the most even one."""
     best: tuple[tuple, list[list[Atom]]] | None = None
     if count == 2:
@@ -149,7 +159,8 @@ def _balanced(pieces: list[Atom], fits: Callable[[str], bool], count: int) -> li
             ta, tb = join(a), join(b)
             if fits(ta) and fits(tb):
                 # Prefer the shorter top line on ties (a bottom-heavy pyramid reads easier).
-                score = (_break_quality(pieces[cut - 1], pieces[cut]), max(len(ta), len(tb)), len(ta) > len(tb))
+                wa, wb = measure(ta), measure(tb)
+                score = (_break_quality(pieces[cut - 1], pieces[cut]), max(wa, wb), wa > wb)
                 if best is None or score < best[0]:
                     best = (score, [a, b])
         return best[1] if best else None

@@ -214,18 +214,19 @@ def fit_text(
     room = max_width - 2 * stroke
     cache: dict[tuple[str, int], float] = {}
 
-    def fits_at(px: int):
-        def fits(line: str) -> bool:
+    def width_at(px: int):
+        def width(line: str) -> float:
             key = (line, px)
             if key not in cache:
                 cache[key] = layout.width(line, px)
-            return cache[key] <= room
+            return cache[key]
 
-        return fits
+        return width
 
     for lines_allowed in range(1, max_lines + 1):
         for px in sizes:
-            lines = wrap(text, fits_at(px), lines_allowed)
+            width = width_at(px)
+            lines = wrap(text, lambda line, width=width: width(line) <= room, lines_allowed, measure=width)
             if lines is not None:
                 return px, lines
     raise RenderError(
