@@ -6,7 +6,7 @@ from typing import Any
 
 from compliance.context import Context, finding
 from compliance.rules import Rule
-from compliance.text import Hit, TextSource, find_hits, normalize
+from compliance.text import Hit, find_hits, normalize, ocr_hits
 from productreel.models import Finding
 
 
@@ -46,7 +46,9 @@ def check_regex_any(rule: Rule, ctx: Context) -> list[Finding]:
         if not p.get("pattern"):
             continue
         for src in sources:
-            for s, e, txt in find_hits(p["pattern"], src.text, allow=rule.allow + p.get("allow", [])):
+            # OCR misreads look-alikes (l/I/1, 0/O): its text is matched as read and folded.
+            search = ocr_hits if src.kind == "ocr" else find_hits
+            for s, e, txt in search(p["pattern"], src.text, allow=rule.allow + p.get("allow", [])):
                 hit = Hit(txt, s, e, src)
                 msg = p.get("message") or rule.title or "banned claim"
                 out.append(finding(rule, ctx, f"{msg}: {txt!r} in {src.kind}", severity=p.get("severity"), **_evidence(hit)))
@@ -80,7 +82,8 @@ def check_regex_requires(rule: Rule, ctx: Context) -> list[Finding]:
     clip_ok = satisfied([s.text for s in sources]) if scope == "clip" else None
     out: list[Finding] = []
     for src in sources:
-        for s, e, txt in find_hits(rule.pattern or "", src.text, allow=rule.allow):
+        search = ocr_hits if src.kind == "ocr" else find_hits
+        for s, e, txt in search(rule.pattern or "", src.text, allow=rule.allow):
             ok = clip_ok if clip_ok is not None else satisfied([src.text])
             if not ok:
                 ev = _evidence(Hit(txt, s, e, src))

@@ -118,3 +118,20 @@ def check_license(rule: Rule, ctx: Context) -> list[Finding]:
             name = a.get("name") or (Path(a["path"]).name if a.get("path") else a.get("kind"))
             out.append(finding(rule, ctx, f"{a.get('kind', 'asset')} {name}: {problem}", asset={k: str(v) for k, v in a.items()}))
     return out
+
+
+def asset_manifest(storyboard, *, assets: list[dict] | None = None, rules=None) -> list[dict]:
+    """The clip's asset manifest for sign_clip: given entries plus the storyboard's assets with their defaults."""
+    from productreel.models import Market
+
+    from compliance.context import Context
+    from compliance.engine import _book
+
+    ctx = Context(path=Path(f"{storyboard.job_key or 'clip'}.mp4"), market=Market(code=storyboard.market, name="", locale=storyboard.locale, language="", currency=""),
+                  destination=storyboard.destination, book=_book(rules), storyboard=storyboard, assets=assets)
+    out = []
+    for a in resolve_assets(ctx):
+        entry = {k: v for k, v in a.items() if k != "defaulted" and v is not None}
+        entry.setdefault("name", Path(entry["path"]).name if entry.get("path") else entry.get("kind", "asset"))
+        out.append(entry)
+    return out
