@@ -24,6 +24,7 @@ from .fonts import cmap, face_index, needs_glyph, suggest_font
 from .linebreak import wrap
 
 BIDI_CONTROLS = set("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+JOINERS = {"\u200c", "\u200d"}  # ZWNJ and ZWJ change shaping, so they stay in the text
 LINE_SPACING = 0.15  # extra space between lines, as a fraction of the font size
 
 
@@ -81,8 +82,8 @@ class Layout:
         chars = _bidi_levels(line, self.rtl)
         runs: list[Run] = []
         for ch, level in chars:
-            if ch in BIDI_CONTROLS:
-                continue  # they have done their work in the levels
+            if ch in BIDI_CONTROLS or (unicodedata.category(ch) in ("Cf", "Cc") and ch not in JOINERS):
+                continue  # bidi marks have done their work in the levels; other format characters draw nothing
             index = self.font_of(ch) if needs_glyph(ch) else None
             # Spaces and combining marks stay in the run they sit in.
             if runs and runs[-1].level == level and (index is None or index == runs[-1].font or _is_mark(ch)):
