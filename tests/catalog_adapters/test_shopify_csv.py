@@ -47,3 +47,24 @@ def test_product_json_has_the_ingest_shape(sample_catalog):
         assert key in data
     assert data["variants"][0]["price"] == "18.00"
     assert data["prices"]["germany"] == {"amount": "17.90", "currency": "EUR", "compare_at": None}
+
+
+def test_the_other_sample_kinds_hold_the_same_products(samples_dir):
+    csv_products = {p.handle: p for p in open_catalog(samples_dir / "catalog.csv").products()}
+    feed = open_catalog(samples_dir / "merchant_center.xml")
+    table = open_catalog(samples_dir / "products.jsonl")
+    feed_products, table_products = list(feed.products()), list(table.products())
+    assert feed.problems == [] and table.problems == []
+    assert [p.handle for p in table_products] == list(csv_products)
+    for product in feed_products:  # Merchant Center knows colour and size, not every option name
+        source = csv_products[product.handle]
+        assert [(v.price, v.compare_at_price) for v in product.variants] == [
+            (v.price, v.compare_at_price) for v in source.variants]
+    for product in table_products:
+        source = csv_products[product.handle]
+        assert [(v.sku, v.price, v.compare_at_price, v.options) for v in product.variants] == [
+            (v.sku, v.price, v.compare_at_price, v.options) for v in source.variants]
+    for product in table_products:
+        source = csv_products[product.handle]
+        assert product.translations == source.translations and product.prices == source.prices
+        assert product.features == source.features and product.steps == source.steps
