@@ -72,6 +72,8 @@ def guess_kind(source: str | Path) -> str:
         raise InputError(f"cannot tell the catalog kind of {text}; pass --source")
     path = Path(source)
     suffix = path.suffix.lower()
+    if path.with_name(f"{path.stem}.mapping.yaml").is_file():
+        return "table"  # a column mapping beside the file says how to read it
     if suffix in (".xml", ".rss", ".atom"):
         return "merchant-center"
     if suffix in (".jsonl", ".ndjson", ".parquet", ".pq", ".json"):

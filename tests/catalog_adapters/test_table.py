@@ -99,3 +99,14 @@ def test_empty_table(tmp_path):
     path = tmp_path / "items.csv"
     path.write_text("")
     assert read(path, kind="table") == ([], ["items.csv:1: file is empty"])
+
+
+def test_columns_named_after_fields_need_no_mapping(tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text("handle,title,description,sku,price,currency,image\n"
+                    "mug,Mug,<p>Big</p>,M1,5.00,EUR,https://s/m.jpg\nmug,,,M2,6.00,EUR,\n", encoding="utf-8")
+    (mug,), problems = read(path, kind="table")
+    assert problems == [] and mug.description == "Big" and [i.src for i in mug.images] == ["https://s/m.jpg"]
+    assert [(v.sku, v.price, v.currency) for v in mug.variants] == [("M1", Decimal("5.00"), "EUR"), ("M2", Decimal("6.00"), "EUR")]
+    (tmp_path / "plain.mapping.yaml").write_text("title: title\n")
+    assert guess_kind(path) == "table"
