@@ -218,7 +218,6 @@ class MerchantCenterFeed:
         first: dict[str, list[str]] | None = None
         first_where = members[0][0]
         for where, item in members:
-            item_id = item["id"][0].strip()
             try:
                 variant = self._variant(item)
                 item_images = self._images(item)
@@ -232,7 +231,6 @@ class MerchantCenterFeed:
                 if image not in srcs:
                     srcs.add(image)
                     images.append({"src": image, "alt": ""})
-            del item_id
         if first is None:
             return None
 
