@@ -325,6 +325,7 @@ def _dtype_arg() -> str:
 _DTYPE_ARG = ""  # filled on first load, so importing this module stays light
 _PIPELINES: dict[tuple, Any] = {}
 _LOCK = threading.Lock()
+_CALL_LOCK = threading.RLock()
 
 
 def load_pipeline(
@@ -536,6 +537,32 @@ def _temporal_ratio(pipe) -> int:
     return int(getattr(pipe, "vae_temporal_compression_ratio", None) or getattr(pipe, "vae_scale_factor_temporal", 4))
 
 
+def _vae_config(resolved: ResolvedModel) -> dict[str, Any]:
+    """The VAE's config with its class defaults filled in, read without loading any weights."""
+    import inspect
+
+    import diffusers
+
+    config = _subconfig(resolved.path, "vae")
+    cls = getattr(diffusers, config.get("_class_name", ""), None)
+    defaults = {}
+    if cls is not None:
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(cls.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
+    return {**defaults, **config}
+
+
+def temporal_ratio(resolved: ResolvedModel) -> int:
+    """Frames per latent frame of the model's VAE (LTX: 8, Wan: 4), from its config."""
+    vae = _vae_config(resolved)
+    if resolved.family == "ltx":
+        return int(vae.get("patch_size_t", 1)) * 2 ** sum(bool(x) for x in vae.get("spatio_temporal_scaling", ()))
+    return int(vae.get("scale_factor_temporal", 4))
+
+
 def _file_hash(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
@@ -641,13 +668,15 @@ def generate_shots(
     plan = _plan_defaults(resolved, diffusion)
     threshold = _fidelity_threshold(resolved, diffusion)
     out_dir = Path(settings.cache_dir) / "generated"
+    temporal = temporal_ratio(resolved)
     jobs: list[_Job] = []
     for index, request in enumerate(requests):
         image_path = request.image_path or request.shot.image
         task = "i2v" if image_path else "t2v"
-        pipe = _load(resolved, diffusion, task)
+        _pipeline_class(resolved, task)  # a model that cannot do this task fails here, before any work
         gen_w, gen_h = generation_size(request.width, request.height, plan["max_area"], plan["multiple"])
-        frames = frame_count(request.duration, plan["fps"], _temporal_ratio(pipe), plan["max_frames"])
+        # From the VAE config, so a rerun whose shots are all cached never loads the weights.
+        frames = frame_count(request.duration, plan["fps"], temporal, plan["max_frames"])
         image = image_hash = None
         if image_path:
             from PIL import Image
@@ -749,7 +778,8 @@ def _call(pipe, jobs: list[_Job], resolved: ResolvedModel, plan: dict) -> list:
 
     kwargs = _call_kwargs(pipe, jobs, resolved, plan)
     try:
-        with torch.inference_mode():
+        # One call at a time per process: pipelines keep per-call state and share one GPU anyway.
+        with _CALL_LOCK, torch.inference_mode():
             output = pipe(**kwargs)
         return [to_uint8(video) for video in output.frames]
     except torch.OutOfMemoryError as exc:
@@ -865,8 +895,12 @@ def _metadata(job: _Job, resolved: ResolvedModel, diffusion: DiffusionSettings, 
 
 
 def _pipeline_info(resolved: ResolvedModel, diffusion: DiffusionSettings, task: str) -> dict:
-    pipe = _load(resolved, diffusion, task)
-    return {"device": pipe._productreel["device"], "offload": getattr(pipe, "_productreel_offload", "none")}
+    """Where the pipeline ran; None when every attempt came from the shot cache and nothing was loaded."""
+    class_name = _pipeline_class(resolved, task)
+    for key, pipe in _PIPELINES.items():
+        if key[0] == str(resolved.path) and key[1] == resolved.revision and key[-1] == class_name:
+            return {"device": pipe._productreel["device"], "offload": getattr(pipe, "_productreel_offload", "none")}
+    return {"device": None, "offload": None}
 
 
 def _result(job: _Job, resolved, diffusion, plan, threshold, *, video: Path) -> GeneratedShot:

@@ -371,3 +371,27 @@ def test_generated_hero_shot_end_to_end_through_the_compose_renderer(tiny_models
     stream = ffprobe(clip.video)
     assert (stream["width"], stream["height"]) == (filled.width, filled.height)
     assert any(o.text == market.ai_label for o in filled.scenes[0].overlays)
+    sidecar = json.loads(clip.metadata.read_text())["storyboard"]["metadata"]["diffusion"]["shots"][0]
+    assert {"prompt", "seed", "steps", "guidance", "model", "revision"} <= set(sidecar)
+
+
+@pytest.mark.parametrize("vae,expected", [("AutoencoderKLLTXVideo", 8), ("AutoencoderKLWan", 4)])
+def test_temporal_ratio_of_real_configs_without_weights(tmp_path, vae, expected):
+    pipeline = "LTXImageToVideoPipeline" if "LTX" in vae else "WanImageToVideoPipeline"
+    (tmp_path / "vae").mkdir()
+    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": pipeline, "vae": ["diffusers", vae]}))
+    (tmp_path / "vae" / "config.json").write_text(json.dumps({"_class_name": vae}))
+    assert diffusion.temporal_ratio(resolve_model(str(tmp_path), settings=Settings())) == expected
+
+
+def test_a_rerun_from_the_shot_cache_loads_no_weights(tiny_models, photo, tmp_path, monkeypatch):
+    settings = settings_for(tiny_models["wan"], tmp_path)
+    shot = Shot(kind="generated", prompt="a red mug", seed=5)
+    first = generate_shot(shot, width=32, height=32, fps=8, duration=0.1, settings=settings, image_path=photo, diffusion=FAST)
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the pipeline was loaded for a cached shot")
+
+    monkeypatch.setattr(diffusion, "_load", no_loading)
+    again = generate_shot(shot, width=32, height=32, fps=8, duration=0.1, settings=settings, image_path=photo, diffusion=FAST)
+    assert again.video == first.video and again.metadata["fidelity"] == first.metadata["fidelity"]
