@@ -33,6 +33,7 @@ __all__ = [
     "guess_kind",
     "ingest_to",
     "open_catalog",
+    "parse_options",
     "product_json",
     "set_secret_source",
 ]
@@ -96,6 +97,28 @@ def guess_kind(source: str | Path) -> str:
     if suffix in (".tsv", ".txt"):
         return "merchant-center"
     return "shopify-csv" if suffix == ".csv" else "table"
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """Adapter options from KEY=VALUE strings (CLI --option): numbers and true/false become values."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"option {pair!r} is not KEY=VALUE")
+        text = value.strip()
+        parsed: Any = text
+        if text.lower() in ("true", "false"):
+            parsed = text.lower() == "true"
+        else:
+            for cast in (int, float):
+                try:
+                    parsed = cast(text)
+                    break
+                except ValueError:
+                    continue
+        options[key.strip().replace("-", "_")] = parsed
+    return options
 
 
 def open_catalog(

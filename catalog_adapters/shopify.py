@@ -123,8 +123,8 @@ class ShopifyAdmin:
         since: datetime | str | None = None,
         token: str | None = None,
         api_version: str | None = None,
-        markets: dict[str, str] | None = None,
-        locales: list[str] | None = None,
+        markets: dict[str, str] | str | None = None,
+        locales: list[str] | str | None = None,
         page_size: int = 50,
         variants_first: int = 100,
         media_first: int = 20,
@@ -150,9 +150,14 @@ class ShopifyAdmin:
         token = token or setting("SHOPIFY_ACCESS_TOKEN")
         if not token:
             raise InputError("no Shopify access token: set SHOPIFY_ACCESS_TOKEN (or pass token from a Secret block)")
+        if isinstance(markets, str):  # "germany=DE,japan=JP", as the CLI and the environment give it
+            markets = _pairs(markets)
         self.markets = {k.lower(): v.upper() for k, v in (markets or _pairs(os.environ.get("SHOPIFY_MARKETS", ""))).items()}
-        env_locales = [x.strip() for x in os.environ.get("SHOPIFY_LOCALES", "").split(",") if x.strip()]
-        self.locales = list(locales if locales is not None else env_locales)
+        if locales is None:
+            locales = os.environ.get("SHOPIFY_LOCALES", "")
+        if isinstance(locales, str):
+            locales = [x.strip() for x in locales.split(",") if x.strip()]
+        self.locales = list(locales)
         if not 1 <= page_size <= MAX_PAGE:
             raise InputError(f"page_size {page_size} must be between 1 and {MAX_PAGE}")
         self.page_size = page_size

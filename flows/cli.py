@@ -128,11 +128,19 @@ def ingest(
     since: Optional[str] = typer.Option(None, help="Only products updated since this ISO date (sources that have dates)."),
     mapping: Optional[Path] = typer.Option(None, help="YAML column mapping for --source table."),
     currency: Optional[str] = typer.Option(None, help="Store currency for sources that do not state it (default USD)."),
+    option: list[str] = typer.Option(
+        [], "--option", "-o", help="Adapter option KEY=VALUE, e.g. markets=germany=DE,japan=JP or market=us (repeatable)."
+    ),
 ) -> None:
     """Read a catalog and print one JSON object per product (JSON Lines); problems go to stderr, one line each."""
-    from catalog_adapters import ingest_to
+    from catalog_adapters import ingest_to, parse_options
+    from productreel.errors import ProductreelError
 
-    options: dict[str, Any] = {}
+    try:
+        options: dict[str, Any] = parse_options(option)
+    except ProductreelError as exc:
+        err.print(f"productreel: {exc}", style="red", highlight=False)
+        raise typer.Exit(2)
     if mapping is not None:
         options["mapping"] = mapping
     if currency:

@@ -35,3 +35,12 @@ def test_ingest_unreadable_source_exits_2(tmp_path):
     assert done.returncode == 2 and "catalog file not found" in done.stderr and done.stdout == ""
     done = ingest(str(ROOT / "samples" / "catalog.csv"), "--source", "nope")
     assert done.returncode == 2 and "unknown catalog kind 'nope'" in done.stderr
+
+
+def test_adapter_options_from_the_command_line():
+    from catalog_adapters import parse_options
+
+    assert parse_options(["markets=germany=DE,japan=JP", "page-size=10", "strict=true", "market=us"]) == {
+        "markets": "germany=DE,japan=JP", "page_size": 10, "strict": True, "market": "us"}
+    done = ingest(str(ROOT / "samples" / "merchant_center.xml"), "-o", "market=us")
+    assert done.returncode == 0 and json.loads(done.stdout.splitlines()[0])["prices"]["us"]["currency"] == "USD"

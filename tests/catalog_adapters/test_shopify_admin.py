@@ -239,3 +239,10 @@ def test_store_from_the_environment(httpserver, shop, sleeps, monkeypatch):
     monkeypatch.setenv("SHOPIFY_STORE_URL", httpserver.url_for("/"))
     adapter = open_catalog("shopify://", token=TOKEN, sleep=sleeps.append)
     assert adapter.endpoint == httpserver.url_for(PATH) and len(list(adapter.products())) == 5
+
+
+def test_markets_and_locales_as_text(httpserver, shop, sleeps):
+    adapter = open_catalog(httpserver.url_for("/"), "shopify", token=TOKEN, markets="germany=de, japan=JP",
+                           locales="de,ja", sleep=sleeps.append)
+    assert adapter.markets == {"germany": "DE", "japan": "JP"} and adapter.locales == ["de", "ja"]
+    assert list(adapter.products())[0].prices["japan"].currency == "JPY"
