@@ -14,6 +14,24 @@ NUMBER = re.compile(r"\d(?:[\d.,'’\u00a0\u202f\u066b\u066c ]*\d)?")
 CURRENCY_MARKS = ["$", "€", "£", "¥", "円", "元", "₹", "₩", "﷼", "r$", "usd", "eur", "gbp", "jpy", "cny", "rmb", "brl", "chf", "kr", "zł", "₺", "c$", "a$", "mx$", "ر.س", "sar"]
 
 
+_LOOKALIKE = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"})
+_NUMERIC_TOKEN = re.compile(r"[\dOoDlI|SB](?:[\dOoDlI|SB.,'’\u00a0\u202f ]*[\dOoDlI|SB])?")
+
+
+def fix_ocr_digits(text: str) -> str:
+    """Letters OCR reads for digits (O→0, l/I→1, S→5, B→8) inside number-like runs that hold real digits."""
+
+    def fix(m: re.Match) -> str:
+        tok = m.group(0)
+        real = sum(c.isdigit() for c in tok)
+        # Only runs that are mostly digits: "Ad" or "Shop" stay words.
+        if real >= 2 and real >= len([c for c in tok if c.isalnum()]) - 1:
+            return tok.translate(_LOOKALIKE)
+        return tok
+
+    return _NUMERIC_TOKEN.sub(fix, unicodedata.normalize("NFKC", text))
+
+
 def digits(text: str) -> str:
     """The decimal digits of ``text`` in any script, as ASCII (٤٩٫٩٩ → 4999)."""
     text = unicodedata.normalize("NFKC", text)
@@ -39,12 +57,17 @@ def currency_marks(currency: str, locale: str) -> list[str]:
 
 def price_numbers(text: str, marks: list[str], window: int = 3) -> list[tuple[str, str]]:
     """(number text, digits) of numbers in ``text`` with a currency sign within ``window`` chars of them."""
-    norm = unicodedata.normalize("NFKC", text).casefold()
+    norm = fix_ocr_digits(text).casefold()
     out = []
     for m in NUMBER.finditer(norm):
-        around = norm[max(0, m.start() - window - 2): m.start()] + " " + norm[m.end(): m.end() + window + 2]
-        if any(mark in around for mark in marks):
-            out.append((m.group(0).strip(), digits(m.group(0))))
+        before = norm[max(0, m.start() - window - 2): m.start()]
+        after = norm[m.end(): m.end() + window + 6]
+        if not any(mark in before + " " + after for mark in marks):
+            continue
+        # A unit price ("35,80 €/kg", "€ 3.58 / 100 ml") is another price the shop must show, not the product's.
+        if re.match(r"\s*(?:[^\d\s]{1,3}\s*)?/\s*(?:\d+\s*)?(?:kg|g|l|ml|m|cl|100)", after):
+            continue
+        out.append((m.group(0).strip(), digits(m.group(0))))
     return out
 
 
@@ -78,7 +101,7 @@ def check_price(rule: Rule, ctx: Context) -> list[Finding]:
         line = fr.text
         texts.append((line, None))
         for text, box in texts:
-            for m in NUMBER.finditer(unicodedata.normalize("NFKC", text)):
+            for m in NUMBER.finditer(fix_ocr_digits(text)):
                 if digits(m.group(0)) == want and found is None:
                     found = {"time": round(fr.t, 2), "box": box, "text": text, "similarity": round(_similar(text, expected), 2)}
             for num, d in price_numbers(text, marks, window):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from .conftest import localized, text_findings
+from .helpers import localized, text_findings
 
 CASES = [
     # rule, market, text, expected severity of a hit (None: no finding)

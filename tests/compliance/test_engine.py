@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .conftest import localized, market
+from .helpers import localized, market
 
 from compliance import check_clip, report_to_json
 

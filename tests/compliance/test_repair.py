@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import market
+from .helpers import market
 
 from compliance.repair import check_with_repairs
 from productreel.models import RenderedClip

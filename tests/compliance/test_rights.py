@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from .conftest import market, storyboard
+from .helpers import market, storyboard
 
 from compliance.engine import run_checks
 from productreel.models import Shot

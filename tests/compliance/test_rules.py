@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from .conftest import market, text_findings
+from .helpers import market, text_findings
 
 from compliance.rules import load_rules
 from productreel.errors import InputError

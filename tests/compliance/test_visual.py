@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from .conftest import market, storyboard
+from .helpers import market, storyboard
 from PIL import Image
 
 from compliance.engine import run_checks
