@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -48,14 +49,16 @@ class VoiceBackend(Protocol):
 
 
 def _resample(x: np.ndarray, src: int, dst: int = RATE) -> np.ndarray:
-    if src == dst:
+    """Band-limited resampling by FFT (numpy only: keeps scipy.signal's import off the hot path)."""
+    if src == dst or x.size == 0:
         return x.astype(np.float32)
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(src, dst)
-    return resample_poly(x, dst // g, src // g).astype(np.float32)
+    n = x.size
+    m = int(round(n * dst / src))
+    spec = np.fft.rfft(x.astype(np.float64))
+    out = np.zeros(m // 2 + 1, np.complex128)
+    keep = min(out.size, spec.size)
+    out[:keep] = spec[:keep]
+    return (np.fft.irfft(out, m) * (m / n)).astype(np.float32)
 
 
 def _read_wav(path: Path) -> tuple[int, np.ndarray]:
@@ -198,11 +201,34 @@ def _midi_hz(n: float) -> float:
 
 
 def music_bed(name: str, duration: float, seed: int = 0) -> np.ndarray:
-    """A stereo [N, 2] float32 bed synthesized from the recipe clips/music/<name>.yaml."""
+    """A stereo [N, 2] float32 bed of `duration` seconds from the recipe clips/music/<name>.yaml.
+
+    The recipe's chord loop is synthesized once (and cached) and repeated, so a bed of any
+    length costs a copy; fades in and out are applied to the result.
+    """
+    loop = _music_loop(name, seed)
+    n = int(round(duration * RATE))
+    reps = -(-n // len(loop))
+    bed = np.tile(loop, (reps, 1))[:n].copy()
+    fade = min(int(0.5 * RATE), n // 4)
+    if fade:
+        ramp = np.linspace(0, 1, fade, dtype=np.float32)[:, None]
+        bed[:fade] *= ramp
+        bed[n - fade :] *= ramp[::-1]
+    return bed
+
+
+@lru_cache(maxsize=8)
+def _music_loop(name: str, seed: int = 0) -> np.ndarray:
+    """One seamless cycle of the recipe's chord progression (release tails wrap to the start)."""
     path = MUSIC_DIR / f"{name}.yaml"
     if not path.exists():
         raise InputError(f"music bed {name!r} not found; known: {', '.join(music_names())}", where="music")
     r = yaml.safe_load(path.read_text(encoding="utf-8"))
+    beat0 = 60.0 / r["bpm"]
+    cycle = beat0 * r.get("beats_per_chord", 4) * len(r["progression"])
+    n_loop = int(round(cycle * RATE))
+    duration = cycle + 2.0  # room for the last chord's tail, folded back onto the start below
     n = int(round(duration * RATE))
     t = np.arange(n, dtype=np.float64) / RATE
     beat = 60.0 / r["bpm"]
@@ -213,7 +239,7 @@ def music_bed(name: str, duration: float, seed: int = 0) -> np.ndarray:
     right = np.zeros(n)
     rng = np.random.default_rng(seed)
     pad, bass, arp = r.get("pad", {}), r.get("bass", {}), r.get("arp", {})
-    n_chords = int(np.ceil(duration / chord_len)) + 1
+    n_chords = len(prog)
     for ci in range(n_chords):
         chord = prog[ci % len(prog)]
         t0 = ci * chord_len
@@ -257,13 +283,10 @@ def music_bed(name: str, duration: float, seed: int = 0) -> np.ndarray:
             pan = 0.35 if si % 2 else 0.65
             left[s0:s1] += v * (1 - pan) * 2
             right[s0:s1] += v * pan * 2
-    fade = min(int(0.5 * RATE), n // 4)
-    if fade:
-        ramp = np.linspace(0, 1, fade)
-        for ch in (left, right):
-            ch[:fade] *= ramp
-            ch[n - fade :] *= ramp[::-1]
-    return np.stack([left, right], axis=1).astype(np.float32)
+    out = np.stack([left, right], axis=1)
+    loop = out[:n_loop].copy()
+    loop[: n - n_loop] += out[n_loop:]
+    return loop.astype(np.float32)
 
 
 # -- mix and loudness -------------------------------------------------------------------------
@@ -276,9 +299,10 @@ def duck_envelope(segments: list[Segment], n: int, depth_db: float = -12.0, ramp
     for s, e, _ in segments:
         a, b = max(0, int((s - ramp) * RATE)), min(n, int((e + ramp) * RATE))
         g[a:b] = low
+    # A moving average (cumulative sums: O(n), where np.convolve with a 0.2 s kernel is O(n*k)).
     k = max(1, int(ramp * RATE))
-    kernel = np.ones(k, np.float32) / k
-    return np.convolve(g, kernel, mode="same").astype(np.float32)
+    c = np.concatenate([[0.0], np.cumsum(np.pad(g, (k // 2, k - k // 2), mode="edge"), dtype=np.float64)])
+    return ((c[k:] - c[:-k]) / k)[:n].astype(np.float32)
 
 
 def true_peak(x: np.ndarray) -> float:
@@ -341,6 +365,33 @@ class Mix:
     music: str | None
 
 
+def mix_soundtrack(
+    speech: Speech,
+    duration: float,
+    *,
+    music: str | None,
+    target_lufs: float = -14.0,
+    peak_dbtp: float = -1.0,
+    seed: int = 0,
+) -> Mix:
+    """A voice-over plus a music bed ducked under it, normalised to the target, exactly `duration` long."""
+    n = int(round(duration * RATE))
+    mix = np.zeros((n, 2), np.float32)
+    spoken = bool(speech.samples.size and np.any(speech.samples))
+    if spoken:
+        v = np.zeros(n, np.float32)
+        m = min(n, speech.samples.size)
+        v[:m] = speech.samples[:m]
+        mix += (v / (float(np.max(np.abs(v))) or 1.0) * 0.7)[:, None]
+    if music:
+        bed = music_bed(music, duration, seed)[:n]
+        # Music sits about 18 dB under the voice while it speaks and about 6 dB under it otherwise.
+        gain = duck_envelope(speech.segments, n) if spoken and speech.segments else np.ones(n, np.float32)
+        mix[: len(bed)] += bed * gain[: len(bed), None] * (0.5 if spoken else 1.0)
+    out, lufs, tp = normalize(mix, target_lufs, peak_dbtp)
+    return Mix(out, lufs, tp, speech.segments, speech.backend, music)
+
+
 def make_soundtrack(
     text: str,
     voice: str,
@@ -353,22 +404,8 @@ def make_soundtrack(
     seed: int = 0,
 ) -> Mix:
     """Voice-over plus a ducked music bed, normalised to the target loudness, exactly `duration` long."""
-    n = int(round(duration * RATE))
-    mix = np.zeros((n, 2), np.float32)
     speech = speak(text, voice, duration, backend) if text.strip() else Speech(np.zeros(0, np.float32), [], "none")
-    if speech.samples.size:
-        v = np.zeros(n, np.float32)
-        m = min(n, speech.samples.size)
-        v[:m] = speech.samples[:m]
-        peak = float(np.max(np.abs(v))) or 1.0
-        mix += (v / peak * 0.7)[:, None]
-    if music:
-        bed = music_bed(music, duration, seed)[:n]
-        # Music sits about 18 dB under the voice while it speaks and about 6 dB under it otherwise.
-        gain = duck_envelope(speech.segments, n) if speech.segments and np.any(speech.samples) else np.ones(n, np.float32)
-        mix[: len(bed)] += bed * gain[: len(bed), None] * (0.5 if np.any(speech.samples) else 1.0)
-    out, lufs, tp = normalize(mix, target_lufs, peak_dbtp)
-    return Mix(out, lufs, tp, speech.segments, speech.backend, music)
+    return mix_soundtrack(speech, duration, music=music, target_lufs=target_lufs, peak_dbtp=peak_dbtp, seed=seed)
 
 
 def write_wav(samples: np.ndarray, path: Path) -> None:

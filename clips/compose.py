@@ -14,6 +14,7 @@ import json
 import math
 import os
 import platform
+import queue
 import tempfile
 import threading
 from collections import deque
@@ -29,7 +30,7 @@ from productreel.errors import InputError, RenderError
 from productreel.models import RenderedClip, Scene, Storyboard
 
 from clips.layout import Designer, Placed, card_shadow
-from clips.planes import Layer, Planes, even
+from clips.planes import Frame, Layer, Source, cv2, even, rgb_to_planes
 from clips.profiles import BrandKit, load_brand
 
 RENDERER_VERSION = "compose-3"
@@ -143,8 +144,12 @@ class TimedLayer:
         return min(1.0, (t - self.start) / self.fade)
 
 
+def _intersects(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 class SceneRender:
-    """One scene, prepared once: card source planes, background and overlays."""
+    """One scene, prepared once: card source planes, backgrounds with static overlays baked in."""
 
     def __init__(self, r: "Renderer", index: int, scene: Scene, start: float) -> None:
         self.r = r
@@ -155,15 +160,28 @@ class SceneRender:
         self.vis_start = start
         self.vis_end = self.end
         self.layers: list[TimedLayer] = []
-        self._prepared = False
+        self.source: Source | None = None
         self._lock = threading.Lock()
-        self._static: Planes | None = None
+        self._ready = False
         self._frames = None
+        self._bases: dict[tuple, Frame] = {}
+
+    def prepare_overlays(self) -> None:
+        """Draw the scene's overlays at output resolution; labels and logo go to the clip-level list."""
+        r = self.r
+        for p in r.designer.scene_overlays(self.scene, self.index, len(r.sb.scenes)):
+            if p.role in ("label", "disclosure", "logo"):
+                r.add_global(p, self.start, self.end)
+                continue
+            end = self.end if p.end is None else min(self.end, self.start + p.end)
+            self.layers.append(TimedLayer(p, Layer.from_rgba(p.image, p.x, p.y), self.start + p.start, end, p.fade))
 
     def prepare(self) -> None:
-        """Load and fit the photo, draw overlays (done lazily, once, by whichever thread needs it)."""
+        """Load and fit the photo (lazily, once, by whichever thread first needs it)."""
+        if self._ready:
+            return
         with self._lock:
-            if self._prepared:
+            if self._ready:
                 return
             r, sc = self.r, self.scene
             x0, y0, x1, y1 = r.geo.card
@@ -173,61 +191,55 @@ class SceneRender:
 
                 self._frames = fit_frames(Path(sc.shot.video), cw, ch, r.sb.fps, sc.duration)
             elif sc.shot.kind == "color" or sc.shot.image is None:
-                self.source = Planes.from_rgb(Image.new("RGB", (even(cw * OVERSIZE), even(ch * OVERSIZE)), r.brand.color("background2")[:3]))
+                self.source = Source(Image.new("RGB", (even(cw * OVERSIZE), even(ch * OVERSIZE)), r.brand.color("background2")[:3]))
             else:
                 img = _open_image(Path(sc.shot.image), r.sb)
-                self.source = Planes.from_rgb(card_source(img, sc.shot.crop, (cw, ch), r.brand))
-            if self._frames is None and sc.shot.motion == "none":
-                self._static = self._resample(0.0)
-            for p in r.designer.scene_overlays(sc, self.index, len(r.sb.scenes)):
-                if p.role in ("label", "disclosure", "logo"):
-                    r.add_global(p, self.start, self.end)
-                    continue
-                end = self.end if p.end is None else min(self.end, self.start + p.end)
-                self.layers.append(TimedLayer(p, Layer.from_rgba(p.image, p.x, p.y), self.start + p.start, end, p.fade))
-            self._prepared = True
+                self.source = Source(card_source(img, sc.shot.crop, (cw, ch), r.brand))
+            self._ready = True
 
-    def _resample(self, q: float) -> Planes:
-        x0, y0, x1, y1 = self.r.geo.card
-        cw, ch = x1 - x0, y1 - y0
-        sw, sh = self.source.size
-        bx = view_box(self.scene.shot.motion, q, sw, sh)
-        half = tuple(v / 2 for v in bx)
-        # Float boxes: Pillow samples at sub-pixel positions, so motion is smooth, not stepped.
-        return Planes(
-            self.source.y.resize((cw, ch), Image.BILINEAR, box=bx),
-            self.source.u.resize((cw // 2, ch // 2), Image.BILINEAR, box=half),
-            self.source.v.resize((cw // 2, ch // 2), Image.BILINEAR, box=half),
-        )
+    def _base(self, t: float) -> tuple[Frame, list[tuple[TimedLayer, float]]]:
+        """The background with every fully shown overlay off the card baked in, plus what is left to draw."""
+        baked, todo = [], []
+        for i, tl in enumerate(self.layers):
+            a = tl.opacity(t)
+            if a <= 0:
+                continue
+            if a >= 1 and not _intersects(tl.layer.box, self.r.geo.card):
+                baked.append(i)
+            else:
+                todo.append((tl, a))
+        key = tuple(baked)
+        base = self._bases.get(key)
+        if base is None:
+            base = Frame(self.r.sb.width, self.r.sb.height)
+            base.copy_from(self.r.background)
+            for i in baked:
+                self.layers[i].layer.paste_on(base)
+            with self._lock:
+                if len(self._bases) > 8:  # states only grow as overlays appear; old ones are done
+                    self._bases.pop(next(iter(self._bases)))
+                self._bases[key] = base
+        return base, todo
 
-    def card(self, t: float) -> Planes:
-        """The card's picture at absolute time t."""
-        if self._frames is not None:
-            i = min(len(self._frames) - 1, max(0, int((t - self.start) * self.r.sb.fps)))
-            return Planes.from_rgb(Image.fromarray(self._frames[i]))
-        if self._static is not None:
-            return self._static
-        q = (t - self.vis_start) / max(1e-6, self.vis_end - self.vis_start)
-        return self._resample(q)
-
-    def frame(self, t: float) -> Planes:
-        """The scene's full frame at absolute time t: background, card, then its overlays."""
+    def render_into(self, out: Frame, t: float) -> None:
+        """Draw the scene at absolute time t into `out`: background, card, then its overlays."""
         self.prepare()
         r = self.r
-        out = r.background.copy()
-        card = self.card(t)
-        x0, y0 = r.geo.card[:2]
-        out.y.paste(card.y, (x0, y0))
-        out.u.paste(card.u, (x0 // 2, y0 // 2))
-        out.v.paste(card.v, (x0 // 2, y0 // 2))
-        if r.corners is not None:
-            for layer in r.corners:
-                layer.paste_on(out)
-        for tl in self.layers:
-            a = tl.opacity(t)
-            if a > 0:
-                tl.layer.paste_on(out, a)
-        return out
+        base, todo = self._base(t)
+        out.copy_from(base, hole=r.geo.card)  # the card covers its box whole: no need to copy under it
+        if self._frames is not None:
+            i = min(len(self._frames) - 1, max(0, int(round((t - self.start) * r.sb.fps))))
+            Layer.from_rgba(Image.fromarray(self._frames[i]), r.geo.card[0], r.geo.card[1]).paste_on(out)
+        else:
+            sw, sh = self.source.width, self.source.height
+            motion = self.scene.shot.motion
+            q = 0.0 if motion == "none" else (t - self.vis_start) / max(1e-6, self.vis_end - self.vis_start)
+            # Float window, sub-pixel sampling: the card moves smoothly, never in whole-pixel steps.
+            self.source.sample(out, r.geo.card, view_box(motion, q, sw, sh))
+        for layer in r.corners:
+            layer.paste_on(out)
+        for tl, a in todo:
+            tl.layer.paste_on(out, a)
 
 
 # -- the clip ------------------------------------------------------------------------------------
@@ -247,7 +259,8 @@ class Renderer:
         self.geo = self.designer.geo
         self.n_frames = max(1, int(round(sb.duration * sb.fps)))
         self.globals: list[TimedLayer] = []
-        self._glock = threading.Lock()
+        self._local = threading.local()
+        self._free: queue.SimpleQueue[Frame] = queue.SimpleQueue()
         self._build_background()
         self.scenes: list[SceneRender] = []
         t = 0.0
@@ -263,39 +276,38 @@ class Renderer:
             self.scenes[i].vis_start -= d / 2
             self.scenes[i - 1].vis_end += d / 2
         self.captions = self._caption_layers()
-        for s in self.scenes:  # labels become global layers; they are known once every scene is prepared
-            s.prepare()
+        for s in self.scenes:
+            s.prepare_overlays()
         self._merge_globals()
+        self._progress_colors = (_yuv(self.brand.color("background2")), _yuv(self.brand.color("accent")))
 
     # background, card corners, globals --------------------------------------------------------
 
     def _build_background(self) -> None:
         b, g = self.brand, self.geo
         bg = _gradient((g.width, g.height), b.color("background"), b.color("background2")).convert("RGBA")
-        self.corners = None
+        self.corners: list[Layer] = []
         if not g.bleed:
             bg.alpha_composite(card_shadow((g.width, g.height), g.card, self.designer.radius))
-            # Rounded corners: after the card is pasted, four small background patches are blended
-            # back over its corners, so the card itself is a plain (fast) paste.
+            # Rounded corners: after the card is drawn, four small background patches are blended
+            # back over its corners, so the card itself is a plain (fast) copy.
             rad = even(self.designer.radius) or 2
             x0, y0, x1, y1 = g.card
             mask = Image.new("L", (rad * 2, rad * 2), 255)
             ImageDraw.Draw(mask).ellipse((0, 0, rad * 4 - 1, rad * 4 - 1), fill=0)
-            self.corners = []
             for cx, cy, flip in ((x0, y0, None), (x1 - 2 * rad, y0, Image.FLIP_LEFT_RIGHT), (x0, y1 - 2 * rad, Image.FLIP_TOP_BOTTOM),
                                  (x1 - 2 * rad, y1 - 2 * rad, Image.ROTATE_180)):
                 m = mask if flip is None else mask.transpose(flip)
                 patch = bg.crop((cx, cy, cx + 2 * rad, cy + 2 * rad))
                 patch.putalpha(m)
                 self.corners.append(Layer.from_rgba(patch, cx, cy))
-        self.background = Planes.from_rgb(bg.convert("RGB"))
+        self.background = Frame.from_rgb(bg.convert("RGB"))
 
     def add_global(self, p: Placed, start: float, end: float) -> None:
         """Register a clip-level overlay (labels, logo): drawn above transitions, never sliding."""
         s = start + p.start
         e = end if p.end is None else min(end, start + p.end)
-        with self._glock:
-            self.globals.append(TimedLayer(p, Layer.from_rgba(p.image, p.x, p.y), s, e, 0.0))
+        self.globals.append(TimedLayer(p, Layer.from_rgba(p.image, p.x, p.y), s, e, 0.0))
 
     def _merge_globals(self) -> None:
         merged: list[TimedLayer] = []
@@ -320,31 +332,46 @@ class Renderer:
             out.append(TimedLayer(p, Layer.from_rgba(img, p.x, p.y), c.start, c.end, 0.0))
         return out
 
-    def _progress(self, frame: Planes, t: float) -> None:
+    def _progress(self, frame: Frame, t: float) -> None:
         """The tutorial's progress bar along the bottom of the safe zone."""
         sx0, _, sx1, sy1 = self.geo.safe
         h = max(2, even(self.geo.short * 0.012))
         y = even(sy1 - h)
         x0, x1 = even(sx0), even(sx1)
         fill = x0 + even((x1 - x0) * min(1.0, t / self.sb.duration))
-        track = Planes.from_rgb(Image.new("RGB", (2, 2), self.brand.color("background2")[:3]))
-        done = Planes.from_rgb(Image.new("RGB", (2, 2), self.brand.color("accent")[:3]))
-        for planes, a, b in ((track, fill, x1), (done, x0, fill)):
+        for (cy, cu, cv), a, b in ((self._progress_colors[0], fill, x1), (self._progress_colors[1], x0, fill)):
             if b > a:
-                frame.y.paste(planes.y.getpixel((0, 0)), (a, y, b, y + h))
-                frame.u.paste(planes.u.getpixel((0, 0)), (a // 2, y // 2, b // 2, (y + h) // 2))
-                frame.v.paste(planes.v.getpixel((0, 0)), (a // 2, y // 2, b // 2, (y + h) // 2))
+                frame.y[y : y + h, a:b] = cy
+                frame.u[y // 2 : (y + h) // 2, a // 2 : b // 2] = cu
+                frame.v[y // 2 : (y + h) // 2, a // 2 : b // 2] = cv
 
     # frames -----------------------------------------------------------------------------------
 
-    def frame(self, n: int) -> Planes:
-        """Frame number n of the clip."""
+    def acquire(self) -> Frame:
+        """A frame buffer from the pool (recycled, so pages are not faulted in again each frame)."""
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            return Frame(self.sb.width, self.sb.height)
+
+    def release(self, frame: Frame) -> None:
+        """Give a written frame's buffer back to the pool."""
+        self._free.put(frame)
+
+    def _scratch(self) -> Frame:
+        f = getattr(self._local, "scratch", None)
+        if f is None:
+            f = self._local.scratch = Frame(self.sb.width, self.sb.height)
+        return f
+
+    def frame(self, n: int, out: Frame | None = None) -> Frame:
+        """Frame number n of the clip (drawn into `out` when given)."""
+        out = out or self.acquire()
         t = n / self.sb.fps
         i = 0
         while i + 1 < len(self.scenes) and t >= self.scenes[i + 1].start:
             i += 1
         cur = self.scenes[i]
-        # Which transition, if any, is this frame inside?
         if i + 1 < len(self.scenes) and t >= cur.end - self.trans[i + 1] / 2:
             a_sc, b_sc, d = cur, self.scenes[i + 1], self.trans[i + 1]
         elif i > 0 and t < cur.start + self.trans[i] / 2:
@@ -353,11 +380,13 @@ class Renderer:
             a_sc = b_sc = None
             d = 0.0
         if a_sc is None or d <= 0:
-            out = cur.frame(t)
+            cur.render_into(out, t)
         else:
             alpha = (t - (b_sc.start - d / 2)) / d
-            fa, fb = a_sc.frame(t), b_sc.frame(t)
-            out = _transition(fa, fb, alpha, b_sc.scene.transition)
+            other = self._scratch()
+            a_sc.render_into(out, t)
+            b_sc.render_into(other, t)
+            _transition(out, other, alpha, b_sc.scene.transition)
         for tl in self.globals:
             a = tl.opacity(t)
             if a > 0:
@@ -379,46 +408,59 @@ class Renderer:
         return out
 
 
-def _transition(a: Planes, b: Planes, alpha: float, kind: str) -> Planes:
+def _yuv(color) -> tuple[int, int, int]:
+    y, u, v = rgb_to_planes(np.array([[color[:3]] * 2] * 2, np.uint8))
+    return int(y[0, 0]), int(u[0, 0]), int(v[0, 0])
+
+
+def _transition(a: Frame, b: Frame, alpha: float, kind: str) -> None:
+    """Blend frame b into frame a in place: a crossfade, or a push from the right ("slide")."""
     alpha = min(1.0, max(0.0, alpha))
     if kind == "slide":
-        # Push: the new scene slides in from the right, eased, pushing the old one out.
-        w, h = a.size
+        w = a.width
         dx = even(w * ease(alpha))
         if dx <= 0:
-            return a
+            return
         if dx >= w:
-            return b
-        out = b.copy()
-        out.y.paste(a.y.crop((dx, 0, w, h)), (0, 0))
-        out.y.paste(b.y.crop((0, 0, dx, h)), (w - dx, 0))
-        for pa, pb, po in ((a.u, b.u, out.u), (a.v, b.v, out.v)):
-            po.paste(pa.crop((dx // 2, 0, w // 2, h // 2)), (0, 0))
-            po.paste(pb.crop((0, 0, dx // 2, h // 2)), ((w - dx) // 2, 0))
-        return out
-    return Planes(Image.blend(a.y, b.y, alpha), Image.blend(a.u, b.u, alpha), Image.blend(a.v, b.v, alpha))
+            a.copy_from(b)
+            return
+        for pa, pb, d in ((a.y, b.y, dx), (a.u, b.u, dx // 2), (a.v, b.v, dx // 2)):
+            ww = pa.shape[1]
+            pa[:, : ww - d] = pa[:, d:].copy()
+            pa[:, ww - d :] = pb[:, :d]
+        return
+    if cv2 is not None:
+        cv2.addWeighted(a.buf, 1.0 - alpha, b.buf, alpha, 0.0, dst=a.buf)
+    else:
+        a.buf[:] = (a.buf * (1.0 - alpha) + b.buf * alpha + 0.5).astype(np.uint8)
 
 
-def iter_frames(renderer: Renderer, workers: int | None = None, ahead: int = 4):
-    """Yield (n, Planes) in order, built `ahead` frames in advance by a thread pool."""
-    workers = workers or min(4, os.cpu_count() or 1)
+def iter_frames(renderer: Renderer, workers: int | None = None, ahead: int = 3):
+    """Yield frames in order, built up to `ahead` frames in advance by a thread pool.
+
+    The consumer hands each frame back with renderer.release(frame) once it has been written.
+    """
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     if workers <= 1:
         for n in range(renderer.n_frames):
-            yield n, renderer.frame(n)
+            yield renderer.frame(n)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="frame") as pool:
         pending: deque = deque()
         nxt = 0
-        while nxt < renderer.n_frames and len(pending) < ahead:
-            pending.append((nxt, pool.submit(renderer.frame, nxt)))
-            nxt += 1
-        while pending:
-            n, fut = pending.popleft()
-            frame = fut.result()
-            if nxt < renderer.n_frames:
-                pending.append((nxt, pool.submit(renderer.frame, nxt)))
+        try:
+            while nxt < renderer.n_frames and len(pending) < ahead:
+                pending.append(pool.submit(renderer.frame, nxt))
                 nxt += 1
-            yield n, frame
+            while pending:
+                frame = pending.popleft().result()
+                if nxt < renderer.n_frames:
+                    pending.append(pool.submit(renderer.frame, nxt))
+                    nxt += 1
+                yield frame
+        finally:
+            for fut in pending:
+                fut.cancel()
 
 
 # -- render --------------------------------------------------------------------------------------
@@ -462,49 +504,72 @@ def _retime_captions(sb: Storyboard, segments) -> list:
 
 def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None, voice: str | None = None) -> RenderedClip:
     """Render a storyboard to `<out_dir>/<handle>/<market>/<kind>-<format>.mp4` with its sidecars."""
-    from clips.audio import encode_soundtrack, make_soundtrack, voice_backend
+    from clips.audio import Speech, encode_soundtrack, mix_soundtrack, speak, voice_backend
     from clips.captions import write_captions
-    from clips.encode import Encoder, encode_command
+    from clips.encode import Encoder, encode_command, mux_command, run_ffmpeg
 
     sb = storyboard
     paths = clip_paths(sb, out_dir)
     paths["mp4"].parent.mkdir(parents=True, exist_ok=True)
     started = datetime.now(timezone.utc)
+    peak = float(sb.metadata.get("true_peak_dbtp", -1.0))
 
     with tempfile.TemporaryDirectory(prefix="productreel-render-") as tmpdir:
         tmp = Path(tmpdir)
-        # Audio first: the voice's sentence timings decide when the captions appear.
-        backend = voice_backend(voice) if sb.voiceover.strip() else None
-        mix = make_soundtrack(
-            sb.voiceover, str(sb.metadata.get("voice") or sb.locale.split("-")[0]), sb.duration,
-            music=sb.music, target_lufs=sb.loudness_target, peak_dbtp=float(sb.metadata.get("true_peak_dbtp", -1.0)),
-            backend=backend,
-        )
-        wav = tmp / "audio.m4a"
-        mix = encode_soundtrack(mix, wav, sb.loudness_target, float(sb.metadata.get("true_peak_dbtp", -1.0)))
-        cues = _retime_captions(sb, mix.segments)
+        # The voice comes first: its sentence timings decide when the burned-in captions appear.
+        if sb.voiceover.strip():
+            speech = speak(sb.voiceover, str(sb.metadata.get("voice") or sb.locale.split("-")[0]), sb.duration,
+                           voice_backend(voice))
+        else:
+            speech = Speech(np.zeros(0, np.float32), [], "none")
+        cues = _retime_captions(sb, speech.segments)
         sb = sb.model_copy(update={"captions": cues})
 
+        # Music, mix, loudness and AAC run beside the video encode instead of before it.
+        audio_path = tmp / "audio.m4a"
+        audio: dict = {}
+
+        def make_audio() -> None:
+            try:
+                mix = mix_soundtrack(speech, sb.duration, music=sb.music, target_lufs=sb.loudness_target, peak_dbtp=peak)
+                audio["mix"] = encode_soundtrack(mix, audio_path, sb.loudness_target, peak)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                audio["error"] = exc
+
+        audio_thread = threading.Thread(target=make_audio, name="soundtrack", daemon=True)
+        audio_thread.start()
+
         renderer = Renderer(sb)
-        meta_tags = {"comment": f"productreel job {sb.job_key}"}
-        if sb.has_generated:
-            meta_tags["AIGC"] = json.dumps({"Label": "1", "ContentProducer": "productreel", "ProduceID": sb.job_key,
-                                            "ReservedCode1": "", "ContentPropagator": "", "PropagateID": "", "ReservedCode2": ""})
-        tmp_mp4 = paths["mp4"].with_name(f".{paths['mp4'].stem}.{os.getpid()}.tmp.mp4")
-        enc = Encoder(encode_command(tmp_mp4, sb.width, sb.height, sb.fps, wav, metadata=meta_tags))
+        video_path = tmp / "video.mp4"
+        enc = Encoder(encode_command(video_path, sb.width, sb.height, sb.fps))
         poster_n = min(renderer.n_frames - 1, int(sb.fps * min(sb.scenes[0].duration * 0.8, 1.5)))
         poster = None
         try:
-            for n, frame in iter_frames(renderer, workers):
-                enc.write(frame.tobytes())
+            for n, frame in enumerate(iter_frames(renderer, workers)):
+                enc.write(frame.buf)
                 if n == poster_n:
                     poster = frame.to_rgb()
+                renderer.release(frame)
             enc.close()
         except BaseException:
             enc.kill()
-            tmp_mp4.unlink(missing_ok=True)
             raise
-        os.replace(tmp_mp4, paths["mp4"])
+        audio_thread.join()
+        if "error" in audio:
+            raise audio["error"]
+        mix = audio["mix"]
+
+        meta_tags = {"comment": f"productreel job {sb.job_key}"}
+        if sb.has_generated:
+            # Implicit AIGC label (GB 45438-2025 Annex E) in the file itself.
+            meta_tags["AIGC"] = json.dumps({"Label": "1", "ContentProducer": "productreel", "ProduceID": sb.job_key,
+                                            "ReservedCode1": "", "ContentPropagator": "", "PropagateID": "", "ReservedCode2": ""})
+        tmp_mp4 = paths["mp4"].with_name(f".{paths['mp4'].stem}.{os.getpid()}.tmp.mp4")
+        try:
+            run_ffmpeg(mux_command(video_path, audio_path, tmp_mp4, metadata=meta_tags), where="mux")
+            os.replace(tmp_mp4, paths["mp4"])
+        finally:
+            tmp_mp4.unlink(missing_ok=True)
 
     write_captions(cues, paths["srt"], paths["vtt"])
     if poster is not None:

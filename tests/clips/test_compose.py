@@ -135,8 +135,8 @@ def test_text_is_drawn_at_output_resolution(tiny_ad):
     frame = r.frame(r.n_frames - 1)
     x0, y0, x1, y1 = tl.layer.box
     got = np.asarray(frame.y)[y0:y1, x0:x1].astype(int)
-    want = np.asarray(tl.layer.planes.y).astype(int)
-    opaque = np.asarray(tl.layer.alpha) == 255
+    want = tl.layer.py.astype(int)
+    opaque = tl.layer.ay == 255
     assert opaque.sum() > 100
     assert np.array_equal(got[opaque], want[opaque])  # the text pixels themselves, not a rescaled copy
     # Crisp edges: the text has near-full-contrast neighbouring pixels, as rendered glyphs do.
