@@ -395,3 +395,19 @@ def test_a_rerun_from_the_shot_cache_loads_no_weights(tiny_models, photo, tmp_pa
     monkeypatch.setattr(diffusion, "_load", no_loading)
     again = generate_shot(shot, width=32, height=32, fps=8, duration=0.1, settings=settings, image_path=photo, diffusion=FAST)
     assert again.video == first.video and again.metadata["fidelity"] == first.metadata["fidelity"]
+
+
+def test_a_hugging_face_id_resolves_from_the_local_cache_only(tiny_models, tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--acme--tiny-ltx"
+    shutil.copytree(tiny_models["ltx"], repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    resolved = resolve_model("acme/tiny-ltx", settings=Settings())
+    assert resolved.revision == commit and resolved.family == "ltx"
+    assert model_key(Settings(model="acme/tiny-ltx"), FAST)["revision"] == commit
+    with pytest.raises(InputError, match="acme/other not found locally"):
+        resolve_model("acme/other", settings=Settings())
