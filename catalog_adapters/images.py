@@ -41,7 +41,18 @@ def fetch_image(
     if len(scheme) == 1:  # a Windows drive letter, not a URL scheme
         scheme = ""
     if scheme in ("http", "https"):
+        # A URL seen before is not fetched again: the content hash of a product follows its image
+        # URLs (storefront CDNs version them), so a changed image arrives under a new URL.
+        known = _url_index(Path(cache_dir), src)
+        if known.is_file():
+            cached = Path(cache_dir) / "images" / known.read_text(encoding="utf-8").strip()
+            if cached.is_file():
+                return cached
         data = _download(src, max_bytes=max_bytes, timeout=timeout, max_redirects=max_redirects)
+        ext = verify_image(data, src)
+        path = _store(data, ext, Path(cache_dir))
+        _write_atomic(known, str(path.relative_to(Path(cache_dir) / "images")).encode())
+        return path
     elif remote:
         raise InputError(f"image {src!r}: only http and https image URLs are accepted from a remote catalog")
     elif scheme == "file":
@@ -134,14 +145,14 @@ def _download(url: str, *, max_bytes: int, timeout: float, max_redirects: int) -
         raise InputError(f"image {url!r}: more than {max_redirects} redirects")
 
 
-def _store(data: bytes, ext: str, cache_dir: Path) -> Path:
-    """Write bytes under their sha256 (once) and return the path."""
-    digest = hashlib.sha256(data).hexdigest()
-    target = cache_dir / "images" / digest[:2] / f"{digest}{ext}"
-    if target.is_file() and target.stat().st_size == len(data):
-        return target
+def _url_index(cache_dir: Path, url: str) -> Path:
+    """Where the cache remembers which stored file a URL gave."""
+    return cache_dir / "images" / "urls" / hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=ext)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -149,4 +160,12 @@ def _store(data: bytes, ext: str, cache_dir: Path) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _store(data: bytes, ext: str, cache_dir: Path) -> Path:
+    """Write bytes under their sha256 (once) and return the path."""
+    digest = hashlib.sha256(data).hexdigest()
+    target = cache_dir / "images" / digest[:2] / f"{digest}{ext}"
+    if not (target.is_file() and target.stat().st_size == len(data)):
+        _write_atomic(target, data)
     return target

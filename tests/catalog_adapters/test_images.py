@@ -60,7 +60,7 @@ def test_http_image_and_size_limit(httpserver, tmp_path):
     path = fetch_image(httpserver.url_for("/a.png"), base_dir=tmp_path, cache_dir=tmp_path / "c", remote=True)
     assert path.read_bytes() == data
     with pytest.raises(InputError, match="limit"):
-        fetch_image(httpserver.url_for("/a.png"), base_dir=tmp_path, cache_dir=tmp_path / "c", max_bytes=100)
+        fetch_image(httpserver.url_for("/a.png"), base_dir=tmp_path, cache_dir=tmp_path / "fresh", max_bytes=100)
 
 
 def test_redirects_are_bounded_and_stay_on_http(httpserver, tmp_path):
@@ -87,3 +87,11 @@ def test_http_errors_and_timeouts(httpserver, tmp_path):
         fetch_image(httpserver.url_for("/busy"), base_dir=tmp_path, cache_dir=tmp_path / "c")
     with pytest.raises(TransientError, match="timed out"):
         fetch_image(httpserver.url_for("/slow"), base_dir=tmp_path, cache_dir=tmp_path / "c", timeout=0.3)
+
+
+def test_a_url_is_fetched_once(httpserver, tmp_path):
+    calls = []
+    httpserver.expect_request("/once.png").respond_with_handler(lambda request: (calls.append(1), Response(png_bytes()))[1])
+    first = fetch_image(httpserver.url_for("/once.png"), base_dir=tmp_path, cache_dir=tmp_path / "c")
+    again = fetch_image(httpserver.url_for("/once.png"), base_dir=tmp_path, cache_dir=tmp_path / "c")
+    assert first == again and len(calls) == 1
