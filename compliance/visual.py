@@ -174,9 +174,13 @@ def check_contrast(rule: Rule, ctx: Context) -> list[Finding]:
     if ctx.info is None:
         return []
     p = rule.params
+    # Logos are exempt from WCAG contrast (1.4.3): skip text the storyboard drew as a logo.
+    logos = [ov.text for sc in (ctx.storyboard.scenes if ctx.storyboard else []) for ov in sc.overlays if ov.role == "logo" and ov.text]
     worst: dict[str, tuple[float, OcrFrame, OcrItem, float]] = {}
     for fr in ctx.ocr:
         for it in fr.items:
+            if any(fuzzy_contains(it.text, logo) for logo in logos):
+                continue
             r = contrast_ratio(_rgb(ctx, fr), it.box, ctx.decoded.scale)
             if r is None:
                 continue

@@ -126,3 +126,13 @@ def test_nudity_policy_blocks_exposed_classes_only(clip_factory, monkeypatch):
     monkeypatch.setattr(nudity, "detector", lambda: Fake([{"class": "BUTTOCKS_EXPOSED", "score": 0.7, "box": [10, 20, 30, 40]}]))
     (f,) = findings(clip, "us", "NUD-1")
     assert f.severity == "BLOCK" and f.evidence["label"] == "BUTTOCKS_EXPOSED"
+
+
+def test_logo_text_is_exempt_from_contrast(clip_factory):
+    from productreel.models import TextOverlay
+
+    clip = clip_factory(texts=[("ACME", (30, 200), 28, (60, 72, 92), 0, 2, (40, 50, 70))])
+    sb = storyboard("us")
+    assert findings(clip, "us", "ACC-2", storyboard=sb)
+    sb.scenes[0].overlays.append(TextOverlay(role="logo", text="ACME"))
+    assert findings(clip, "us", "ACC-2", storyboard=sb) == []
