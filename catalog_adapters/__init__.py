@@ -32,6 +32,7 @@ __all__ = [
     "CatalogProblem",
     "guess_kind",
     "ingest_to",
+    "is_remote",
     "open_catalog",
     "parse_options",
     "product_json",
@@ -57,6 +58,11 @@ def _register_optional() -> None:
 
 
 _register_optional()
+
+
+def is_remote(source: str | Path, kind: str | None = None) -> bool:
+    """True when the catalog comes from a remote system (an API or a URL): its images must be http(s)."""
+    return str(source).lower().startswith(_REMOTE) or kind in ("shopify", "woocommerce")
 
 
 def guess_kind(source: str | Path) -> str:

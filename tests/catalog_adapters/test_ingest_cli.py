@@ -44,3 +44,10 @@ def test_adapter_options_from_the_command_line():
         "markets": "germany=DE,japan=JP", "page_size": 10, "strict": True, "market": "us"}
     done = ingest(str(ROOT / "samples" / "merchant_center.xml"), "-o", "market=us")
     assert done.returncode == 0 and json.loads(done.stdout.splitlines()[0])["prices"]["us"]["currency"] == "USD"
+
+
+def test_is_remote():
+    from catalog_adapters import is_remote
+
+    assert is_remote("https://shop.example/feed.xml") and is_remote("shopify://x.myshopify.com")
+    assert is_remote("store", "woocommerce") and not is_remote(ROOT / "samples" / "catalog.csv")
