@@ -119,10 +119,22 @@ def check_clip(
     script_text: str = "",
     rules: RuleBook | list[Rule] | Path | None = None,
     assets: list[dict] | None = None,
+    save_report: bool = True,
 ) -> ComplianceReport:
-    """Check a rendered clip (or any MP4) against the rules of its market and destination."""
+    """Check a rendered clip (or any MP4) against the rules of its market and destination.
+
+    For a RenderedClip the report is also written beside the video as ``<name>.compliance.json``
+    (the review page and the ledger read it); a bare path is only checked.
+    """
     report, _ = run_checks(clip, market, destination=destination, storyboard=storyboard, lp=lp,
                            script_text=script_text, rules=rules, assets=assets)
+    if save_report and isinstance(clip, RenderedClip):
+        from compliance.report import report_path, write_report
+
+        try:
+            write_report(report, report_path(clip.video))
+        except OSError:
+            pass  # a read-only output folder must not turn a finished check into a crash
     return report
 
 

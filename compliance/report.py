@@ -30,6 +30,12 @@ def report_to_json(report: ComplianceReport) -> dict[str, Any]:
     }
 
 
+def report_path(video: Path) -> Path:
+    """Where a clip's report lives: ``<video stem>.compliance.json`` beside it."""
+    video = Path(video)
+    return video.with_name(video.stem + ".compliance.json")
+
+
 def write_report(report: ComplianceReport, path: Path) -> Path:
     """Write the report JSON atomically (temp name, then rename)."""
     path = Path(path)

@@ -47,3 +47,15 @@ def test_corrupt_file_is_a_spec_finding_not_a_crash(tmp_path: Path):
     # Text rules still run on the script.
     assert rules_of(report, "CL-US-1")
     assert report_to_json(report)["passed"] is False
+
+
+def test_report_is_written_beside_a_rendered_clip(clip_factory):
+    import json
+
+    from productreel.models import RenderedClip
+
+    path = clip_factory(texts=[("$49.99", (40, 220), 34, "white", 0, 2)])
+    clip = RenderedClip(job_key="k", product_handle="mug", market="us", kind="ad", format="9:16", video=path)
+    report = check_clip(clip, market("us"), lp=localized("us", "$49.99"))
+    data = json.loads(path.with_name("clip.compliance.json").read_text(encoding="utf-8"))
+    assert data == json.loads(json.dumps(report_to_json(report), default=str))
