@@ -129,6 +129,7 @@ class ShopifyAdmin:
         variants_first: int = 100,
         media_first: int = 20,
         query: str = "status:active",
+        check_version: bool = True,
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 30.0,
         max_attempts: int = 6,
@@ -165,6 +166,7 @@ class ShopifyAdmin:
         self.media_first = max(1, min(media_first, MAX_PAGE))
         self.since = parse_since(since)
         self.filter = query
+        self.check_version = check_version
         self.problems: list[CatalogProblem] = []
         self.client = HttpClient(
             name="Shopify Admin API",
@@ -216,8 +218,22 @@ class ShopifyAdmin:
             raise InputError(f"Shopify Admin API query failed: {messages}", where=self.store)
         return body["data"]
 
+    def supported_versions(self) -> dict[str, bool]:
+        """The store's API versions (``publicApiVersions``): handle -> still supported."""
+        data = self._post("{ publicApiVersions { handle supported } }", {})
+        return {v["handle"]: bool(v.get("supported")) for v in data.get("publicApiVersions") or [] if v.get("handle")}
+
     def products(self) -> Iterator[Product]:
         """Yield every product page by page; a product that cannot be read becomes a problem."""
+        if self.check_version:
+            versions = self.supported_versions()
+            if versions and not versions.get(self.api_version, False):
+                known = ", ".join(sorted(v for v, ok in versions.items() if ok))
+                raise InputError(
+                    f"Shopify API version {self.api_version} is not supported by this store; "
+                    f"set SHOPIFY_API_VERSION to one of {known}",
+                    where=self.store,
+                )
         countries = list(self.markets.values())
         query = build_query(countries, self.locales, variants_first=self.variants_first, media_first=self.media_first)
         cursor: str | None = None

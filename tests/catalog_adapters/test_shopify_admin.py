@@ -58,6 +58,11 @@ class FakeShopify:
         if request.headers.get("X-Shopify-Access-Token") != TOKEN:
             return Response(json.dumps({"errors": "[API] Invalid API key or access token"}), status=401)
         body = request.get_json()
+        if "publicApiVersions" in body["query"]:
+            versions = [{"handle": "2024-10", "supported": False}, {"handle": "2025-01", "supported": True},
+                        {"handle": "2025-04", "supported": True}]
+            return Response(json.dumps({"data": {"publicApiVersions": versions}, "extensions": {"cost": COST}}),
+                            content_type="application/json")
         self.requests.append(body)
         if self.failures:
             failure = self.failures.pop(0)
@@ -196,7 +201,7 @@ class CostlyShopify(FakeShopify):
 
     def __call__(self, request: Request) -> Response:
         body = request.get_json()
-        cost = 2 + body["variables"]["first"] * 300
+        cost = 2 + body["variables"].get("first", 0) * 300
         if cost > 1000:
             self.requests.append(body)
             return Response(json.dumps({"errors": [{"message": f"Query cost is {cost}, which exceeds the single query max cost limit (1000).",
@@ -246,3 +251,10 @@ def test_markets_and_locales_as_text(httpserver, shop, sleeps):
                            locales="de,ja", sleep=sleeps.append)
     assert adapter.markets == {"germany": "DE", "japan": "JP"} and adapter.locales == ["de", "ja"]
     assert list(adapter.products())[0].prices["japan"].currency == "JPY"
+
+
+def test_an_unsupported_api_version_is_refused(httpserver, shop, sleeps, monkeypatch):
+    httpserver.expect_request("/admin/api/2024-10/graphql.json", method="POST").respond_with_handler(shop)
+    monkeypatch.setenv("SHOPIFY_API_VERSION", "2024-10")
+    with pytest.raises(InputError, match="2024-10 is not supported.*2025-01, 2025-04"):
+        list(admin(httpserver, sleeps).products())
