@@ -114,6 +114,11 @@ class WooCommerce:
             code, message = detail.get("code", ""), detail.get("message", "")
         except ValueError:
             code, message = "", resp.text[:200]
+        if resp.status_code == 401 and self.auth == "basic" and "consumer key is missing" in str(message).lower():
+            # Some servers strip the Authorization header; WooCommerce then takes the key in the query string.
+            self.auth = "query"
+            self.client.session.auth = None
+            return self._get(path, params)
         reason = f"WooCommerce answered HTTP {resp.status_code} for {path}: {code} {message}".strip()
         raise InputError(reason, where=self.site)
 

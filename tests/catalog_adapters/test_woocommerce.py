@@ -67,6 +67,9 @@ class FakeWoo:
         self.requests.append(request)
         if self.failures:
             return Response("oops", status=self.failures.pop(0))
+        if self.auth == "query" and "consumer_key" not in request.args:
+            return Response(json.dumps({"code": "woocommerce_rest_authentication_error", "message": "Consumer key is missing.",
+                                        "data": {"status": 401}}), status=401, content_type="application/json")
         if not self.authorized(request):
             return Response(json.dumps({"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list resources.",
                                         "data": {"status": 401}}), status=401, content_type="application/json")
@@ -145,3 +148,9 @@ def test_credentials_from_the_environment(httpserver, monkeypatch):
     monkeypatch.setenv("WOOCOMMERCE_CONSUMER_SECRET", SECRET)
     adapter = open_catalog(httpserver.url_for("/wp-json/wc/v3"), "woocommerce", auth="basic")
     assert len(list(adapter.products())) == 5
+
+
+def test_stripped_authorization_header_falls_back_to_the_query_string(httpserver):
+    serve(httpserver, "query")  # this server never sees the Authorization header
+    adapter = woo(httpserver, "basic")
+    assert len(list(adapter.products())) == 5 and adapter.auth == "query"
