@@ -371,9 +371,13 @@ def _load(resolved: ResolvedModel, diffusion: DiffusionSettings, task: str):
         cls = getattr(diffusers, class_name)
         sibling = next((p for k, p in _PIPELINES.items() if k[:-1] == base_key), None)
         if sibling is not None:
-            # Same weights, other task: share every module instead of loading them again.
-            pipe = cls.from_pipe(sibling)
+            # Same weights, other task: share every module instead of loading them again. Not
+            # from_pipe, which casts all shared modules to one dtype (Wan keeps its VAE in float32).
+            pipe = _share(cls, sibling)
         else:
+            # One model per process: a different model or optimisation replaces the loaded one
+            # rather than sitting beside it in GPU memory.
+            _evict()
             if device == "cpu":
                 params = count_parameters(resolved.path)
                 if params > diffusion.cpu_max_params:
@@ -399,6 +403,29 @@ def _load(resolved: ResolvedModel, diffusion: DiffusionSettings, task: str):
         pipe._productreel = {"model": resolved, "device": device, "class": class_name}
         _PIPELINES[base_key + (class_name,)] = pipe
         return pipe
+
+
+def _share(cls, sibling):
+    """A pipeline of class ``cls`` built on the modules (and hooks) of an already loaded ``sibling``."""
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters
+    components = {name: module for name, module in sibling.components.items() if name in params}
+    extra = {
+        name: sibling.config[name]
+        for name in params
+        if name in sibling.config and name not in components and not name.startswith("_")
+    }
+    pipe = cls(**components, **extra)
+    pipe._productreel_offload = getattr(sibling, "_productreel_offload", "none")
+    return pipe
+
+
+def _evict() -> None:
+    """Drop every loaded pipeline and give its memory back."""
+    if _PIPELINES:
+        _PIPELINES.clear()
+        _free_cuda()
 
 
 @contextlib.contextmanager

@@ -411,3 +411,23 @@ def test_a_hugging_face_id_resolves_from_the_local_cache_only(tiny_models, tmp_p
     assert model_key(Settings(model="acme/tiny-ltx"), FAST)["revision"] == commit
     with pytest.raises(InputError, match="acme/other not found locally"):
         resolve_model("acme/other", settings=Settings())
+
+
+def test_the_other_task_shares_modules_and_keeps_their_dtypes(tiny_models):
+    import torch
+
+    settings = Settings(model=str(tiny_models["ltx"]))
+    i2v = load_pipeline(settings=settings, diffusion=FAST)
+    i2v.transformer.to(torch.bfloat16)  # as on CUDA; the VAE stays float32
+    try:
+        t2v = load_pipeline(settings=settings, diffusion=FAST, task="t2v")
+        assert type(t2v).__name__ == "LTXPipeline" and t2v.transformer is i2v.transformer
+        assert t2v.transformer.dtype == torch.bfloat16 and t2v.vae.dtype == torch.float32
+    finally:
+        i2v.transformer.to(torch.float32)
+
+
+def test_loading_another_model_replaces_the_loaded_one(tiny_models):
+    ltx = load_pipeline(settings=Settings(model=str(tiny_models["ltx"])), diffusion=FAST)
+    load_pipeline(settings=Settings(model=str(tiny_models["wan"])), diffusion=FAST)
+    assert all(p is not ltx for p in diffusion._PIPELINES.values())
