@@ -129,6 +129,13 @@ def parse_money(text: str, what: str = "price") -> tuple[Decimal, str] | None:
     return value, check_currency(code)
 
 
+# Short names that shops use where CLDR's English name is longer or newer.
+_TERRITORY_ALIASES = {
+    "hong kong": "HK", "macau": "MO", "macao": "MO", "uae": "AE", "usa": "US", "us": "US", "uk": "GB",
+    "great britain": "GB", "turkey": "TR", "korea": "KR", "czech republic": "CZ", "russia": "RU",
+}
+
+
 @lru_cache(maxsize=256)
 def market_currency(market: str) -> str | None:
     """The currency of a market named like a country ('Germany' -> EUR), via CLDR; None when unknown."""
@@ -137,7 +144,11 @@ def market_currency(market: str) -> str | None:
 
     name = market.strip().lower()
     codes = {v.lower(): k for k, v in Locale("en").territories.items()}
-    code = codes.get(name) or (name.upper() if len(name) == 2 and name.upper() in Locale("en").territories else None)
+    code = (
+        codes.get(name)
+        or _TERRITORY_ALIASES.get(name)
+        or (name.upper() if len(name) == 2 and name.upper() in Locale("en").territories else None)
+    )
     if not code:
         return None
     found = get_territory_currencies(code, tender=True)

@@ -7,7 +7,8 @@ Beyond Shopify's own columns this reads two documented conventions:
 - market prices: ``Price / <Market>``, ``Compare-at price / <Market>`` (or the
   legacy ``Compare At Price / <Market>``) become ``Product.prices[<market lower>]``
   (the cheapest variant's); the currency is ``Currency / <Market>`` when that
-  column exists, else the currency of the country the market is named after (CLDR).
+  column exists, else ``market_currencies=``, else the currency of the country the market is
+  named after (CLDR); ``International`` (Shopify's default market) is the store currency.
 - translations: a translatable column followed by `` (<locale>)``, e.g.
   ``Title (de)``, ``Body (HTML) (ja)``, ``Description (de)``,
   ``Features (product.metafields.custom.features) (de)``.
@@ -389,6 +390,8 @@ class ShopifyCsv:
             return check_currency(first_row[ci])
         if key in self.market_currencies:
             return check_currency(self.market_currencies[key])
+        if key == "international":  # Shopify's default market sells in the store currency unless told otherwise
+            return self.currency
         if key not in self._currency_cache:
             self._currency_cache[key] = market_currency(key)
         found = self._currency_cache[key]

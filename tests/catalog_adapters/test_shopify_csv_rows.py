@@ -207,3 +207,13 @@ def test_broken_quoting_and_a_truncated_last_row_are_problems(tmp_path):
     assert [p.handle for p in products] == ["mug", "cup"]
     assert problems == ["catalog.csv:3: row is not valid CSV: ',' expected after '\"'",
                         "catalog.csv:5: row is not valid CSV: unexpected end of data"]
+
+
+def test_market_currencies_from_names(write_csv):
+    header = ["Handle", "Title", "Variant Price", "Price / International", "Price / Hong Kong", "Price / United States"]
+    (product,), problems = read(write_csv([{"Handle": "a", "Title": "A", "Variant Price": "5", "Price / International": "6",
+                                            "Price / Hong Kong": "40", "Price / United States": "5"}], header=header),
+                                currency="CAD")
+    assert problems == []
+    assert {k: p.currency for k, p in product.prices.items()} == {"international": "CAD", "hong kong": "HKD",
+                                                                  "united states": "USD"}
