@@ -11,6 +11,10 @@ from compliance.rules import Rule
 from productreel.models import Finding
 
 
+class AudioUnreadable(ValueError):
+    """The audio stream is damaged."""
+
+
 def read_audio(path: Path) -> tuple[np.ndarray, int] | None:
     """The first audio stream as float32 samples [N, channels] and its rate; None when the clip has no audio."""
     import av
@@ -22,9 +26,12 @@ def read_audio(path: Path) -> tuple[np.ndarray, int] | None:
         rate = stream.codec_context.sample_rate or 48000
         resampler = av.AudioResampler(format="fltp", layout="stereo" if (stream.codec_context.channels or 1) > 1 else "mono", rate=rate)
         chunks = []
-        for frame in container.decode(stream):
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray())
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise AudioUnreadable(f"audio decoding stopped after {sum(c.shape[1] for c in chunks) / rate:.2f} s: {exc}") from exc
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray())
     if not chunks:
@@ -82,8 +89,14 @@ def check_loudness(rule: Rule, ctx: Context) -> list[Finding]:
     import time
 
     t = time.perf_counter()
-    got = read_audio(ctx.path)
-    ctx.timings["audio-decode"] = ctx.timings.get("audio-decode", 0.0) + time.perf_counter() - t
+    try:
+        got = read_audio(ctx.path)
+    except AudioUnreadable as exc:
+        spec = ctx.book.get("SPEC-1")
+        return [Finding(rule="SPEC-1", severity="BLOCK", message="unreadable: the audio cannot be decoded to the end",
+                        evidence={"error": str(exc), "destination": ctx.destination}, source=spec.source if spec else "")]
+    finally:
+        ctx.timings["audio-decode"] = ctx.timings.get("audio-decode", 0.0) + time.perf_counter() - t
     if got is None:
         return []
     m = loudness(*got)

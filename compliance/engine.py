@@ -105,6 +105,9 @@ def run_checks(
         # Decoding and OCR are shared by many rules: they are timed on their own, not charged to the first user.
         spent = time.perf_counter() - t - (sum(ctx.timings.get(k, 0.0) for k in SHARED_STEPS) - shared_before)
         ctx.timings[rule.id] = ctx.timings.get(rule.id, 0.0) + max(0.0, spent)
+    if ctx._decoded is not None and ctx._decoded.error:
+        findings.insert(0, finding(spec_rule, ctx, "unreadable: the video cannot be decoded to the end", severity="BLOCK",
+                                   error=ctx._decoded.error, destination=destination))
     report = ComplianceReport(clip=str(path), market=market.code, destination=destination, findings=findings)
     return report, ctx
 

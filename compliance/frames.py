@@ -32,6 +32,7 @@ class Decoded:
     samples: list[Sample] = field(default_factory=list)
     luma_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     luma: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1)))  # relative luminance 0..1, per frame
+    error: str | None = None  # why decoding stopped early (a damaged file), with what was read until then
 
 
 def _relative_luminance(rgb: np.ndarray) -> np.ndarray:
@@ -85,9 +86,20 @@ def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_t
         step = 1.0 / sample_fps
         tb = float(stream.time_base) if stream.time_base else 1.0 / fps
         n = 0
-        for frame in container.decode(stream):
+        last_t = 0.0
+        frames = container.decode(stream)
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
+            except (av.error.FFmpegError, ValueError) as exc:
+                # Damaged data: keep what was decoded and say where it stopped (a SPEC-1 finding).
+                out.error = f"decoding stopped after {n} frames: {exc}"
+                break
             t = float(frame.pts * tb) if frame.pts is not None else n / fps
             n += 1
+            last_t = t
             if luma:
                 lumas.append(_frame_luma(frame, lw, lh))
                 times.append(t)
@@ -104,8 +116,12 @@ def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_t
                 out.samples.append(Sample(t=t, rgb=rgb, changed=changed, index=len(out.samples)))
                 while next_t <= t + 1e-6:
                     next_t += step
-        if not out.duration and times:
-            out.duration = times[-1] + 1.0 / fps
+        last = last_t
+        if not out.duration and n:
+            out.duration = last + 1.0 / fps
+        elif out.error is None and out.duration - last > max(0.5, 3.0 / fps):
+            # The container promises more than the stream holds: a cut-off download or copy.
+            out.error = f"the stream ends at {last:.2f} s of {out.duration:.2f} s (truncated)"
         out.luma_times = np.array(times, dtype=np.float32)
         out.luma = np.stack(lumas) if lumas else np.zeros((0, lh, lw), dtype=np.float32)
     return out

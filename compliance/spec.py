@@ -108,7 +108,7 @@ def check_spec(path: Path, profile: dict[str, Any], *, rule_source: str = "", de
     info = video_info(data)
     out: list[Finding] = []
     if not info["video_codec"]:
-        return [f("BLOCK", "unreadable: no video stream", path=str(path))], info
+        return [f("BLOCK", "unreadable: no video stream", path=str(path))], None
     codecs = spec.get("video_codecs", ["h264"])
     if info["video_codec"] not in codecs:
         out.append(f("FIX", f"video codec {info['video_codec']} is not one of {codecs}", measured=info["video_codec"], expected=codecs))

@@ -109,3 +109,19 @@ def test_reading_speed_uses_the_market_limit(clip_factory):
     assert findings(clip, "jp", "ACC-5", storyboard=sb)
     sb = storyboard("us", captions=[Cue(start=0.0, end=2.0, text="A mug that keeps coffee")])
     assert findings(clip, "us", "ACC-5", storyboard=sb) == []
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garble"])
+def test_damaged_video_is_unreadable_block_not_a_crash(clip_factory, tmp_path: Path, damage):
+    data = bytearray(clip_factory(duration=2.0).read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) * 2 // 3]
+    else:
+        for i in range(len(data) // 2, len(data) // 2 + 3000):
+            data[i] = 0xAB
+    bad = tmp_path / f"{damage}.mp4"
+    bad.write_bytes(bytes(data))
+    report, _ = run_checks(bad, market("us"))
+    spec = [f for f in report.findings if f.rule == "SPEC-1" and f.severity == "BLOCK"]
+    assert spec and all(f.message.startswith("unreadable") for f in spec)
+    assert not [f for f in report.findings if "check failed" in f.message]
