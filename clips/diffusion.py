@@ -497,8 +497,10 @@ def optimise_pipeline(pipe, diffusion: DiffusionSettings, *, device: str, steps:
             transformer.enable_cache(config)
     if diffusion.compile and device.startswith("cuda"):
         if offload == "none":
+            # The cache hooks decide per step whether to run the blocks: a graph break by design.
+            fullgraph = config is None
             for transformer in _transformers(pipe):
-                transformer.compile_repeated_blocks(fullgraph=True)
+                transformer.compile_repeated_blocks(fullgraph=fullgraph)
         else:
             log.warning("not compiling %s: compile_repeated_blocks is skipped while offloading", name)
 
