@@ -93,6 +93,14 @@ def dev_certificate(directory: Path | None = None) -> tuple[bytes, bytes]:
 def signing_credentials() -> tuple[bytes, bytes, str | None, bool]:
     """(chain PEM, key PEM, TSA URL, is_production): the seller's from the environment, else the dev chain."""
     cert, key = os.environ.get("PRODUCTREEL_C2PA_CERT"), os.environ.get("PRODUCTREEL_C2PA_KEY")
+    if not (cert and key):
+        try:
+            from productreel.settings import get_settings
+
+            s = get_settings()
+            cert, key = getattr(s, "c2pa_cert", None) or cert, getattr(s, "c2pa_key", None) or key
+        except Exception:  # settings unreadable: fall through to the development chain
+            pass
     if cert and key:
         try:
             return Path(cert).read_bytes(), Path(key).read_bytes(), os.environ.get("PRODUCTREEL_C2PA_TSA_URL") or None, True
@@ -192,12 +200,15 @@ def sign_clip(clip: RenderedClip | Path, *, generated: bool, assets: list[dict],
         write_aigc_metadata(path, aigc_label(clip_id))
     chain, key, tsa, _prod = signing_credentials()
     definition = manifest_definition(path.name, generated=generated, assets=assets)
+    # Assets whose files C2PA can hash go in with their bytes; the rest (fonts, model weights) as described ingredients.
+    definition["ingredients"] = [_ingredient_entry(a) for a in assets if not _hashable(a)]
     signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(alg=c2pa.C2paSigningAlg.ES256, sign_cert=chain, private_key=key, ta_url=tsa))
     tmp = path.with_name(f".{path.stem}.c2pa.tmp{path.suffix}")
     try:
         with c2pa.Builder(definition) as builder:
             for a in assets:
-                _add_ingredient(builder, a)
+                if _hashable(a):
+                    _add_ingredient(builder, a)
             with open(path, "rb") as src, open(tmp, "w+b") as dst:
                 builder.sign(signer, "video/mp4", src, dst)
         os.replace(tmp, path)
@@ -218,17 +229,32 @@ INGREDIENT_FORMATS = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "imag
                       ".mp4": "video/mp4", ".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4"}
 
 
-def _add_ingredient(builder, asset: dict) -> None:
-    """An asset becomes a C2PA ingredient; a file of a format C2PA reads is hashed in with it."""
+def _hashable(asset: dict) -> bool:
     path = Path(asset["path"]) if asset.get("path") else None
-    fmt = INGREDIENT_FORMATS.get(path.suffix.lower()) if path else None
-    meta = {"title": asset.get("name") or (path.name if path else asset.get("kind", "asset")),
-            "relationship": "componentOf",
+    return bool(path and INGREDIENT_FORMATS.get(path.suffix.lower()) and path.is_file())
+
+
+FILE_FORMATS = {".ttf": "font/ttf", ".otf": "font/otf", ".ttc": "font/collection", ".woff2": "font/woff2",
+                ".safetensors": "application/octet-stream", ".onnx": "application/octet-stream"}
+
+
+def _ingredient_entry(asset: dict) -> dict:
+    """A C2PA ingredient that describes an asset without its bytes: title, format, relationship, license."""
+    path = Path(asset["path"]) if asset.get("path") else None
+    fmt = (INGREDIENT_FORMATS.get(path.suffix.lower()) or FILE_FORMATS.get(path.suffix.lower())) if path else None
+    return {"title": asset.get("name") or (path.name if path else asset.get("kind", "asset")),
+            "format": fmt or "application/octet-stream",
+            # A model is an input to the generation, not a part of the picture.
+            "relationship": "inputTo" if asset.get("kind") == "model" else "componentOf",
             "metadata": {"productreel:license": _asset_public(asset)}}
-    if path is not None and fmt and path.is_file():
-        with open(path, "rb") as fh:
-            builder.add_ingredient(meta, fmt, fh)
-    # Fonts and model weights are no C2PA format: they are listed in the productreel.assets assertion only.
+
+
+def _add_ingredient(builder, asset: dict) -> None:
+    """An asset file of a format C2PA reads becomes an ingredient hashed with its bytes."""
+    path = Path(asset["path"])
+    entry = _ingredient_entry(asset)
+    with open(path, "rb") as fh:
+        builder.add_ingredient({k: v for k, v in entry.items() if k != "format"}, INGREDIENT_FORMATS[path.suffix.lower()], fh)
 
 
 def read_manifest(path: Path) -> dict | None:

@@ -43,14 +43,18 @@ def test_c2pa_round_trip(clip_factory, tmp_path, generated, want):
 
     Image.new("RGB", (32, 32), (200, 50, 50)).save(photo)
     clip = clip_factory()
-    assets = ASSETS + [{"kind": "product_photo", "path": str(photo), "source": "catalog.csv:2", "license": "seller-owned", "owner": "ACME"}]
+    assets = ASSETS + [{"kind": "product_photo", "path": str(photo), "source": "catalog.csv:2", "license": "seller-owned", "owner": "ACME"},
+                       {"kind": "model", "name": "LTX-Video", "source": "Lightricks", "license": "OpenRAIL-M", "owner": "Lightricks"}]
     sign_clip(rendered(clip, "de", generated), generated=generated, assets=assets)
     store = read_manifest(clip)
     assert store["validation_state"] in ("Valid", "Trusted")
     types = manifest_source_types(store)
     assert types and types[0].endswith("/" + want)
     active = store["manifests"][store["active_manifest"]]
-    assert any(i.get("title") == "mug.png" for i in active.get("ingredients", []))
+    ingredients = {i.get("title"): i for i in active.get("ingredients", [])}
+    assert {"mug.png", "DejaVuSans-Bold.ttf", "LTX-Video"} <= set(ingredients)
+    assert ingredients["LTX-Video"]["relationship"] == "inputTo"
+    assert ingredients["DejaVuSans-Bold.ttf"]["metadata"]["productreel:license"]["license"] == "Bitstream-Vera"
     labels = [a["label"] for a in active["assertions"]]
     assert "productreel.assets" in labels
     assert verify_provenance(clip, generated=generated) == []
