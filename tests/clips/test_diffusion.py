@@ -431,3 +431,16 @@ def test_loading_another_model_replaces_the_loaded_one(tiny_models):
     ltx = load_pipeline(settings=Settings(model=str(tiny_models["ltx"])), diffusion=FAST)
     load_pipeline(settings=Settings(model=str(tiny_models["wan"])), diffusion=FAST)
     assert all(p is not ltx for p in diffusion._PIPELINES.values())
+
+
+@pytest.mark.parametrize("free_bytes,expected", [(10**12, "none"), (200_000, "model"), (10_000, "group")])
+def test_offload_is_chosen_by_free_gpu_memory(tiny_models, monkeypatch, free_bytes, expected):
+    import torch
+
+    pipe = load_pipeline(settings=Settings(model=str(tiny_models["wan"])), diffusion=FAST)
+    sizes = sorted(sum(p.numel() * p.element_size() for p in m.parameters())
+                   for m in pipe.components.values() if isinstance(m, torch.nn.Module))
+    assert sum(sizes) > 0.75 * 200_000 >= sizes[-1]  # the case "model" is real: all > budget >= largest
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda *a: (free_bytes, 10**12))
+    assert diffusion._choose_offload(pipe, DiffusionSettings()) == expected
+    assert diffusion._choose_offload(pipe, DiffusionSettings(offload="group")) == "group"
