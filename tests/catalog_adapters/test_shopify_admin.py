@@ -258,3 +258,15 @@ def test_an_unsupported_api_version_is_refused(httpserver, shop, sleeps, monkeyp
     monkeypatch.setenv("SHOPIFY_API_VERSION", "2024-10")
     with pytest.raises(InputError, match="2024-10 is not supported.*2025-01, 2025-04"):
         list(admin(httpserver, sleeps).products())
+
+
+def test_content_hash_ignores_update_times_but_not_prices(httpserver, sleeps):
+    touched = node(1)
+    touched["updatedAt"] = "2025-06-01T00:00:00Z"
+    repriced = node(1)
+    repriced["variants"]["nodes"][0]["price_0"]["price"]["amount"] = "16.9"
+    fake = FakeShopify([node(1), touched, repriced])
+    httpserver.expect_request(PATH, method="POST").respond_with_handler(fake)
+    adapter = admin(httpserver, sleeps)
+    base, same, changed = (p.content_hash for p in adapter.products())
+    assert base == same and base != changed
