@@ -332,11 +332,14 @@ class ShopifyCsv:
         price_cell = row[i_price]
         if not (sku or price_cell or row[i_opt1]):
             return  # an image-only row
-        try:
-            price = price_text(price_cell)
-        except BadValue as exc:
-            self._problem(line, f"{exc}; variant skipped", g.handle)
-            return
+        if _PLAIN_PRICE(price_cell):  # the common case, inline: a canonical price
+            price: str | None = price_cell
+        else:
+            try:
+                price = price_text(price_cell)
+            except BadValue as exc:
+                self._problem(line, f"{exc}; variant skipped", g.handle)
+                return
         if sku:
             first = self._skus.get(sku)
             if first is not None:
@@ -372,17 +375,18 @@ class ShopifyCsv:
             if not cell:
                 continue
             try:
-                amount = price_text(cell)
+                amount = cell if _PLAIN_PRICE(cell) else price_text(cell)
                 mcompare = price_text(row[ci], "compare-at price") if row[ci] else None
             except BadValue as exc:
                 self._problem(line, f"market {label}: {exc}; market price left out", g.handle)
                 continue
             if amount is None:
                 continue
-            old = prices.get(key)
             # float only ranks the variants (the cheapest is the market's price); the text stays exact
-            if old is None or float(amount) < old[0]:
-                prices[key] = (float(amount), amount, mcompare, line)
+            rank = float(amount)
+            old = prices.get(key)
+            if old is None or rank < old[0]:
+                prices[key] = (rank, amount, mcompare, line)
 
     def _market_currency(self, key: str, label: str, first_row: list[str], ci: int) -> str:
         """The currency of a market column: its Currency column, the option mapping, or the country's."""
