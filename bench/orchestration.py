@@ -1,0 +1,159 @@
+"""Benchmark Prefect's orchestration overhead: catalog-batch against the same stage functions in a plain loop.
+
+In one run, on the same machine, the same tiny jobs (profile "tiny", by default
+10 sample products x 10 markets x 2 ad formats = 200 jobs) are made twice:
+
+1. a plain loop calling the very functions the tasks wrap (``make_clip.fn``,
+   ``publish_clip.fn``, with Prefect's concurrency slot left out), spread over
+   ``--workers`` threads by a plain ThreadPoolExecutor;
+2. the ``catalog-batch`` flow on the embedded Prefect API, with a
+   ThreadPoolTaskRunner of the same ``--workers`` threads, so both sides do
+   the same work with the same parallelism.
+
+Each side gets a fresh output folder and ledger, after an untimed warm-up that
+fills the image, font and model caches. The difference of wall times over the
+number of jobs is the orchestration overhead per job (task runs, states, cache
+keys, result records, concurrency leases, artifacts). Its share of the demo's
+wall time is that overhead times the demo's job count over the demo's wall
+time, measured here too (``--demo``, the `productreel demo` parameters) or
+given (``--demo-seconds``). Targets: <= 50 ms per job and <= 5 % of the demo.
+
+    .venv/bin/python bench/orchestration.py [--products 10] [--markets 10] [--workers N] [--demo | --demo-seconds S] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FORMATS = ["9:16", "1:1"]
+DEMO = dict(limit=4, markets=["us", "de", "jp"], kinds=["ad", "tutorial"], profile="full")
+
+
+def markets(count: int) -> list[str]:
+    """The first ``count`` configured markets, us first."""
+    from localization.markets import load_markets
+
+    codes = sorted(load_markets())
+    codes.remove("us")
+    return ["us", *codes][:count]
+
+
+def plain_loop(products: int, market_codes: list[str], out: Path, workers: int) -> tuple[float, int]:
+    """The stage functions in a loop over ``workers`` threads, no Prefect: seconds and jobs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import flows.catalog_batch as cb
+    from productreel.ledger import Ledger
+    from productreel.models import Destination
+    from productreel.settings import Settings
+
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    settings = Settings()
+    ledger_url = settings.ledger(out)
+    Ledger(ledger_url)
+    found, _problems = cb.read_catalog.fn(str(cb.SAMPLE_CATALOG), None, None, str(settings.cache_dir / "images"))
+    jobs = cb.plan_jobs(found[:products], market_codes, ["ad"], {"ad": FORMATS})
+    destination = Destination(name="folder")
+    saved = cb.publish_slot
+    cb.publish_slot = lambda store: contextlib.nullcontext()  # the concurrency lease is orchestration, not stage work
+
+    def one(job_product):
+        job, product = job_product
+        result = cb.make_clip.fn(job, product, str(out), ledger_url, "tiny", "folder", "default")
+        if result.passed:
+            cb.publish_clip.fn(result, product, destination, str(out), ledger_url)
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(one, jobs))
+    finally:
+        cb.publish_slot = saved
+    return time.perf_counter() - started, len(jobs)
+
+
+def flow_run(products: int, market_codes: list[str], out: Path, workers: int) -> tuple[float, int, dict]:
+    """The catalog-batch flow on ``workers`` threads: seconds, jobs and its summary."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.catalog_batch import catalog_batch
+
+    started = time.perf_counter()
+    summary = catalog_batch.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))(
+        limit=products, markets=market_codes, kinds=["ad"], formats={"ad": FORMATS}, profile="tiny", out=str(out))
+    jobs = sum(1 for j in summary["jobs"] if j["kind"])
+    return time.perf_counter() - started, jobs, summary
+
+
+def demo_run(out: Path) -> tuple[float, int]:
+    """`productreel demo` as the CLI runs it: seconds and jobs."""
+    from flows.catalog_batch import catalog_batch
+
+    started = time.perf_counter()
+    summary = catalog_batch(out=str(out), **DEMO)
+    return time.perf_counter() - started, sum(1 for j in summary["jobs"] if j["kind"])
+
+
+def main() -> None:
+    """Run both sides and print the overhead per job and its share of the demo."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=10)
+    parser.add_argument("--markets", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="Threads on both sides.")
+    parser.add_argument("--demo", action="store_true", help="Also run the demo (full profile) to measure its wall time.")
+    parser.add_argument("--demo-seconds", type=float, default=None, help="The demo's wall time, measured elsewhere.")
+    parser.add_argument("--demo-jobs", type=int, default=20, help="The demo's job count when --demo-seconds is given.")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    from flows.runtime import quiet_prefect
+
+    codes = markets(args.markets)
+    work = Path(tempfile.mkdtemp(prefix="bench-orchestration-"))
+    with quiet_prefect():
+        plain_loop(1, codes[:1], work / "warm-loop", 1)  # caches: images, fonts, OCR model, markets
+        flow_run(1, codes[:1], work / "warm-flow", 1)  # the embedded API's start-up is not per-job overhead
+        loop_s, loop_jobs = plain_loop(args.products, codes, work / "loop", args.workers)
+        flow_s, flow_jobs, summary = flow_run(args.products, codes, work / "flow", args.workers)
+        demo_s, demo_jobs = (None, args.demo_jobs)
+        if args.demo:
+            demo_s, demo_jobs = demo_run(work / "demo")
+        elif args.demo_seconds:
+            demo_s = args.demo_seconds
+    if flow_jobs != loop_jobs:
+        raise SystemExit(f"the two sides made different job counts: flow {flow_jobs}, loop {loop_jobs}")
+
+    per_job_ms = (flow_s - loop_s) / flow_jobs * 1000
+    result = {
+        "jobs": flow_jobs, "counts": summary["counts"], "loop_s": round(loop_s, 2), "flow_s": round(flow_s, 2),
+        "overhead_ms_per_job": round(per_job_ms, 1), "overhead_share_of_this_run": round((flow_s - loop_s) / flow_s, 4),
+        "cpus": os.cpu_count(), "workers": args.workers,
+    }
+    print(f"jobs={flow_jobs} (tiny) workers={args.workers} plain_loop={loop_s:.1f}s catalog_batch={flow_s:.1f}s")
+    print(f"orchestration overhead: {per_job_ms:.1f} ms per job (target <= 50 ms), "
+          f"{result['overhead_share_of_this_run']:.1%} of this tiny run's wall time")
+    if demo_s:
+        share = per_job_ms / 1000 * demo_jobs / demo_s
+        result.update(demo_s=round(demo_s, 1), demo_jobs=demo_jobs, overhead_share_of_demo=round(share, 4))
+        print(f"demo: {demo_jobs} jobs in {demo_s:.1f}s; overhead share of the demo's wall time: {share:.2%} (target <= 5 %)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+    print(f"overhead_ms_per_job={per_job_ms:.1f} share_of_tiny_run={result['overhead_share_of_this_run']:.4f}"
+          + (f" share_of_demo={result['overhead_share_of_demo']:.4f}" if demo_s else ""))
+
+
+if __name__ == "__main__":
+    main()
