@@ -83,6 +83,7 @@ def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_t
         next_t = 0.0
         extras = sorted(t for t in (extra_times or []) if t >= 0)
         prev_small: np.ndarray | None = None
+        kept: np.ndarray | None = None
         step = 1.0 / sample_fps
         tb = float(stream.time_base) if stream.time_base else 1.0 / fps
         n = 0
@@ -112,8 +113,10 @@ def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_t
                 thumb = rgb[::8, ::8].astype(np.int16)
                 changed = prev_small is None or float(np.abs(thumb - prev_small).mean()) > diff_threshold
                 if changed:
-                    prev_small = thumb
-                out.samples.append(Sample(t=t, rgb=rgb, changed=changed, index=len(out.samples)))
+                    prev_small, kept = thumb, rgb
+                # An unchanged sample shares the pixels of the last changed one, whose OCR it reuses too:
+                # memory grows with what changes, not with the length of the clip.
+                out.samples.append(Sample(t=t, rgb=kept, changed=changed, index=len(out.samples)))
                 while next_t <= t + 1e-6:
                     next_t += step
         last = last_t
