@@ -17,6 +17,7 @@ Beyond Shopify's own columns this reads two documented conventions:
   by newlines or ``|`` (a JSON list, as Shopify exports list metafields, works too).
 
 The store currency is not in the export: pass ``currency=`` (default USD).
+Products whose ``Status`` is not ``active`` are left out (``statuses="active,draft"`` to include drafts).
 """
 
 from __future__ import annotations
@@ -203,9 +204,15 @@ class ShopifyCsv:
         since: datetime | None = None,
         currency: str = "USD",
         market_currencies: dict[str, str] | None = None,
+        statuses: str | list[str] = "active",
         **_options: object,
     ) -> None:
         self.path = Path(source)
+        # Like the Admin API reader (status:active), drafts and archived products make no videos
+        # unless asked for; a file without a Status column is read whole.
+        if isinstance(statuses, str):
+            statuses = [x for x in statuses.replace(" ", "").split(",") if x]
+        self.statuses = {x.lower() for x in statuses}
         self.name = self.path.name
         self.since = since  # the CSV export carries no update times, so every product is read
         try:
@@ -264,7 +271,7 @@ class ShopifyCsv:
         seen: dict[str, int] = {}
         group: _Group | None = None
         skipping: str | None = None  # the handle whose rows are being skipped
-        i_handle, i_title = lay.idx["handle"], lay.idx["title"]
+        i_handle, i_title, i_status = lay.idx["handle"], lay.idx["title"], lay.idx["status"]
         width = lay.width
         prev_end = reader.line_num
         add_row = self._add_row
@@ -307,6 +314,10 @@ class ShopifyCsv:
                 skipping = handle
                 continue
             seen[handle] = line
+            status = row[i_status].strip().lower()
+            if status and self.statuses and status not in self.statuses:
+                skipping = handle  # a draft or archived product: not an error, just not wanted
+                continue
             if not row[i_title].strip():
                 self._problem(line, "handle has no title row (the first row of a product needs a Title); product skipped", handle)
                 skipping = handle

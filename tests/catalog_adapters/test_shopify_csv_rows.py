@@ -217,3 +217,16 @@ def test_market_currencies_from_names(write_csv):
     assert problems == []
     assert {k: p.currency for k, p in product.prices.items()} == {"international": "CAD", "hong kong": "HKD",
                                                                   "united states": "USD"}
+
+
+def test_drafts_are_left_out_unless_asked_for(write_csv):
+    header = ["Handle", "Title", "Variant SKU", "Variant Price", "Status"]
+    rows = [{"Handle": "a", "Title": "A", "Variant SKU": "A1", "Variant Price": "5", "Status": "active"},
+            {"Handle": "b", "Title": "B", "Variant SKU": "B1", "Variant Price": "5", "Status": "draft"},
+            {"Handle": "b", "Variant SKU": "B2", "Variant Price": "6"},
+            {"Handle": "c", "Title": "C", "Variant SKU": "C1", "Variant Price": "5", "Status": "archived"}]
+    path = write_csv(rows, header=header)
+    products, problems = read(path)
+    assert [p.handle for p in products] == ["a"] and problems == []
+    products, _ = read(path, statuses="active,draft")
+    assert [p.handle for p in products] == ["a", "b"] and len(products[1].variants) == 2
