@@ -20,7 +20,8 @@ from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress
-from flows.orchestration import RUNNERS, ensure_concurrency_limits, gpu_slot, job_cache_key, job_runner, publish_slot
+from flows.generation import generate_shots, generation_key
+from flows.orchestration import RUNNERS, ensure_concurrency_limits, job_cache_key, job_runner, publish_slot
 from productreel.errors import ProductreelError, is_transient
 from productreel.ledger import Ledger
 from productreel.models import Destination, Job, Product, stable_hash
@@ -114,19 +115,21 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
         market = get_market(job.market)
         lp = localize(product, market)
         script = render_script(lp, product, market, job.kind, brand=brand)
-        key = stable_hash(
-            {
-                "product": product.content_hash,
-                "market": market.model_dump(mode="json"),
-                "kind": job.kind,
-                "format": job.format,
-                "templates": script.templates,
-                "renderer": RENDERER_VERSION,
-                "profile": profile,
-                "brand": brand,
-                "destination": destination,
-            }
-        )
+        key_data = {
+            "product": product.content_hash,
+            "market": market.model_dump(mode="json"),
+            "kind": job.kind,
+            "format": job.format,
+            "templates": script.templates,
+            "renderer": RENDERER_VERSION,
+            "profile": profile,
+            "brand": brand,
+            "destination": destination,
+        }
+        generator = generation_key()  # empty on the compose backend, so compose keys stay as they were
+        if generator:
+            key_data["generator"] = generator
+        key = stable_hash(key_data)
         result.job_key = key
         if ledger.is_current(job.id, key):
             row = ledger.job(job.id) or {}
@@ -143,14 +146,16 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
         ledger.record_job(job.id, key, "running")
         storyboard = build_storyboard(
             product, lp, script, market, job.kind, job.format,
-            job_key=key, profile=profile, brand=brand, destination=destination,
+            job_key=key, profile=profile, brand=brand, destination=destination, generated=bool(generator),
         )
-        # Generated shots take a slot of the global `gpu` limit; compose-only clips need none.
-        with gpu_slot(storyboard.has_generated):
-            clip = render(storyboard, Path(out_dir) / "clips")
+        generated_findings = []
+        if storyboard.has_generated:
+            # A task of its own, holding a slot of the global `gpu` limit while the model runs.
+            storyboard, generated_findings = generate_shots(storyboard)
+        clip = render(storyboard, Path(out_dir) / "clips")
         report = check_clip(clip, market, destination=destination, storyboard=storyboard, lp=lp,
                             script_text=script.voiceover)
-        findings = [f.model_dump(mode="json") for f in [*lp.findings, *report.findings]]
+        findings = [f.model_dump(mode="json") for f in [*lp.findings, *generated_findings, *report.findings]]
         result.findings = findings
         result.clip = str(clip.video)
         result.poster = str(clip.poster or "")

@@ -115,8 +115,11 @@ def job_cache_key(context: Any, parameters: dict[str, Any]) -> str | None:
 
         brand = parameters.get("brand", "default")
         market = get_market(job.market)
+        from flows.generation import generation_key
+
         templates = template_versions(job.kind, market, brand)
         market_data = market.model_dump(mode="json")
+        generator = generation_key()
     except Exception:  # noqa: BLE001 - no cache key beats a wrong one
         return None
     return "job-" + stable_hash(
@@ -129,6 +132,7 @@ def job_cache_key(context: Any, parameters: dict[str, Any]) -> str | None:
             "destination": parameters.get("destination"),
             "brand": parameters.get("brand"),
             "out": parameters.get("out_dir"),
+            "generator": generator,
         }
     )
 
