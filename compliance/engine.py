@@ -83,6 +83,7 @@ def run_checks(
 
     t = time.perf_counter()
     spec_findings, ctx.info = check_spec(path, book.profile(destination), rule_source=spec_rule.source, destination=destination)
+    spec_findings += _against_storyboard(ctx, spec_rule)
     ctx.timings["SPEC-1"] = time.perf_counter() - t
     if only is None or "SPEC-1" in only:
         findings += spec_findings
@@ -139,6 +140,25 @@ def check_clip(
         except OSError:
             pass  # a read-only output folder must not turn a finished check into a crash
     return report
+
+
+def _against_storyboard(ctx: Context, rule: Rule) -> list[Finding]:
+    """The file is what the storyboard asked for: frame size, frame rate and duration."""
+    sb, info = ctx.storyboard, ctx.info
+    if sb is None or info is None:
+        return []
+    out = []
+    if (info["width"], info["height"]) != (sb.width, sb.height):
+        out.append(finding(rule, ctx, f"frame size {info['width']}x{info['height']}, the storyboard asks {sb.width}x{sb.height}",
+                           measured=[info["width"], info["height"]], expected=[sb.width, sb.height], destination=ctx.destination))
+    if info["avg_frame_rate"] and abs(info["avg_frame_rate"] - sb.fps) > 0.05:
+        out.append(finding(rule, ctx, f"frame rate {info['avg_frame_rate']:.3f}, the storyboard asks {sb.fps}",
+                           measured=round(info["avg_frame_rate"], 3), expected=sb.fps, destination=ctx.destination))
+    # Crossfades may overlap scenes; a clip longer than its scenes or much shorter is a render fault.
+    if sb.duration and not (sb.duration * 0.8 - 0.1 <= info["duration"] <= sb.duration + 0.25):
+        out.append(finding(rule, ctx, f"duration {info['duration']:.2f} s, the storyboard's scenes last {sb.duration:.2f} s",
+                           measured=round(info["duration"], 3), expected=round(sb.duration, 3), destination=ctx.destination))
+    return out
 
 
 def _book(rules: RuleBook | list[Rule] | Path | str | None) -> RuleBook:

@@ -125,3 +125,11 @@ def test_damaged_video_is_unreadable_block_not_a_crash(clip_factory, tmp_path: P
     spec = [f for f in report.findings if f.rule == "SPEC-1" and f.severity == "BLOCK"]
     assert spec and all(f.message.startswith("unreadable") for f in spec)
     assert not [f for f in report.findings if "check failed" in f.message]
+
+
+def test_file_must_match_its_storyboard(clip_factory):
+    clip = clip_factory(width=270, height=480, fps=10, duration=2.0)
+    assert findings(clip, "us", "SPEC-1", storyboard=storyboard("us", width=270, height=480, duration=2.0)) == []
+    found = findings(clip, "us", "SPEC-1", storyboard=storyboard("us", width=1080, height=1920, duration=6.0))
+    messages = " ".join(f.message for f in found)
+    assert "frame size 270x480" in messages and "duration" in messages
