@@ -164,20 +164,24 @@ def sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def speak(text: str, voice: str, duration: float, backend: VoiceBackend | None = None, gap: float = 0.25) -> Speech:
-    """Voice the script sentence by sentence, faster when needed so it fits `duration`."""
+def speak(text: str, voice: str, duration: float, backend: VoiceBackend | None = None, gap: float | None = None) -> Speech:
+    """Voice the script sentence by sentence, spread over `duration` (faster when it would not fit)."""
     backend = backend or voice_backend()
     parts = sentences(text)
     if not parts:
         return Speech(np.zeros(0, np.float32), [], backend.name)
+    lead, min_gap = 0.15, 0.25
     speed = 1.0
     for _ in range(3):
         clips = [backend.synthesize(p, voice, speed) for p in parts]
-        total = sum(len(c) for c in clips) / RATE + gap * (len(clips) - 1) + 0.3
+        spoken = sum(len(c) for c in clips) / RATE
+        total = spoken + min_gap * (len(clips) - 1) + lead + 0.3
         if total <= duration or speed >= 1.5:
             break
         speed = min(1.5, speed * total / duration * 1.03)
-    lead = 0.15
+    if gap is None:
+        # Sentences breathe across the clip (up to 1.2 s apart) instead of bunching at the start.
+        gap = min(1.2, max(min_gap, (duration - spoken - lead - 0.5) / max(1, len(clips))))
     out, segs, t = [np.zeros(int(lead * RATE), np.float32)], [], lead
     for p, c in zip(parts, clips):
         segs.append((round(t, 3), round(t + len(c) / RATE, 3), p))
@@ -316,41 +320,53 @@ def true_peak(x: np.ndarray) -> float:
     return 20 * np.log10(peak) if peak > 0 else -np.inf
 
 
-def _limit(x: np.ndarray, ceiling_db: float) -> np.ndarray:
-    """A look-ahead peak limiter: gain dips ahead of peaks above the ceiling and recovers smoothly."""
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+def _peak_envelope(x: np.ndarray) -> np.ndarray:
+    """Per-sample peak of the 4x oversampled signal over all channels (the true-peak envelope)."""
     from scipy.signal import resample_poly
 
-    thr = 10 ** (ceiling_db / 20)
     up = np.abs(resample_poly(x, 4, 1, axis=0))
-    env = up.reshape(-1, 4, x.shape[1]).max(axis=(1, 2)) if up.shape[0] == 4 * x.shape[0] else np.abs(x).max(axis=1)
-    gain = np.minimum(1.0, thr / np.maximum(env, 1e-9))
+    if up.shape[0] != 4 * x.shape[0]:
+        return np.abs(x).max(axis=1)
+    return up.reshape(-1, 4, x.shape[1]).max(axis=(1, 2))
+
+
+def _limiter_gain(env: np.ndarray, ceiling_db: float) -> np.ndarray:
+    """A look-ahead limiter's gain: it dips 5 ms ahead of peaks above the ceiling and recovers smoothly."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    need = np.minimum(1.0, 10 ** (ceiling_db / 20) / np.maximum(env, 1e-9))
     look = int(0.005 * RATE)
-    gain = minimum_filter1d(gain, size=2 * look + 1)
-    gain = uniform_filter1d(gain, size=look)
-    gain = np.minimum(gain, minimum_filter1d(np.minimum(1.0, thr / np.maximum(env, 1e-9)), size=3))
-    return (x * gain[:, None]).astype(np.float32)
+    gain = uniform_filter1d(minimum_filter1d(need, size=2 * look + 1), size=look)
+    return np.minimum(gain, need)
 
 
 def normalize(x: np.ndarray, target_lufs: float = -14.0, peak_dbtp: float = -1.0) -> tuple[np.ndarray, float, float]:
-    """Scale to the integrated loudness target, limit to the true-peak ceiling; returns (audio, lufs, dbtp)."""
+    """Scale to the integrated loudness target, limit to the true-peak ceiling; returns (audio, lufs, dbtp).
+
+    The oversampled peak envelope is computed once; make-up gain and limiter are then solved in the
+    gain domain (a gain curve scales the envelope with the signal), so each step is cheap.
+    """
     import pyloudnorm
 
     meter = pyloudnorm.Meter(RATE)
     if x.shape[0] < int(0.5 * RATE) or not np.any(x):
         return x, float("-inf"), float("-inf")
-    lufs = -np.inf
+    lufs = meter.integrated_loudness(x)
+    if not np.isfinite(lufs):
+        return x, lufs, true_peak(x)
+    env = _peak_envelope(x)
+    makeup = 10 ** ((target_lufs - lufs) / 20)
+    # AAC adds some overshoot; limiting 0.7 dB under the ceiling leaves room (encode_soundtrack checks).
+    ceiling = peak_dbtp - 0.7
+    y = x
     for _ in range(4):
-        lufs = meter.integrated_loudness(x)
-        if not np.isfinite(lufs):
-            return x, lufs, true_peak(x)
-        x = (x * 10 ** ((target_lufs - lufs) / 20)).astype(np.float32)
-        # AAC encoding adds up to ~0.5 dB of overshoot; limit below the ceiling to keep it.
-        x = _limit(x, peak_dbtp - 0.7)
-        lufs = meter.integrated_loudness(x)
-        if abs(lufs - target_lufs) < 0.3:
+        g = makeup * _limiter_gain(env * makeup, ceiling)
+        y = (x * g[:, None]).astype(np.float32)
+        lufs = meter.integrated_loudness(y)
+        if abs(lufs - target_lufs) < 0.2:
             break
-    return x, float(lufs), true_peak(x)
+        makeup *= 10 ** ((target_lufs - lufs) / 20)
+    return y, float(lufs), float(20 * np.log10(max(1e-12, float((env * g).max()))))
 
 
 @dataclass

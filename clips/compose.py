@@ -27,10 +27,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
 from productreel.errors import InputError, RenderError
-from productreel.models import RenderedClip, Scene, Storyboard
+from productreel.models import RenderedClip, Scene, Storyboard, TextOverlay
 
 from clips.layout import Designer, Placed, card_shadow
-from clips.planes import Frame, Layer, Source, cv2, even, rgb_to_planes
+from clips.planes import Frame, Layer, Patch, Source, cv2, even, rgb_to_planes
 from clips.profiles import BrandKit, load_brand
 
 RENDERER_VERSION = "compose-3"
@@ -229,15 +229,17 @@ class SceneRender:
         out.copy_from(base, hole=r.geo.card)  # the card covers its box whole: no need to copy under it
         if self._frames is not None:
             i = min(len(self._frames) - 1, max(0, int(round((t - self.start) * r.sb.fps))))
-            Layer.from_rgba(Image.fromarray(self._frames[i]), r.geo.card[0], r.geo.card[1]).paste_on(out)
+            x0, y0, x1, y1 = r.geo.card
+            out.y[y0:y1, x0:x1], out.u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2], out.v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = (
+                rgb_to_planes(self._frames[i]))
         else:
             sw, sh = self.source.width, self.source.height
             motion = self.scene.shot.motion
             q = 0.0 if motion == "none" else (t - self.vis_start) / max(1e-6, self.vis_end - self.vis_start)
             # Float window, sub-pixel sampling: the card moves smoothly, never in whole-pixel steps.
             self.source.sample(out, r.geo.card, view_box(motion, q, sw, sh))
-        for layer in r.corners:
-            layer.paste_on(out)
+        if r.corners is not None:
+            r.corners.paste_on(out)
         for tl, a in todo:
             tl.layer.paste_on(out, a)
 
@@ -286,7 +288,7 @@ class Renderer:
     def _build_background(self) -> None:
         b, g = self.brand, self.geo
         bg = _gradient((g.width, g.height), b.color("background"), b.color("background2")).convert("RGBA")
-        self.corners: list[Layer] = []
+        self.corners: Patch | None = None
         if not g.bleed:
             bg.alpha_composite(card_shadow((g.width, g.height), g.card, self.designer.radius))
             # Rounded corners: after the card is drawn, four small background patches are blended
@@ -295,12 +297,14 @@ class Renderer:
             x0, y0, x1, y1 = g.card
             mask = Image.new("L", (rad * 2, rad * 2), 255)
             ImageDraw.Draw(mask).ellipse((0, 0, rad * 4 - 1, rad * 4 - 1), fill=0)
+            corners = []
             for cx, cy, flip in ((x0, y0, None), (x1 - 2 * rad, y0, Image.FLIP_LEFT_RIGHT), (x0, y1 - 2 * rad, Image.FLIP_TOP_BOTTOM),
                                  (x1 - 2 * rad, y1 - 2 * rad, Image.ROTATE_180)):
                 m = mask if flip is None else mask.transpose(flip)
                 patch = bg.crop((cx, cy, cx + 2 * rad, cy + 2 * rad))
                 patch.putalpha(m)
-                self.corners.append(Layer.from_rgba(patch, cx, cy))
+                corners.append(Layer.from_rgba(patch, cx, cy))
+            self.corners = Patch(corners, g.width, g.height)
         self.background = Frame.from_rgb(bg.convert("RGB"))
 
     def add_global(self, p: Placed, start: float, end: float) -> None:
@@ -502,13 +506,26 @@ def _retime_captions(sb: Storyboard, segments) -> list:
         return [Cue(start=s, end=e, text=txt) for s, e, txt in segments]
 
 
+def _with_ai_label(sb: Storyboard) -> Storyboard:
+    """A storyboard with a generated shot always carries the market's AI label, whoever built it."""
+    label = sb.metadata.get("ai_label")
+    if not sb.has_generated or not label:
+        return sb
+    if any(o.role == "disclosure" for s in sb.scenes for o in s.overlays):
+        return sb
+    scenes = [s.model_copy(deep=True) for s in sb.scenes]
+    for s in scenes:
+        s.overlays.insert(0, TextOverlay(role="disclosure", text=label))
+    return sb.model_copy(update={"scenes": scenes})
+
+
 def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None, voice: str | None = None) -> RenderedClip:
     """Render a storyboard to `<out_dir>/<handle>/<market>/<kind>-<format>.mp4` with its sidecars."""
     from clips.audio import Speech, encode_soundtrack, mix_soundtrack, speak, voice_backend
     from clips.captions import write_captions
     from clips.encode import Encoder, encode_command, mux_command, run_ffmpeg
 
-    sb = storyboard
+    sb = _with_ai_label(storyboard)
     paths = clip_paths(sb, out_dir)
     paths["mp4"].parent.mkdir(parents=True, exist_ok=True)
     started = datetime.now(timezone.utc)

@@ -98,6 +98,17 @@ def _labels(market: Market, kind: str, generated: bool) -> list[TextOverlay]:
     return out
 
 
+def _brand_cards(kit, scenes: list[Scene]) -> list[Scene]:
+    """The brand's intro and outro cards ({text, duration}) around the product scenes."""
+    out = list(scenes)
+    for card, at in ((kit.intro, 0), (kit.outro, None)):
+        if card and card.get("text"):
+            sc = Scene(duration=float(card.get("duration", 1.5)), shot=Shot(kind="color", motion="none"),
+                       overlays=[TextOverlay(role="title", text=str(card["text"]), start=0.0)], transition="crossfade")
+            out.insert(0, sc) if at == 0 else out.append(sc)
+    return out
+
+
 def _snap_to_frames(scenes: list[Scene], fps: int) -> None:
     """Make every scene a whole number of frames, keeping the total, so cuts land on frames."""
     total = round(sum(s.duration for s in scenes) * fps)
@@ -152,9 +163,11 @@ def build_storyboard(
     labels = _labels(market, kind, generated)
 
     if kind == "ad":
-        scenes = _ad_scenes(images, lp, script, market, title, cta, duration or 15.0, generated)
+        cards = sum(float(c.get("duration", 1.5)) for c in (kit.intro, kit.outro) if c and c.get("text"))
+        scenes = _ad_scenes(images, lp, script, market, title, cta, (duration or 15.0) - cards, generated)
     else:
         scenes = _tutorial_scenes(images, lp, script, title, cta, duration)
+    scenes = _brand_cards(kit, scenes)
     for sc in scenes:
         sc.overlays = [o.model_copy() for o in labels] + sc.overlays
 

@@ -141,3 +141,36 @@ def test_text_is_drawn_at_output_resolution(tiny_ad):
     assert np.array_equal(got[opaque], want[opaque])  # the text pixels themselves, not a rescaled copy
     # Crisp edges: the text has near-full-contrast neighbouring pixels, as rendered glyphs do.
     assert np.abs(np.diff(got, axis=1)).max() > 120
+
+
+def test_generated_shot_is_composed_with_labels_and_aigc_tag(product, lp, script, market, tmp_path):
+    from clips.storyboard import build_storyboard
+
+    video = tmp_path / "gen.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=8:duration=1",
+                    "-pix_fmt", "yuv420p", str(video)], check=True)
+    sb = build_storyboard(product, lp, script, market, "ad", "9:16", job_key="gen", profile="tiny", generated=True)
+    sb.scenes[0].shot.video = video
+    for sc in sb.scenes:  # as if built by someone who forgot the label: the renderer adds it
+        sc.overlays = [o for o in sc.overlays if o.role != "disclosure"]
+    clip = render(sb, tmp_path / "out")
+    meta = json.loads(clip.metadata.read_text())
+    label = [o for o in meta["overlays"] if o["role"] == "disclosure"]
+    assert label and label[0]["texts"] == ["KI-generiert"] and label[0]["start"] == 0
+    assert meta["has_generated"] and meta["inputs"]["generated"] == [str(video)]
+    tags = probe(clip.video)["format"].get("tags", {})
+    assert json.loads(tags["AIGC"])["Label"] == "1"
+    frames = _decode(clip.video, sb.width, sb.height)
+    x0, y0, x1, y1 = Renderer(sb).geo.card
+    assert frames[2][y0:y1, x0:x1].std() > 20  # the test pattern shows in the card
+
+
+def test_brand_intro_card_keeps_the_ad_length(product, lp, script, market, tmp_path, monkeypatch):
+    from clips import profiles
+    from clips.storyboard import build_storyboard
+
+    kit = profiles.load_brand("default").model_copy(update={"intro": {"text": "Acme", "duration": 1.0}})
+    monkeypatch.setattr("clips.storyboard.load_brand", lambda name: kit)
+    sb = build_storyboard(product, lp, script, market, "ad", "9:16", job_key="k", duration=15)
+    assert sb.duration == pytest.approx(15.0)
+    assert sb.scenes[0].shot.kind == "color" and sb.scenes[0].overlays[-1].text == "Acme"
