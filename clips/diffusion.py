@@ -784,8 +784,11 @@ def _run_group(group: list[_Job], resolved: ResolvedModel, diffusion: DiffusionS
                 continue
         todo.append((job, path))
     pipe = _load(resolved, diffusion, group[0].task) if todo else None
-    for start in range(0, len(todo), max(1, diffusion.batch_size)):
-        chunk = todo[start : start + max(1, diffusion.batch_size)]
+    # LTXConditionPipeline reads a list of images as conditions of one video, and encodes them
+    # with one generator: it makes one shot per call.
+    size = 1 if pipe is not None and type(pipe).__name__ == "LTXConditionPipeline" else max(1, diffusion.batch_size)
+    for start in range(0, len(todo), size):
+        chunk = todo[start : start + size]
         began = time.perf_counter()
         videos = _call(pipe, [job for job, _ in chunk], resolved, plan)
         elapsed = time.perf_counter() - began
@@ -869,7 +872,11 @@ def _call_kwargs(pipe, jobs: list[_Job], resolved: ResolvedModel, plan: dict) ->
     if plan.get("max_sequence_length"):
         kwargs["max_sequence_length"] = int(plan["max_sequence_length"])
     if first.task == "i2v":
-        kwargs["image"] = first.image if resolved.family == "wan" else [j.image for j in jobs]
+        # Wan conditions a whole batch on one photo (jobs are grouped by photo); LTX i2v takes one per video.
+        per_video = type(pipe).__name__ == "LTXImageToVideoPipeline"
+        kwargs["image"] = [j.image for j in jobs] if per_video else first.image
+        if type(pipe).__name__ == "LTXConditionPipeline":
+            kwargs["generator"] = kwargs["generator"][0]
     if resolved.family == "ltx":
         kwargs["frame_rate"] = int(plan["fps"])
         if plan.get("timesteps"):

@@ -444,3 +444,19 @@ def test_offload_is_chosen_by_free_gpu_memory(tiny_models, monkeypatch, free_byt
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda *a: (free_bytes, 10**12))
     assert diffusion._choose_offload(pipe, DiffusionSettings()) == expected
     assert diffusion._choose_offload(pipe, DiffusionSettings(offload="group")) == "group"
+
+
+def test_ltx_condition_checkpoints_make_one_shot_per_call(tiny_models, photo, tmp_path, monkeypatch):
+    # LTX-Video 0.9.5+ (and the distilled 2B) ship as LTXConditionPipeline: same components.
+    model = tmp_path / "ltx-condition"
+    shutil.copytree(tiny_models["ltx"], model)
+    index = json.loads((model / "model_index.json").read_text())
+    (model / "model_index.json").write_text(json.dumps({**index, "_class_name": "LTXConditionPipeline"}))
+    calls = []
+    real_call = diffusion._call
+    monkeypatch.setattr(diffusion, "_call", lambda pipe, jobs, *a: calls.append(len(jobs)) or real_call(pipe, jobs, *a))
+    requests = [ShotRequest(shot=Shot(kind="generated", prompt="mug", seed=i), width=32, height=32, fps=8,
+                            duration=0.1, image_path=photo) for i in range(2)]
+    results = generate_shots(requests, settings=settings_for(model, tmp_path), diffusion=FAST)
+    assert calls == [1, 1] and all(r.metadata["pipeline"] == "LTXConditionPipeline" for r in results)
+    assert all(r.video.is_file() for r in results)
