@@ -50,6 +50,7 @@ __all__ = [
     "optimise_pipeline",
     "provenance_assets",
     "resolve_model",
+    "temporal_ratio",
 ]
 
 log = logging.getLogger(__name__)

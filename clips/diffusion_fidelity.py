@@ -91,8 +91,9 @@ def embed(images: list[np.ndarray], model: str) -> np.ndarray:
     with torch.no_grad():
         if hasattr(net, "get_image_features"):  # CLIP / SigLIP: the projected image embedding
             features = net.get_image_features(**inputs)
-            if not torch.is_tensor(features):
-                features = getattr(features, "pooler_output", None) or features[0]
+            if not torch.is_tensor(features):  # newer transformers return an output object
+                pooled = getattr(features, "pooler_output", None)
+                features = pooled if pooled is not None else features[0]
         else:  # plain vision backbones (DINOv2, ViT): pooled output, else the mean token
             output = net(**inputs)
             pooled = getattr(output, "pooler_output", None)

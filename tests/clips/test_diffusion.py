@@ -258,16 +258,22 @@ def test_fidelity_scores_the_photo_above_noise(photo):
 
 def test_fidelity_with_a_local_vision_model(photo, tmp_path):
     import torch
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTextConfig, CLIPVisionConfig
 
     torch.manual_seed(0)
-    config = CLIPVisionConfig(hidden_size=16, projection_dim=8, num_hidden_layers=1, num_attention_heads=2,
-                              intermediate_size=32, image_size=32, patch_size=8)
-    CLIPVisionModelWithProjection(config).save_pretrained(tmp_path / "vision")
-    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(tmp_path / "vision")
+    text = CLIPTextConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                          vocab_size=100, max_position_embeddings=16, bos_token_id=0, eos_token_id=1, pad_token_id=1)
+    vision = CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                              image_size=32, patch_size=8)
+    CLIPModel(CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=8)).save_pretrained(
+        tmp_path / "clip")
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(tmp_path / "clip")
     still = np.asarray(Image.open(photo).convert("RGB"))
-    result = fidelity(np.stack([still] * 2), photo, model=str(tmp_path / "vision"))
+    result = fidelity(np.stack([still] * 2), photo, model=str(tmp_path / "clip"))
     assert result["method"] == "embedding" and result["score"] > 0.99
+    noise = fidelity(np.random.default_rng(0).integers(0, 255, (2, 48, 64, 3), dtype=np.uint8), photo,
+                     model=str(tmp_path / "clip"))
+    assert noise["score"] < result["score"]
 
 
 def _storyboard(photo: Path) -> "Storyboard":
@@ -460,3 +466,9 @@ def test_ltx_condition_checkpoints_make_one_shot_per_call(tiny_models, photo, tm
     results = generate_shots(requests, settings=settings_for(model, tmp_path), diffusion=FAST)
     assert calls == [1, 1] and all(r.metadata["pipeline"] == "LTXConditionPipeline" for r in results)
     assert all(r.video.is_file() for r in results)
+
+
+def test_a_missing_fidelity_model_is_named(photo, tmp_path):
+    frames = np.zeros((2, 32, 32, 3), dtype=np.uint8)
+    with pytest.raises(InputError, match="fidelity model .*nothing-here is not available locally"):
+        fidelity(frames, photo, model=str(tmp_path / "nothing-here"))
