@@ -455,13 +455,12 @@ def _choose_offload(pipe, diffusion: DiffusionSettings) -> str:
     if diffusion.offload != "auto":
         return diffusion.offload
     free, _total = torch.cuda.mem_get_info()
-    sizes = {
-        name: sum(p.numel() * p.element_size() for p in module.parameters())
-        for name, module in pipe.components.items()
-        if isinstance(module, torch.nn.Module)
-    }
-    # Leave room for activations and the VAE decode: about a quarter of free memory.
-    budget = 0.75 * free
+    modules = [m for m in pipe.components.values() if isinstance(m, torch.nn.Module)]
+    sizes = {id(m): sum(p.numel() * p.element_size() for p in m.parameters()) for m in modules}
+    # Weights already on the GPU count as room they would keep.
+    resident = sum(p.numel() * p.element_size() for m in modules for p in m.parameters() if p.device.type == "cuda")
+    # Leave room for activations and the VAE decode: about a quarter of the memory.
+    budget = 0.75 * (free + resident)
     if sum(sizes.values()) <= budget:
         return "none"
     if max(sizes.values(), default=0) <= budget:
