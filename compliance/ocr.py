@@ -40,6 +40,7 @@ class OcrFrame:
 
 
 DET_LONG_SIDE = 640
+MAX_LINE_SHARE = 0.3  # of the short side
 
 
 @lru_cache(maxsize=1)
@@ -128,9 +129,12 @@ class _Reader:
                 entries[i] = (entries[i][0], entries[i][1], str(txt), float(sc))
         self.prev = [e for e in entries if e[2] is not None]
         items = []
+        tallest = MAX_LINE_SHARE * min(rgb.shape[:2])
         for (x0, y0, x1, y1), _crop, text, score in sorted(entries, key=lambda e: (e[0][1], e[0][0])):
             if text is None or score < self.min_score or not text.strip():
                 continue
+            if y1 - y0 > tallest:
+                continue  # a "line" a third of the screen high is a shape read as a glyph (a square as 回), not text
             items.append(OcrItem(text, score, (int(x0 / scale), int(y0 / scale), int(round(x1 / scale)), int(round(y1 / scale)))))
         return items
 
