@@ -24,13 +24,18 @@ MAX_CUE = 7.0
 GAP = 2 / 25  # two frames between cues
 
 
+def _chars_per_line(market: Market) -> int:
+    """The market's characters per line; one fewer for RTL, whose caption files start lines with RLM."""
+    return max(4, int(market.caption_chars_per_line) - (1 if market.rtl else 0))
+
+
 def _fits_cue(text: str, cpl: int) -> bool:
     return wrap(text, lambda line: len(line) <= cpl, MAX_LINES) is not None
 
 
 def chunk_text(text: str, market: Market) -> list[str]:
     """``text`` cut into caption-sized chunks at sentence, clause and word boundaries."""
-    cpl = max(4, int(market.caption_chars_per_line))
+    cpl = _chars_per_line(market)
     chunks: list[str] = []
     for sentence in sentences(re.sub(r"[^\S\u00a0\u202f]+", " ", text).strip()):
         if _fits_cue(sentence, cpl):
@@ -87,7 +92,7 @@ def _split_long(text: str, cpl: int) -> list[str]:
 
 def layout_cue(text: str, market: Market) -> str:
     """The cue text broken into at most two balanced lines."""
-    cpl = max(4, int(market.caption_chars_per_line))
+    cpl = _chars_per_line(market)
     lines = wrap(text, lambda line: len(line) <= cpl, MAX_LINES)
     if lines is None:
         # A word longer than a line (a URL, a long compound): cut it where the line ends.
