@@ -72,15 +72,17 @@ def _retry_transient(task, task_run, state) -> bool:
 @task(name="read-catalog")
 def read_catalog(catalog: str, source: str | None, since: str | None, cache_dir: str) -> tuple[list[Product], list[dict[str, str]]]:
     """Read the catalog and fetch every product's images; a product whose image fails is a problem, not a crash."""
-    from catalog_adapters import open_catalog
+    from catalog_adapters import is_remote, open_catalog
     from catalog_adapters.images import fetch_image
+    from flows.secrets import register_secret_sources
 
+    register_secret_sources()
     since_dt = datetime.fromisoformat(since) if since else None
     adapter = open_catalog(catalog, source, since=since_dt)
     products: list[Product] = []
     problems: list[dict[str, str]] = []
-    base_dir = Path(catalog).resolve().parent if "://" not in str(catalog) else Path.cwd()
-    remote = "://" in str(catalog) or (source or "") in {"shopify", "woocommerce"}
+    remote = is_remote(catalog, source)
+    base_dir = Path.cwd() if remote else Path(catalog).resolve().parent
     for product in adapter.products():
         try:
             if not product.images:

@@ -1,0 +1,25 @@
+"""Secrets for the stage rooms: the environment first, then Prefect Secret blocks (only flows/ knows Prefect)."""
+
+from __future__ import annotations
+
+import functools
+
+
+def _secret_block(name: str) -> str | None:
+    """The value of the Prefect Secret block ``name``, or None when there is none (or no API)."""
+    try:
+        from prefect.blocks.system import Secret
+
+        return Secret.load(name).get()
+    except Exception:  # noqa: BLE001 - a missing block just means "not configured"
+        return None
+
+
+@functools.cache
+def register_secret_sources() -> None:
+    """Let catalog adapters and publishers look tokens up in Prefect Secret blocks."""
+    import catalog_adapters
+    import publishers
+
+    catalog_adapters.set_secret_source(_secret_block)
+    publishers.set_secret_source(_secret_block)
