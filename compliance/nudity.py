@@ -12,9 +12,21 @@ from productreel.models import Finding
 @lru_cache(maxsize=1)
 def detector():
     """One NudeDetector per process."""
+    import os
+
+    import nudenet
+    import onnxruntime
     from nudenet import NudeDetector
 
-    return NudeDetector()
+    det = NudeDetector()
+    # Same reason as OCR: one ORT thread per session; the flow checks clips in parallel.
+    opts = onnxruntime.SessionOptions()
+    opts.intra_op_num_threads = int(os.environ.get("PRODUCTREEL_OCR_THREADS", "1"))
+    opts.inter_op_num_threads = 1
+    model = os.path.join(os.path.dirname(nudenet.__file__), "320n.onnx")
+    if os.path.exists(model):
+        det.onnx_session = onnxruntime.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
+    return det
 
 
 def check_nudity(rule: Rule, ctx: Context) -> list[Finding]:
