@@ -133,3 +133,15 @@ def test_file_must_match_its_storyboard(clip_factory):
     found = findings(clip, "us", "SPEC-1", storyboard=storyboard("us", width=1080, height=1920, duration=6.0))
     messages = " ".join(f.message for f in found)
     assert "frame size 270x480" in messages and "duration" in messages
+
+
+def test_true_peak_finds_the_peak_between_samples():
+    import numpy as np
+
+    from compliance.audio import true_peak_dbtp
+
+    t = np.arange(48000) / 48000
+    x = 0.9 * np.sin(2 * np.pi * 12000 * t + np.pi / 4)  # every sample at ±0.64, the wave peaks at 0.9
+    tp = true_peak_dbtp(np.stack([x, x], axis=1))
+    assert abs(tp - 20 * np.log10(0.9)) < 0.1
+    assert 20 * np.log10(np.abs(x).max()) < tp - 2.5
