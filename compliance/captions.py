@@ -63,6 +63,8 @@ def check_layout(rule: Rule, ctx: Context) -> list[Finding]:
         longest = max(lines, key=display_width)
         if display_width(longest) > cpl:
             out.append(finding(rule, ctx, f"caption line of {int(display_width(longest))} chars, over {cpl}", measured=int(display_width(longest)), expected=cpl, fix="captions", **ev))
+        if c.end - c.start < p.get("min_event_s", 5 / 6) - 1e-6:
+            out.append(finding(rule, ctx, f"caption shown {c.end - c.start:.2f} s, under {p.get('min_event_s', 5 / 6):.2f} s", measured=round(c.end - c.start, 3), fix="captions", **ev))
         if c.end - c.start > p.get("max_event_s", 7.0):
             out.append(finding(rule, ctx, f"caption shown {c.end - c.start:.1f} s, over {p.get('max_event_s', 7.0)} s", measured=round(c.end - c.start, 2), fix="captions", **ev))
         if prev_end is not None and 0 < c.start - prev_end < p.get("min_gap_frames", 2) / fps - 1e-6:

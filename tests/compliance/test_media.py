@@ -91,6 +91,7 @@ def _srt(path: Path, cues: list[tuple[float, float, str]]) -> None:
         ([(0.0, 2.0, "one\ntwo\nthree")], "ACC-4", False),  # 3 lines
         ([(0.0, 2.0, "x" * 50)], "ACC-4", False),  # 50 chars on a line, over 42
         ([(0.0, 9.0, "long")], "ACC-4", False),  # shown 9 s
+        ([(0.0, 0.5, "hi")], "ACC-4", False),  # shown under 5/6 s
         ([(0.0, 1.0, "a"), (1.05, 2.0, "b")], "ACC-4", False),  # gap of 1 frame at 20 fps... under 2 frames
         ([(0.0, 2.0, "A mug that keeps coffee hot")], "ACC-5", True),  # 13.5 cps
         ([(0.0, 1.0, "A mug that keeps coffee hot all day")], "ACC-5", False),  # 35 cps
