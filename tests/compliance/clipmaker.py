@@ -61,7 +61,7 @@ def make_clip(
         amp = 10 ** ((audio_db + 3.0 - 3.0) / 20)
         cmd += ["-f", "lavfi", "-i", f"aevalsrc={amp:.6f}*sin(2*PI*1000*t):s=48000:c=stereo:d={duration}"]
         cmd += ["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]
-    cmd += ["-c:v", "libx264", "-profile:v", "high", "-pix_fmt", "yuv420p", "-preset", "ultrafast", "-movflags", "+faststart", "-shortest", *extra_args, str(path)]
+    cmd += ["-c:v", "libx264", "-profile:v", "high", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-movflags", "+faststart", "-shortest", *extra_args, str(path)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     for i in range(n):
         t = i / fps
