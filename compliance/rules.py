@@ -28,6 +28,12 @@ from productreel.errors import InputError
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "rules"
 DESTINATION_ALIASES = {"meta": "reels", "meta-reels": "reels", "shorts": "youtube-shorts", "amazon-listing": "amazon"}
+# The check behind each rule type (compliance.engine); a seller's own rule picks one of these.
+RULE_TYPES = {
+    "regex_any", "regex_requires", "price_match", "ocr_label", "contrast", "text_size", "safe_zone", "loudness",
+    "flashes", "nudity", "caption_layout", "reading_speed", "provenance", "provenance_ai", "aigc_metadata",
+    "license", "file_spec",
+}
 Input = Literal["script", "ocr", "captions", "metadata", "audio", "file", "frames", "assets"]
 
 
@@ -146,6 +152,14 @@ def _merge_file(book: RuleBook, file: Path) -> None:
             raise InputError(f"rule {raw.get('id', i)}: {loc}: {first['msg']}", where=str(file)) from exc
         if rule.pattern:
             _compile_or_fail(rule.pattern, rule.id, file)
+        for p in rule.params.get("patterns") or []:
+            _compile_or_fail(p.get("pattern", ""), rule.id, file)
+        from compliance.engine import CHECK_TYPES
+
+        if rule.type not in RULE_TYPES and rule.type not in CHECK_TYPES:
+            raise InputError(f"rule {rule.id}: unknown type {rule.type!r}; known: {', '.join(sorted(RULE_TYPES | set(CHECK_TYPES)))}", where=str(file))
+        if rule.type in ("regex_any", "regex_requires") and not (rule.pattern or rule.params.get("patterns")):
+            raise InputError(f"rule {rule.id}: type {rule.type} needs a pattern", where=str(file))
         book.rules[rule.id] = rule
     for entry in data.get("allow") or []:
         rid = entry.get("rule")

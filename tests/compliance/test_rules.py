@@ -72,3 +72,11 @@ def test_rule_only_warns_before_it_takes_effect():
     assert rule.severity_on(date(2026, 1, 1)) == "WARN"
     assert rule.severity_on(date(2026, 10, 1)) == "BLOCK"
     assert market("de").eu
+
+
+@pytest.mark.parametrize("body,match", [("type: regex_anything\n    pattern: x", "unknown type"), ("type: regex_any", "needs a pattern")])
+def test_seller_rule_type_is_checked_when_loaded(tmp_path: Path, body, match):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"rules:\n  - id: X-3\n    {body}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=match):
+        load_rules(extra=[bad])
