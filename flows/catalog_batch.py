@@ -192,7 +192,7 @@ def publish_clip(result: JobResult, product: Product, destination: Destination, 
         duration=result.duration,
     )
     try:
-        with publish_slot(destination.name):  # the global `publish-<store>` limit paces store writes
+        with publish_slot(destination):  # the global `publish-<store>` limit paces store writes
             receipt = publish(clip, product, destination, ledger=Ledger(ledger_url), out_dir=Path(out_dir))
         result.publish = receipt.status
     except ProductreelError as exc:

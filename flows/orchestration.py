@@ -190,10 +190,30 @@ def gpu_slot(needed: bool = True) -> Iterator[None]:
         yield
 
 
+def paced(destination: Any) -> bool:
+    """True when writes to this destination go through its ``publish-<store>`` limit.
+
+    Every storefront API and every object store is paced. A folder destination
+    on this machine's disk is not: the copy takes milliseconds, while a lease on
+    the limit costs two API calls (and seconds on the embedded SQLite API when
+    many tasks write at once).
+    """
+    name = destination if isinstance(destination, str) else destination.name
+    if name != "folder":
+        return True
+    options = {} if isinstance(destination, str) else (destination.options or {})
+    url = str(options.get("url") or "")
+    return bool(url) and not url.startswith("file://")
+
+
 @contextlib.contextmanager
-def publish_slot(store: str) -> Iterator[None]:
-    """Hold one slot of ``publish-<store>`` while writing to that store."""
-    with concurrency(publish_limit(store), occupy=1):
+def publish_slot(destination: Any) -> Iterator[None]:
+    """Hold one slot of ``publish-<store>`` while writing to that store (a Destination or a store name)."""
+    if not paced(destination):
+        yield
+        return
+    name = destination if isinstance(destination, str) else destination.name
+    with concurrency(publish_limit(name), occupy=1):
         yield
 
 

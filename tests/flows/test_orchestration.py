@@ -11,13 +11,14 @@ from flows.orchestration import (
     gpu_slot,
     job_cache_key,
     make_task_runner,
+    paced,
     publish_limit,
     publish_slot,
     retry_transient,
 )
 from productreel.errors import InputError, TransientError
 from productreel.ledger import Ledger
-from productreel.models import Job, Product
+from productreel.models import Destination, Job, Product
 
 
 def _flaky(error: Exception, fail_times: int):
@@ -89,7 +90,7 @@ def test_limits_are_created_once_and_then_left_as_the_team_set_them(prefect_harn
 def test_slots_are_held_inside_the_blocks(prefect_harness):
     from prefect.client.orchestration import get_client
 
-    ensure_concurrency_limits(["folder"])
+    ensure_concurrency_limits(["shopify"])
 
     def active(name: str) -> int:
         with get_client(sync_client=True) as client:
@@ -101,12 +102,18 @@ def test_slots_are_held_inside_the_blocks(prefect_harness):
             gpu = active("gpu")
         with gpu_slot(needed=False):
             none = active("gpu")
-        with publish_slot("folder"):
-            folder = active("publish-folder")
-        return gpu, none, folder
+        with publish_slot(Destination(name="shopify")):
+            store = active("publish-shopify")
+        return gpu, none, store
 
     assert hold() == (1, 0, 1)
-    assert active("gpu") == 0 and active("publish-folder") == 0
+    assert active("gpu") == 0 and active("publish-shopify") == 0
+
+
+def test_only_remote_stores_are_paced():
+    assert paced("shopify") and paced(Destination(name="merchant-center"))
+    assert paced(Destination(name="folder", options={"url": "s3://videos/productreel"}))
+    assert not paced(Destination(name="folder")) and not paced(Destination(name="folder", options={"url": "file:///srv"}))
 
 
 def test_job_cache_key_serves_only_finished_unchanged_jobs(tmp_path):
