@@ -127,6 +127,7 @@ def campaign(
     limit: int = 0,
     approval_timeout: int = 7 * 24 * 3600,
     approval_poll: int = 5,
+    publish_url: str | None = None,
 ) -> dict[str, Any]:
     """Render and check a campaign's clips, pause for approval, then publish the approved ones."""
     started = time.monotonic()
@@ -155,7 +156,7 @@ def campaign(
         approval = pause_flow_run(wait_for_input=form, timeout=approval_timeout, poll_interval=approval_poll)
         approved, rejected = apply_decisions(results, approval, ledger)
         by_handle = {p.handle: p for p in products}
-        destination = Destination(name=publish_to)
+        destination = Destination(name=publish_to, options={"url": publish_url} if publish_url else {})
         publishing = [publish_clip.submit(r, by_handle[r.handle], destination, str(out_dir), ledger_url) for r in approved]
         published = {id(r): f.result() for r, f in zip(approved, publishing)}
         results = [published.get(id(r), r) for r in results]

@@ -232,12 +232,14 @@ def catalog_batch(
     task_runner: str = "threads",
     scheduler: str | None = None,
     products: list[str] | None = None,
+    publish_url: str | None = None,
 ) -> dict[str, Any]:
     """Render, check and publish every job of the catalog that changed since the last run.
 
     ``task_runner`` is one of threads (default), dask (a LocalCluster, or the
     scheduler at ``scheduler``) or ray; ``products`` keeps only these product
-    ids or handles (the product-changed flow uses it).
+    ids or handles (the product-changed flow uses it); ``publish_url`` sends
+    the folder destination to an fsspec URL (an object store shared by workers).
     """
     started = time.monotonic()
     settings = Settings()
@@ -259,7 +261,7 @@ def catalog_batch(
     jobs = plan_jobs(products_, markets, kinds, formats)
     progress.planned(len(jobs))
 
-    destination = Destination(name=publish_to)
+    destination = Destination(name=publish_to, options={"url": publish_url} if publish_url else {})
     results: list[JobResult] = []
     with job_runner(task_runner, scheduler) as submit:
         futures = [
