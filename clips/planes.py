@@ -26,34 +26,53 @@ KG = 1.0 - KR - KB
 PAD = 48  # replicated border around a resampling source, so sub-pixel alignment can look left/up
 
 
-def rgb_to_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """An HxWx3 uint8 RGB array (even H and W) as Y (H,W), Cb and Cr (H/2,W/2) uint8 planes."""
-    f = rgb.astype(np.float32) * (1.0 / 255.0)
-    r, g, b = f[..., 0], f[..., 1], f[..., 2]
-    y = KR * r + KG * g + KB * b
-    h, w = y.shape
-    # Chroma from the 2x2 block average (centre siting; close enough for overlays and photos).
-    def half(p: np.ndarray) -> np.ndarray:
-        return p.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+def _forward_matrix() -> np.ndarray:
+    """RGB (0-255) -> limited-range Y'CbCr as a 3x4 affine matrix (BT.709)."""
+    ky, kc = 219 / 255, 224 / 255
+    m = np.array([
+        [KR * ky, KG * ky, KB * ky, 16.0],
+        [-KR / (2 * (1 - KB)) * kc, -KG / (2 * (1 - KB)) * kc, 0.5 * kc, 128.0],
+        [0.5 * kc, -KG / (2 * (1 - KR)) * kc, -KB / (2 * (1 - KR)) * kc, 128.0],
+    ])
+    return m
 
-    yb = half(y)
-    cb = (half(b) - yb) / (2 * (1 - KB))
-    cr = (half(r) - yb) / (2 * (1 - KR))
-    Y = np.clip(16 + 219 * y + 0.5, 0, 255).astype(np.uint8)
-    U = np.clip(128 + 224 * cb + 0.5, 0, 255).astype(np.uint8)
-    V = np.clip(128 + 224 * cr + 0.5, 0, 255).astype(np.uint8)
+
+FORWARD = _forward_matrix()
+INVERSE = np.hstack([np.linalg.inv(FORWARD[:, :3]), -np.linalg.inv(FORWARD[:, :3]) @ FORWARD[:, 3:]])
+
+
+def rgb_to_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An HxWx3 uint8 RGB array (even H and W) as Y (H,W), Cb and Cr (H/2,W/2) uint8 planes.
+
+    Chroma is the 2x2 block average (centre siting), as FFmpeg's own conversion does.
+    """
+    h, w = rgb.shape[:2]
+    if cv2 is not None:
+        ycc = cv2.transform(np.ascontiguousarray(rgb), FORWARD)  # one SIMD pass, rounded and saturated
+        Y = np.ascontiguousarray(ycc[..., 0])
+        U = cv2.resize(np.ascontiguousarray(ycc[..., 1]), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        V = cv2.resize(np.ascontiguousarray(ycc[..., 2]), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        return Y, U, V
+    f = rgb.astype(np.float32)
+    ycc = f @ FORWARD[:, :3].T.astype(np.float32) + FORWARD[:, 3].astype(np.float32)
+    Y = np.clip(ycc[..., 0] + 0.5, 0, 255).astype(np.uint8)
+    c = ycc[..., 1:].reshape(h // 2, 2, w // 2, 2, 2).mean(axis=(1, 3))
+    U = np.clip(c[..., 0] + 0.5, 0, 255).astype(np.uint8)
+    V = np.clip(c[..., 1] + 0.5, 0, 255).astype(np.uint8)
     return Y, U, V
 
 
 def planes_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Y, Cb, Cr planes (4:2:0) back to an HxWx3 uint8 RGB array (for posters and tests)."""
-    yf = (y.astype(np.float32) - 16) / 219
-    uf = (np.repeat(np.repeat(u, 2, 0), 2, 1).astype(np.float32) - 128) / 224
-    vf = (np.repeat(np.repeat(v, 2, 0), 2, 1).astype(np.float32) - 128) / 224
-    r = yf + 2 * (1 - KR) * vf
-    b = yf + 2 * (1 - KB) * uf
-    g = (yf - KR * r - KB * b) / KG
-    return np.clip(np.stack([r, g, b], -1) * 255 + 0.5, 0, 255).astype(np.uint8)
+    h, w = y.shape
+    if cv2 is not None:
+        up = [cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR) for p in (u, v)]
+        return cv2.transform(cv2.merge([y, *up]), INVERSE)
+    uf = np.repeat(np.repeat(u, 2, 0), 2, 1).astype(np.float32)
+    vf = np.repeat(np.repeat(v, 2, 0), 2, 1).astype(np.float32)
+    ycc = np.stack([y.astype(np.float32), uf, vf], -1)
+    rgb = ycc @ INVERSE[:, :3].T.astype(np.float32) + INVERSE[:, 3].astype(np.float32)
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
 
 
 def even(n: float) -> int:
