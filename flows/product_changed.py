@@ -40,10 +40,11 @@ def product_changed(
     profile: str = "full",
     publish_to: str = "folder",
     updated_at: str | None = None,
+    publish_url: str | None = None,
 ) -> dict[str, Any]:
     """Render, check and publish one product (by id or handle) for all its markets (every configured market by default)."""
     return catalog_batch(catalog=catalog, source=source, markets=markets or all_markets(), kinds=kinds, out=out,
-                         profile=profile, publish_to=publish_to, products=[product])
+                         profile=profile, publish_to=publish_to, products=[product], publish_url=publish_url)
 
 
 def make_on_product(
