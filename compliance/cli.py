@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,33 +29,37 @@ def cli_check(
     as_json: bool = False,
     rules: Path | None = None,
     echo=print,
+    err=None,
 ) -> tuple[ComplianceReport | None, int]:
     """Check any MP4 and print the result (JSON with ``as_json``); exit 0 when the checks ran, 2 on bad arguments."""
     from compliance.engine import check_clip
     from compliance.report import report_to_json
     from compliance.rules import load_rules
 
+    if err is None:
+        err = echo if echo is not print else (lambda m: print(m, file=sys.stderr))
+
     try:
         m = market if isinstance(market, Market) else _market(market)
         book = load_rules(extra=[Path(rules)]) if rules else load_rules()
     except InputError as exc:
-        echo(f"error: {exc}")
+        err(f"error: {exc}")
         return None, EXIT_BAD_ARGS
     known = set(book.destinations) - {"defaults"} | {"folder", "amazon"}
     from compliance.rules import DESTINATION_ALIASES
 
     if destination not in known and destination not in DESTINATION_ALIASES:
-        echo(f"error: unknown destination {destination!r}; known: {', '.join(sorted(known))}")
+        err(f"error: unknown destination {destination!r}; known: {', '.join(sorted(known))}")
         return None, EXIT_BAD_ARGS
     if not Path(video).exists():
-        echo(f"error: no such file: {video}")
+        err(f"error: no such file: {video}")
         return None, EXIT_BAD_ARGS
     script_text = ""
     if script:
         try:
             script_text = Path(script).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            echo(f"error: cannot read script {script}: {exc}")
+            err(f"error: cannot read script {script}: {exc}")
             return None, EXIT_BAD_ARGS
     report = check_clip(Path(video), m, destination=destination, script_text=script_text, rules=book)
     if as_json:

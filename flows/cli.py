@@ -222,6 +222,24 @@ def serve_webhooks_command(
                                  kinds=_split(kinds), out=str(out_dir), profile=profile, publish_to=publish)
     serve_webhooks(on_product, db_url=Settings().ledger(out_dir), host=host, port=port)
 
+
+@app.command("check")
+def check_command(
+    video: Path = typer.Argument(..., help="Any MP4 to check (made by productreel or not)."),
+    market: str = typer.Option(..., "--market", "-m", help="Market code, e.g. de, us, jp, cn."),
+    destination: str = typer.Option("folder", "--destination", "-d", help="folder, shopify, amazon, tiktok, reels, youtube-shorts, ..."),
+    script: Optional[Path] = typer.Option(None, "--script", help="Text file with the script / voice-over to check too."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="An extra rules YAML file or folder (a seller's own rules)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Check a clip against its market's and destination's rules; exit 0 when the checks ran, 2 on bad arguments."""
+    from compliance.cli import cli_check
+
+    _, code = cli_check(video, market, destination=destination, script=script, as_json=as_json, rules=rules,
+                        echo=typer.echo, err=lambda line: typer.echo(line, err=True))
+    raise typer.Exit(code)
+
+
 def main() -> None:
     """Entry point with clean one-line errors instead of tracebacks."""
     from productreel.errors import ProductreelError

@@ -47,3 +47,16 @@ def test_bad_arguments_exit_two(clip_factory, tmp_path: Path):
 def test_text_output_names_the_verdict(clip_factory):
     _, code, out = run(clip_factory(), "us")
     assert code == 0 and out.splitlines()[-1].startswith(("PASSED", "BLOCKED"))
+
+
+def test_productreel_check_command(clip_factory):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    clip = clip_factory(texts=[("Made in USA", (20, 200), 30, "white", 0, 2)])
+    res = CliRunner().invoke(app, ["check", str(clip), "--market", "us", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["findings"][0]["rule"] == "CL-US-1"
+    bad = CliRunner().invoke(app, ["check", str(clip), "--market", "atlantis"])
+    assert bad.exit_code == 2 and "unknown market" in bad.stderr
