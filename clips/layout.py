@@ -44,10 +44,10 @@ def frame_geometry(sb: Storyboard) -> Frame:
     w, h = sb.width, sb.height
     safe = safe_box(sb.destination, sb.format, w, h)
     sx0, sy0, sx1, sy1 = safe
-    if w * 1.2 < h:  # 9:16: a square card between the title and the bottom UI
+    if h > w * 1.5:  # 9:16: a square card between the title and the bottom UI
         side = even(w * 0.89)
         x0 = even((w - side) / 2)
-        y0 = even(sy0 + (sy1 - sy0) * 0.28)
+        y0 = min(even(sy0 + (sy1 - sy0) * 0.28), even(h - side - w * 0.02))
         return Frame(w, h, safe, (x0, y0, x0 + side, y0 + side), False, (sx0, sy0, sx1, y0))
     if h * 1.2 < w:  # 16:9: a full-height card on the right, text column on the left
         side = even(h)
@@ -106,12 +106,24 @@ class Designer:
         self.lang = (sb.locale or "en").split("-")[0].split("_")[0]
 
     def text(self, text: str, size: float, color, max_width: int, max_lines: int = 2, align: str = "center") -> Image.Image:
-        """Text at output resolution through the shared text drawer."""
+        """Text at output resolution through the shared text drawer.
+
+        It first wraps at nearly full size (a second line reads better than tiny type); only when
+        that fails may it shrink further, and finally take one more line.
+        """
         px = max(6, int(round(size * self.s)))
-        return render_text(
-            text, fonts=self.fonts, size=px, color=color, max_width=max(8, max_width), max_lines=max_lines,
-            min_size=max(6, int(px * 0.6)), align=align, rtl=self.sb.rtl, lang=self.lang,
-        )
+        tries = [(0.85, max_lines), (0.6, max_lines), (0.6, max_lines + 1)] if max_lines > 1 else [(0.6, 1), (0.5, 2)]
+        for i, (ratio, lines) in enumerate(tries):
+            try:
+                return render_text(
+                    text, fonts=self.fonts, size=px, color=color, max_width=max(8, max_width), max_lines=lines,
+                    min_size=max(6, int(px * ratio)), align=align, rtl=self.sb.rtl, lang=self.lang,
+                )
+            except RenderError as exc:
+                if i == len(tries) - 1 or "too long" not in str(exc):
+                    raise RenderError(f"{exc.message}", product=self.sb.product_handle, market=self.sb.market,
+                                      where="layout") from exc
+        raise AssertionError("unreachable")
 
     # -- the pieces -------------------------------------------------------------------------
 
@@ -188,7 +200,7 @@ class Designer:
         num = self.text(str(number), 0.07, b.color("on_accent"), d, 1)
         disc.alpha_composite(num, ((d - num.width) // 2, (d - num.height) // 2))
         gap = int(self.s * 0.025)
-        t = self.text(text, 0.05, b.color("label_text"), max_width - d - gap - int(self.s * 0.06), 3,
+        t = self.text(text, 0.056, b.color("label_text"), max_width - d - gap - int(self.s * 0.06), 3,
                       align="right" if self.sb.rtl else "left")
         t = chip(t, b.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius)
         h = max(d, t.height)
@@ -259,8 +271,11 @@ class Designer:
             top = max(top, ty0) + img.height + pad
         for o in by_role.get("step", []):
             img = self.step(scene.step or 1, o.text, col_w)
-            out.append(Placed("step", [o.text], img, col_x0, top, o.start, o.end, meta={"step": scene.step}))
-            top += img.height + pad
+            y = top
+            if landscape:  # the instruction sits in the middle of the text column, above the price/CTA stack
+                y = max(top, (ty0 + bottom) // 2 - img.height // 2 - int(self.s * 0.1))
+            out.append(Placed("step", [o.text], img, col_x0, y, o.start, o.end, meta={"step": scene.step}))
+            top = y + img.height + pad
 
         # Bottom, stacked upwards: CTA, then the price badge, then a feature line.
         stack: list[Placed] = []
