@@ -72,6 +72,10 @@ def chip(content: Image.Image, bg, pad_x: int, pad_y: int, radius: int) -> Image
     return box
 
 
+class _Overflow(Exception):
+    """The overlays of a scene do not fit between the top and bottom of the safe zone."""
+
+
 @dataclass
 class Placed:
     """An overlay image with its place and timing (scene-relative seconds)."""
@@ -104,6 +108,7 @@ class Designer:
         self.s = s
         self.radius = max(2, int(s * brand.corner_radius))
         self.lang = (sb.locale or "en").split("-")[0].split("_")[0]
+        self.k = 1.0  # text scale: a crowded scene is laid out again a little smaller
 
     def text(self, text: str, size: float, color, max_width: int, max_lines: int = 2, align: str = "center") -> Image.Image:
         """Text at output resolution through the shared text drawer.
@@ -111,7 +116,7 @@ class Designer:
         It first wraps at nearly full size (a second line reads better than tiny type); only when
         that fails may it shrink further, and finally take one more line.
         """
-        px = max(6, int(round(size * self.s)))
+        px = max(6, int(round(size * self.s * self.k)))
         tries = [(0.85, max_lines), (0.6, max_lines), (0.6, max_lines + 1)] if max_lines > 1 else [(0.6, 1), (0.5, 2)]
         for i, (ratio, lines) in enumerate(tries):
             try:
@@ -129,6 +134,14 @@ class Designer:
 
     def label_chip(self, text: str, disclosure: bool) -> Image.Image:
         """The ad or AI label; the AI label's text is at least 5 % of the short side tall."""
+        b = self.brand
+        k, self.k = self.k, 1.0  # labels keep one size in every scene (and the AI label its minimum)
+        try:
+            return self._label_chip(text, disclosure)
+        finally:
+            self.k = k
+
+    def _label_chip(self, text: str, disclosure: bool) -> Image.Image:
         b = self.brand
         size = 0.065 if disclosure else 0.04
         t = self.text(text, size, b.color("label_text"), int((self.geo.safe[2] - self.geo.safe[0]) * 0.9), 1)
@@ -228,7 +241,21 @@ class Designer:
     # -- one scene ------------------------------------------------------------------------
 
     def scene_overlays(self, scene: Scene, index: int, n_scenes: int) -> list[Placed]:
-        """Every overlay of a scene, drawn and placed inside the safe zone."""
+        """Every overlay of a scene, drawn and placed inside the safe zone (smaller when crowded)."""
+        for k in (1.0, 0.85, 0.72):
+            self.k = k
+            try:
+                return self._scene_overlays(scene, index, n_scenes)
+            except _Overflow:
+                continue
+            finally:
+                self.k = 1.0
+        raise RenderError(
+            f"overlays of scene {index + 1} do not fit the {self.sb.format} safe zone of {self.sb.destination}",
+            product=self.sb.product_handle, market=self.sb.market, where="layout",
+        )
+
+    def _scene_overlays(self, scene: Scene, index: int, n_scenes: int) -> list[Placed]:
         g = self.geo
         sx0, sy0, sx1, sy1 = g.safe
         tx0, ty0, tx1, ty1 = g.text_box
@@ -273,7 +300,7 @@ class Designer:
             img = self.step(scene.step or 1, o.text, col_w)
             y = top
             if landscape:  # the instruction sits in the middle of the text column, above the price/CTA stack
-                y = max(top, (ty0 + bottom) // 2 - img.height // 2 - int(self.s * 0.1))
+                y = max(top, min(bottom - img.height, (ty0 + bottom) // 2 - img.height // 2 - int(self.s * 0.1)))
             out.append(Placed("step", [o.text], img, col_x0, y, o.start, o.end, meta={"step": scene.step}))
             top = y + img.height + pad
 
@@ -300,10 +327,7 @@ class Designer:
             y -= pad
         out += stack
         if y < top - pad:
-            raise RenderError(
-                f"overlays of scene {index + 1} do not fit the {self.sb.format} safe zone of {self.sb.destination}",
-                product=self.sb.product_handle, market=self.sb.market, where="layout",
-            )
+            raise _Overflow
         return out
 
 
