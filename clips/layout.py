@@ -49,8 +49,10 @@ def frame_geometry(sb: Storyboard) -> Frame:
         x0 = even((w - side) / 2)
         y0 = min(even(sy0 + (sy1 - sy0) * 0.28), even(h - side - w * 0.02))
         return Frame(w, h, safe, (x0, y0, x0 + side, y0 + side), False, (sx0, sy0, sx1, y0))
-    if h * 1.2 < w:  # 16:9: a full-height card on the right, text column on the left
+    if h * 1.2 < w:  # 16:9: a full-height card on one side, the text column on the reading side
         side = even(h)
+        if sb.rtl:
+            return Frame(w, h, safe, (0, 0, side, h), True, (even(side + h * 0.04), sy0, sx1, sy1))
         return Frame(w, h, safe, (w - side, 0, w, h), True, (sx0, sy0, even(w - side - h * 0.04), sy1))
     if h > w * 1.1:  # 4:5: title band on top, full-width square card below
         side = w
@@ -271,7 +273,8 @@ class Designer:
             img = self.label_chip(o.text, o.role == "disclosure")
             if x > sx0 and x + img.width > sx1:
                 x, y, row_h = sx0, y + row_h + pad, 0
-            out.append(Placed(o.role, [o.text], img, x, y, o.start, o.end, fade=0.0))
+            lx = sx0 + sx1 - x - img.width if self.sb.rtl else x  # RTL: the row starts at the right
+            out.append(Placed(o.role, [o.text], img, lx, y, o.start, o.end, fade=0.0))
             x += img.width + pad
             row_h = max(row_h, img.height)
         top = y + row_h + (pad if row_h else 0)
@@ -279,17 +282,22 @@ class Designer:
             logo = Image.open(self.brand.logo).convert("RGBA")
             lh = int(self.s * 0.06)
             logo = logo.resize((max(1, logo.width * lh // logo.height), lh), Image.LANCZOS)
-            out.append(Placed("logo", [], logo, sx1 - logo.width, sy0, 0.0, None, fade=0.0))
+            out.append(Placed("logo", [], logo, sx0 if self.sb.rtl else sx1 - logo.width, sy0, 0.0, None, fade=0.0))
 
         col_x0 = max(tx0, sx0)
         col_w = min(tx1, sx1) - col_x0
         landscape = g.width > g.height * 1.2
+        rtl = self.sb.rtl
+
+        def start_x(img: Image.Image) -> int:
+            """Flush with the reading side of the text column (right for RTL scripts)."""
+            return col_x0 + col_w - img.width if rtl else col_x0
         bottom = sy1 - (self.caption_slot() + pad if self.sb.burn_captions else 0)
         if landscape:
             bottom -= int(self.s * 0.03)  # the progress bar
 
         def center_x(img: Image.Image) -> int:
-            return col_x0 + (col_w - img.width) // 2 if not landscape else col_x0
+            return col_x0 + (col_w - img.width) // 2 if not landscape else start_x(img)
 
         for o in by_role.get("title", []):
             boxed = g.bleed and not landscape and g.card[1] <= top + 1
@@ -301,7 +309,7 @@ class Designer:
             y = top
             if landscape:  # the instruction sits in the middle of the text column, above the price/CTA stack
                 y = max(top, min(bottom - img.height, (ty0 + bottom) // 2 - img.height // 2 - int(self.s * 0.1)))
-            out.append(Placed("step", [o.text], img, col_x0, y, o.start, o.end, meta={"step": scene.step}))
+            out.append(Placed("step", [o.text], img, start_x(img), y, o.start, o.end, meta={"step": scene.step}))
             top = y + img.height + pad
 
         # Bottom, stacked upwards: CTA, then the price badge, then a feature line.
@@ -323,7 +331,7 @@ class Designer:
         for p in stack:
             y -= p.image.height
             p.y = y
-            p.x = col_x0 if landscape else sx0 + (sx1 - sx0 - p.image.width) // 2
+            p.x = start_x(p.image) if landscape else sx0 + (sx1 - sx0 - p.image.width) // 2
             y -= pad
         out += stack
         if y < top - pad:

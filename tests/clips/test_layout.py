@@ -53,3 +53,19 @@ def test_ai_label_is_at_least_five_percent_of_the_short_side(product, lp, script
     label = next(b for b in r.overlay_boxes() if b["role"] == "disclosure")
     assert label["start"] == 0 and label["end"] >= 2.0
     assert label["box"][3] - label["box"][1] >= 0.05 * 1080
+
+
+def test_right_to_left_markets_mirror_the_layout(product, lp, script, market):
+    ar = market.model_copy(update={"code": "sa", "locale": "ar-SA", "language": "ar", "rtl": True, "ad_label": "إعلان",
+                                   "fonts": ["Noto Sans Arabic"]})
+    ar_lp = lp.model_copy(update={"title": lp.title.model_copy(update={"text": "كوب قهوة من الخزف الحجري"}),
+                                  "compare_at_text": None, "prior_price_text": None, "tax_text": ""})
+    sb = build_storyboard(product, ar_lp, script, ar, "ad", "16:9", job_key="k", profile="tiny")
+    sb = sb.model_copy(update={"width": 1920, "height": 1080})
+    r = Renderer(sb)
+    assert r.geo.card[0] == 0  # the photo on the left, text on the reading (right) side
+    boxes = r.overlay_boxes()
+    label = next(b for b in boxes if b["role"] == "label")
+    assert label["box"][2] > 1920 * 0.9
+    title = next(b for b in boxes if b["role"] == "title")
+    assert title["box"][0] >= r.geo.card[2]
