@@ -44,3 +44,37 @@ def test_espeak_voice_with_music_is_normalised():
     assert mix.voice == "espeak-ng" and len(mix.segments) == 2
     assert mix.samples.shape == (3 * RATE, 2)
     assert abs(mix.lufs + 14.0) < 0.5 and mix.true_peak <= -1.0
+
+
+def _tiny_vits(folder):
+    """A seeded, randomly initialised VITS model and tokenizer saved locally (nothing downloaded)."""
+    import json
+
+    import torch
+    from transformers import VitsConfig, VitsModel, VitsTokenizer
+
+    vocab = {c: i for i, c in enumerate(" abcdefghijklmnopqrstuvwxyz.,!?'-")}
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    VitsTokenizer(vocab_file=str(folder / "vocab.json"), language=None, add_blank=True, normalize=True,
+                  phonemize=False).save_pretrained(folder)
+    cfg = VitsConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, ffn_dim=32,
+                     flow_size=16, spectrogram_bins=17, upsample_initial_channel=16, upsample_rates=[4, 4],
+                     upsample_kernel_sizes=[8, 8], resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]],
+                     prior_encoder_num_flows=1, prior_encoder_num_wavenet_layers=1, posterior_encoder_num_wavenet_layers=1,
+                     duration_predictor_filter_channels=16, depth_separable_num_layers=1, sampling_rate=16000)
+    torch.manual_seed(0)
+    VitsModel(cfg).eval().save_pretrained(folder)
+
+
+@pytest.mark.slow
+def test_mms_voice_from_a_local_model_directory(tmp_path, monkeypatch):
+    from clips.audio import MmsVoice, voice_backend
+
+    _tiny_vits(tmp_path)
+    monkeypatch.setenv("PRODUCTREEL_VOICE_MODEL", str(tmp_path))
+    monkeypatch.delenv("PRODUCTREEL_VOICE", raising=False)
+    backend = voice_backend()
+    assert isinstance(backend, MmsVoice)
+    s = speak("hello there. good bye.", "en", 5.0, backend)
+    assert s.backend == "mms" and len(s.segments) == 2
+    assert np.abs(s.samples).max() > 0  # the model made sound, resampled to 48 kHz

@@ -69,3 +69,19 @@ def test_right_to_left_markets_mirror_the_layout(product, lp, script, market):
     assert label["box"][2] > 1920 * 0.9
     title = next(b for b in boxes if b["role"] == "title")
     assert title["box"][0] >= r.geo.card[2]
+
+
+def test_brand_kit_file_with_logo_and_colors(product, lp, script, market, tmp_path):
+    from PIL import Image
+
+    Image.new("RGBA", (200, 100), (200, 30, 30, 255)).save(tmp_path / "logo.png")
+    kit = tmp_path / "acme.yaml"
+    kit.write_text("name: acme\ncolors: {accent: '#0A7F5A'}\nlogo: logo.png\nmusic: bright-pluck\n")
+    sb = build_storyboard(product, lp, script, market, "ad", "9:16", job_key="k", profile="tiny", brand=str(kit))
+    assert sb.music == "bright-pluck"
+    sb = sb.model_copy(update={"width": 1080, "height": 1920})
+    r = Renderer(sb)
+    assert r.brand.color("accent") == (10, 127, 90, 255) and r.brand.color("primary") == load_brand("default").color("primary")
+    logo = next(b for b in r.overlay_boxes() if b["role"] == "logo")
+    x0, y0, x1, y1 = safe_box("folder", "9:16", 1080, 1920)
+    assert x0 <= logo["box"][0] and logo["box"][2] <= x1 and logo["box"][1] >= y0
