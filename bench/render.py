@@ -85,14 +85,19 @@ def _cpu() -> tuple[float, float]:
 
 
 def _warm_up(out: Path, kind: str, fmt: str, duration: float | None) -> None:
-    """Render a tiny clip, untimed: a nightly worker renders thousands of clips per process, so
-    imports, font loading and the music loop are paid once per process, not per clip."""
+    """Render a short clip of another product first, untimed: a nightly worker renders thousands of
+    clips per process, so imports, fonts, the music loop and the brand background are paid once per
+    process; everything that depends on the product (photos, text, voice, mix) is paid again."""
     from clips.compose import render
 
     warm = reference_storyboard(kind, fmt, duration).model_copy(deep=True)
-    for sc in warm.scenes:
-        sc.duration = 0.2
-    render(warm.model_copy(update={"width": 180, "height": 320 if fmt == "9:16" else 180}), out / "warmup")
+    others = ["candle.jpg", "hand-cream.png", "lantern.jpg"]
+    for i, sc in enumerate(warm.scenes):
+        sc.duration = 0.4
+        sc.shot.image = IMAGES / others[i % len(others)]
+    warm.product_handle = "warm-up"
+    warm.voiceover = "A different product."
+    render(warm, out / "warmup")
 
 
 def encode_only_command(raw: Path, width: int, height: int, out: Path) -> list[str]:
