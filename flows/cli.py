@@ -198,6 +198,49 @@ def campaign(
     _print_summary(summary)
 
 
+@app.command()
+def publish(
+    out: Path = typer.Option(..., help="Output folder of a finished run (its summary.json and ledger)."),
+    to: str = typer.Option("folder", "--to", help="shopify, woocommerce, merchant-center or folder."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be published; change nothing."),
+    option: list[str] = typer.Option([], "--option", "-o", help="Destination option KEY=VALUE, repeatable (base_url=..., formats=9:16,1:1)."),
+    require_approval: Optional[bool] = typer.Option(
+        None, "--require-approval/--no-require-approval",
+        help="Publish only approved clips (default: when the run recorded approval decisions).",
+    ),
+    catalog: Optional[str] = typer.Option(None, help="Catalog for product ids and SKUs (default: each clip's metadata)."),
+    source: Optional[str] = typer.Option(None, help="Catalog kind of --catalog (guessed when left out)."),
+) -> None:
+    """Publish the clips of a finished run that passed compliance (and were approved where approval is needed)."""
+    from rich.markup import escape
+
+    from publishers import publish_run
+    from publishers.run import counts, parse_options
+
+    products = None
+    if catalog:
+        from catalog_adapters import open_catalog
+
+        _check_catalog(catalog)
+        products = {p.handle: p for p in open_catalog(catalog, source).products()}
+    results = publish_run(out, to, dry_run=dry_run, options=parse_options(option),
+                          require_approval=require_approval, products=products)
+    table = Table(title=f"productreel publish -> {to}" + (" (dry run)" if dry_run else ""))
+    for col in ("clip", "status", "where", "detail"):
+        table.add_column(col, overflow="fold")
+    colors = {"published": "green", "replaced": "green", "unchanged": "dim", "skipped": "yellow", "failed": "red", "dry-run": "cyan"}
+    for result in results:
+        row = result.row()
+        table.add_row(row["clip"], f"[{colors.get(result.status, 'white')}]{result.status}[/]",
+                      escape(row["where"]), escape(row["detail"]))
+    console.print(table)
+    n = counts(results)
+    console.print(", ".join(f"{n.get(k, 0)} {k}" for k in ("published", "replaced", "unchanged", "failed", "skipped", "dry-run")
+                            if n.get(k) or k in {"published", "failed"}))
+    if n.get("failed"):
+        raise typer.Exit(1)
+
+
 @app.command("serve-webhooks")
 def serve_webhooks_command(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
