@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -96,12 +95,22 @@ def test_dask_local_cluster_runs_the_batch(prefect_harness, tmp_path):
 
 
 @pytest.mark.slow
-def test_webhook_callback_runs_product_changed_for_that_product_only(prefect_harness, tmp_path):
+def test_a_signed_webhook_runs_product_changed_for_that_product_only(prefect_harness, tmp_path):
+    from starlette.testclient import TestClient
+
     from flows.product_changed import make_on_product
+    from publishers.webhooks import create_app, sign
 
     out = tmp_path / "out"
     on_product = make_on_product(markets=["us"], kinds=["ad"], out=str(out), profile="tiny")
-    on_product("ceramic-mug", datetime(2026, 6, 1, tzinfo=timezone.utc), {"id": "ceramic-mug"})
+    app = create_app(on_product, db_url=f"sqlite:///{tmp_path / 'webhooks.sqlite'}", secret="s3cret")
+    body = json.dumps({"id": "ceramic-mug", "updated_at": "2026-06-01T10:00:00Z"}).encode()
+    headers = {"X-Shopify-Hmac-Sha256": sign(body, "s3cret"), "X-Shopify-Topic": "products/update",
+               "X-Shopify-Webhook-Id": "wh-1", "X-Shopify-Shop-Domain": "demo.myshopify.com"}
+    with TestClient(app) as client:
+        assert client.post("/webhooks/shopify", content=body, headers=headers).json()["status"] == "accepted"
+        assert client.post("/webhooks/shopify", content=body, headers=headers).json()["status"] != "accepted"
+    app.state.executor.shutdown(wait=True)  # the receiver hands on in its own threads
 
     summary = json.loads((out / "summary.json").read_text())
     assert {j["handle"] for j in summary["jobs"]} == {"ceramic-mug"}
