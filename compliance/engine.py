@@ -15,7 +15,7 @@ Check = Callable[[Rule, Context], list[Finding]]
 
 
 def _checks() -> dict[str, Check]:
-    from compliance import audio, captions, claims, price, provenance, rights, visual
+    from compliance import audio, captions, claims, flashes, nudity, price, provenance, rights, visual
 
     return {
         "regex_any": claims.check_regex_any,
@@ -26,8 +26,8 @@ def _checks() -> dict[str, Check]:
         "text_size": visual.check_text_size,
         "safe_zone": visual.check_safe_zone,
         "loudness": audio.check_loudness,
-        "flashes": visual_flashes(),
-        "nudity": nudity_check(),
+        "flashes": flashes.check_flashes,
+        "nudity": nudity.check_nudity,
         "caption_layout": captions.check_layout,
         "reading_speed": captions.check_reading_speed,
         "provenance": provenance.check_provenance,
@@ -35,18 +35,6 @@ def _checks() -> dict[str, Check]:
         "aigc_metadata": provenance.check_aigc_metadata,
         "license": rights.check_license,
     }
-
-
-def visual_flashes() -> Check:
-    from compliance.flashes import check_flashes
-
-    return check_flashes
-
-
-def nudity_check() -> Check:
-    from compliance.nudity import check_nudity
-
-    return check_nudity
 
 
 CHECK_TYPES: dict[str, Check] = {}
