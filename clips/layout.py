@@ -111,26 +111,47 @@ class Designer:
         self.radius = max(2, int(s * brand.corner_radius))
         self.lang = (sb.locale or "en").split("-")[0].split("_")[0]
         self.k = 1.0  # text scale: a crowded scene is laid out again a little smaller
+        self.truncated: list[dict] = []
 
-    def text(self, text: str, size: float, color, max_width: int, max_lines: int = 2, align: str = "center") -> Image.Image:
+    def text(self, text: str, size: float, color, max_width: int, max_lines: int = 2, align: str = "center",
+             truncate: bool = False) -> Image.Image:
         """Text at output resolution through the shared text drawer.
 
         It first wraps at nearly full size (a second line reads better than tiny type); only when
-        that fails may it shrink further, and finally take one more line.
+        that fails may it shrink further, and finally take one more line. With `truncate` (titles,
+        feature lines, steps; never prices) text that still does not fit is cut at a word with an
+        ellipsis rather than failing the clip; the cut is recorded in `self.truncated`.
         """
         px = max(6, int(round(size * self.s * self.k)))
         tries = [(0.85, max_lines), (0.6, max_lines), (0.6, max_lines + 1)] if max_lines > 1 else [(0.6, 1), (0.5, 2)]
-        for i, (ratio, lines) in enumerate(tries):
+        last: RenderError | None = None
+        for ratio, lines in tries:
             try:
-                return render_text(
-                    text, fonts=self.fonts, size=px, color=color, max_width=max(8, max_width), max_lines=lines,
-                    min_size=max(6, int(px * ratio)), align=align, rtl=self.sb.rtl, lang=self.lang,
-                )
+                return self._draw(text, px, ratio, lines, color, max_width, align)
             except RenderError as exc:
-                if i == len(tries) - 1 or "too long" not in str(exc):
-                    raise RenderError(f"{exc.message}", product=self.sb.product_handle, market=self.sb.market,
-                                      where="layout") from exc
-        raise AssertionError("unreachable")
+                if "too long" not in str(exc):
+                    raise RenderError(exc.message, product=self.sb.product_handle, market=self.sb.market, where="layout") from exc
+                last = exc
+        if truncate:
+            words = text.split() if " " in text.strip() else list(text)
+            joiner = " " if " " in text.strip() else ""
+            while len(words) > 1:
+                words = words[:-1]
+                short = joiner.join(words).rstrip(",;:-–—") + "…"
+                try:
+                    img = self._draw(short, px, 0.6, tries[-1][1], color, max_width, align)
+                except RenderError:
+                    continue
+                self.truncated.append({"text": text, "shown": short})
+                return img
+        raise RenderError(last.message if last else "text does not fit", product=self.sb.product_handle,
+                          market=self.sb.market, where="layout")
+
+    def _draw(self, text: str, px: int, ratio: float, lines: int, color, max_width: int, align: str) -> Image.Image:
+        return render_text(
+            text, fonts=self.fonts, size=px, color=color, max_width=max(8, max_width), max_lines=lines,
+            min_size=max(6, int(px * ratio)), align=align, rtl=self.sb.rtl, lang=self.lang,
+        )
 
     # -- the pieces -------------------------------------------------------------------------
 
@@ -154,7 +175,8 @@ class Designer:
     def title(self, text: str, max_width: int, boxed: bool) -> Image.Image:
         """The product title: heading size, two lines at most."""
         b = self.brand
-        t = self.text(text, 0.075, b.color("text") if not boxed else b.color("label_text"), max_width - (int(self.s * 0.06) if boxed else 0), 2)
+        t = self.text(text, 0.075, b.color("text") if not boxed else b.color("label_text"),
+                      max_width - (int(self.s * 0.06) if boxed else 0), 2, truncate=True)
         return chip(t, b.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius) if boxed else t
 
     def price_badge(self, items: dict[str, str], max_width: int) -> Image.Image:
@@ -203,7 +225,7 @@ class Designer:
     def body(self, text: str, max_width: int) -> Image.Image:
         """A feature line on a light box."""
         b = self.brand
-        t = self.text(text, 0.05, b.color("label_text"), max_width - int(self.s * 0.06), 3)
+        t = self.text(text, 0.05, b.color("label_text"), max_width - int(self.s * 0.06), 3, truncate=True)
         return chip(t, b.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius)
 
     def step(self, number: int, text: str, max_width: int) -> Image.Image:
@@ -216,7 +238,7 @@ class Designer:
         disc.alpha_composite(num, ((d - num.width) // 2, (d - num.height) // 2))
         gap = int(self.s * 0.025)
         t = self.text(text, 0.056, b.color("label_text"), max_width - d - gap - int(self.s * 0.06), 3,
-                      align="right" if self.sb.rtl else "left")
+                      align="right" if self.sb.rtl else "left", truncate=True)
         t = chip(t, b.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius)
         h = max(d, t.height)
         out = Image.new("RGBA", (d + gap + t.width, h), (0, 0, 0, 0))

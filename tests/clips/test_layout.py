@@ -85,3 +85,15 @@ def test_brand_kit_file_with_logo_and_colors(product, lp, script, market, tmp_pa
     logo = next(b for b in r.overlay_boxes() if b["role"] == "logo")
     x0, y0, x1, y1 = safe_box("folder", "9:16", 1080, 1920)
     assert x0 <= logo["box"][0] and logo["box"][2] <= x1 and logo["box"][1] >= y0
+
+
+def test_an_overlong_title_is_cut_with_an_ellipsis_not_failed(product, lp, script, market):
+    long_title = " ".join(["Handcrafted stoneware coffee mug with a speckled ocean glaze"] * 6)
+    sb = build_storyboard(product, lp.model_copy(update={"title": lp.title.model_copy(update={"text": long_title})}),
+                          script, market, "ad", "9:16", job_key="k", profile="tiny")
+    sb = sb.model_copy(update={"width": 1080, "height": 1920})
+    r = Renderer(sb)
+    assert r.designer.truncated and r.designer.truncated[0]["shown"].endswith("…")
+    title = next(b for b in r.overlay_boxes() if b["role"] == "title")
+    x0, y0, x1, y1 = safe_box("folder", "9:16", 1080, 1920)
+    assert x0 <= title["box"][0] and title["box"][2] <= x1
