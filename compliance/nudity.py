@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 
 from compliance.context import Context, finding
 from compliance.rules import Rule
 from productreel.models import Finding
 
 
-@lru_cache(maxsize=1)
+_LOCAL = threading.local()
+
+
 def detector():
-    """One NudeDetector per process."""
+    """One NudeDetector per thread (the flow checks clips on worker threads)."""
+    det = getattr(_LOCAL, "detector", None)
+    if det is None:
+        det = _LOCAL.detector = _new_detector()
+    return det
+
+
+def _new_detector():
     import os
 
     import nudenet

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
+import threading
 
 import numpy as np
 
@@ -44,9 +44,18 @@ DET_LONG_SIDE = 640
 MAX_LINE_SHARE = 0.3  # of the short side
 
 
-@lru_cache(maxsize=1)
+_LOCAL = threading.local()
+
+
 def engine():
-    """One RapidOCR engine per process (loading the ONNX models costs ~1 s)."""
+    """One RapidOCR engine per thread (the flow checks clips on worker threads; loading costs ~1 s)."""
+    eng = getattr(_LOCAL, "engine", None)
+    if eng is None:
+        eng = _LOCAL.engine = _new_engine()
+    return eng
+
+
+def _new_engine():
     from rapidocr import RapidOCR
 
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
