@@ -136,3 +136,18 @@ def test_logo_text_is_exempt_from_contrast(clip_factory):
     assert findings(clip, "us", "ACC-2", storyboard=sb)
     sb.scenes[0].overlays.append(TextOverlay(role="logo", text="ACME"))
     assert findings(clip, "us", "ACC-2", storyboard=sb) == []
+
+
+@pytest.mark.parametrize(
+    "destination,xy,flagged",
+    [
+        ("tiktok", (200, 200), True),  # right 15 % of the frame is TikTok's button rail
+        ("reels", (200, 200), False),  # Reels keeps only 6 % clear on the right: the same text stays (mostly) inside
+        ("reels", (60, 20), True),  # top 14 %
+        ("youtube-shorts", (60, 440), True),  # bottom title area
+        ("shopify", (60, 200), False),
+    ],
+)
+def test_safe_zones_per_destination(clip_factory, destination, xy, flagged):
+    clip = clip_factory(texts=[("Mug", xy, 26, "white", 0, 2)])
+    assert bool(findings(clip, "us", "SAFE-1", destination=destination)) is flagged
