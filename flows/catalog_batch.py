@@ -21,7 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress
 from flows.generation import generate_shots, generation_key
-from flows.orchestration import RUNNERS, ensure_concurrency_limits, job_cache_key, job_runner, publish_slot
+from flows.orchestration import RUNNERS, default_workers, ensure_concurrency_limits, job_cache_key, job_runner, publish_slot
 from productreel.errors import ProductreelError, is_transient
 from productreel.ledger import Ledger
 from productreel.models import Destination, Job, Product, stable_hash
@@ -216,7 +216,8 @@ def plan_jobs(products: list[Product], markets: list[str], kinds: list[str], for
     return jobs
 
 
-@flow(name="catalog-batch", task_runner=ThreadPoolTaskRunner(max_workers=max(2, (os.cpu_count() or 2))))
+# Threads: PRODUCTREEL_WORKERS, else the CPU count (read when a worker's flow-run process imports this module).
+@flow(name="catalog-batch", task_runner=ThreadPoolTaskRunner(max_workers=default_workers()))
 def catalog_batch(
     catalog: str = str(SAMPLE_CATALOG),
     markets: list[str] = ["us", "de", "jp"],  # noqa: B006 - Prefect parameters must be plain values
