@@ -77,6 +77,17 @@ def _similar(a: str, b: str) -> float:
     return SequenceMatcher(None, na, nb).ratio()
 
 
+def _whole_units(price_digits: str, currency: str) -> str:
+    """The digits of a price without its minor units: 1800 -> 18 for USD, 7480 stays 7480 for JPY."""
+    try:
+        from babel.numbers import get_currency_precision
+
+        precision = get_currency_precision(currency)
+    except Exception:  # an unknown currency: assume cents
+        precision = 2
+    return price_digits[:-precision] if precision and len(price_digits) > precision else price_digits
+
+
 def check_price(rule: Rule, ctx: Context) -> list[Finding]:
     """BLOCK when the market price is not read on screen, or a different price is."""
     lp = ctx.lp
@@ -110,6 +121,11 @@ def check_price(rule: Rule, ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     if found is None:
         out.append(finding(rule, ctx, f"market price {expected!r} not read on screen", expected=expected))
+    else:
+        # Once the right price is on screen, a reading of only its whole units ("$18." for "$18.00") is the
+        # same badge caught mid-transition (cents faded or cut), not another price.
+        whole = _whole_units(want, lp.currency or ctx.market.currency)
+        wrong = [w for w in wrong if digits(w["number"]) != whole]
     seen = set()
     for w in wrong:
         if w["number"] in seen:

@@ -39,6 +39,9 @@ def price_findings(code: str, expected: str | None, lines: list[str], **lp_kw):
         ("us", "$49.99", ["$49.99", "$59.99"], False),  # a second, wrong price
         ("us", "$49.99", ["Mug"], False),
         ("de", "49,99 €", ["4,99 €"], False),  # a digit lost is a different price
+        ("us", "$18.00", ["$18.00", "$18."], True),  # the same badge read mid-fade, cents not yet visible
+        ("us", "$18.00", ["$18."], False),  # ...but only once the full price was read somewhere
+        ("us", "$49.99", ["$49.99", "$4.99"], False),  # a truncated-looking but different price still counts
     ],
 )
 def test_price_table(code, expected, lines, ok):
