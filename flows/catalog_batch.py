@@ -106,7 +106,7 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
     """Localize, script, storyboard, render and check one job; skip it when the ledger has it with the same key."""
     from clips.compose import render
     from clips.storyboard import build_storyboard
-    from compliance import check_clip
+    from compliance import asset_manifest, check_clip, gate, sign_clip
     from localization import localize
     from localization.markets import get_market
     from localization.templating import render_script
@@ -138,12 +138,21 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
             outputs = row.get("outputs") or {}
             result.status = "skipped"
             result.passed = row.get("status") in {"rendered", "published"}
+            report_data = outputs.get("report")
+            if result.passed and report_data:
+                from productreel.models import ComplianceReport
+
+                verdict = gate(ComplianceReport.model_validate(report_data), ledger, key)
+                result.passed = verdict == "publish"
+                if verdict == "needs-approval":
+                    result.publish = "awaiting approval"
             result.findings = row.get("findings") or []
             for name in ("clip", "poster", "srt", "vtt"):
                 setattr(result, name, outputs.get(name, ""))
             result.duration = float(outputs.get("duration", 0.0))
             receipt = ledger.receipt(key, destination)
-            result.publish = receipt.status if receipt else ""
+            if receipt:
+                result.publish = receipt.status
             return result
         ledger.record_job(job.id, key, "running")
         storyboard = build_storyboard(
@@ -155,8 +164,13 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
             # A task of its own, holding a slot of the global `gpu` limit while the model runs.
             storyboard, generated_findings = generate_shots(storyboard)
         clip = render(storyboard, Path(out_dir) / "clips")
+        assets = asset_manifest(storyboard, assets=storyboard.metadata.get("c2pa_assets") or None)
         report = check_clip(clip, market, destination=destination, storyboard=storyboard, lp=lp,
-                            script_text=script.voiceover)
+                            script_text=script.voiceover, assets=assets)
+        verdict = gate(report, ledger, key)
+        if verdict != "blocked":
+            # C2PA signing is the very last write to the clip; it reads the manifest back and verifies it.
+            sign_clip(clip, generated=storyboard.has_generated, assets=assets, market=market.code)
         findings = [f.model_dump(mode="json") for f in [*lp.findings, *generated_findings, *report.findings]]
         result.findings = findings
         result.clip = str(clip.video)
@@ -165,7 +179,10 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
         result.vtt = str(clip.vtt or "")
         result.duration = clip.duration
         result.status = "rendered" if report.passed else "blocked"
-        result.passed = report.passed
+        result.passed = verdict == "publish"
+        if verdict == "needs-approval":
+            rules = sorted({f.rule for f in report.findings if f.severity == "WARN"})
+            result.publish = f"awaiting approval ({', '.join(rules)})"
         outputs = {"clip": result.clip, "poster": result.poster, "srt": result.srt, "vtt": result.vtt,
                    "duration": clip.duration, "metadata": str(clip.metadata or ""),
                    "report": report.model_dump(mode="json")}
