@@ -20,7 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Product catalogs into localized, compliance-checked product videos.")
-console = Console()
+# Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
+console = Console() if sys.stdout.isatty() else Console(width=160)
 err = Console(stderr=True)
 
 
@@ -57,16 +58,31 @@ def _run_batch(**params: Any) -> dict[str, Any]:
             progress_hook.set_listener(None)
 
 
+def _findings_cell(findings: list[dict[str, Any]]) -> str:
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f["severity"]] = counts.get(f["severity"], 0) + 1
+    order = ("BLOCK", "WARN", "FIX", "INFO")
+    return ", ".join(f"{counts[s]} {s}" for s in order if s in counts) or "-"
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
+    out = Path(summary["out"])
     table = Table(title="productreel run", show_lines=False)
     for col in ("product", "market", "kind", "format", "status", "findings", "publish", "clip / reason"):
         table.add_column(col, overflow="fold")
     colors = {"rendered": "green", "skipped": "dim", "blocked": "red", "failed": "red"}
     for row in summary["jobs"]:
         status = row["status"]
-        detail = row["error"] or (os.path.relpath(row["clip"]) if row["clip"] else "")
+        blocks = [f"{f['rule']}: {f['message']}" for f in row["findings"] if f["severity"] == "BLOCK"]
+        if row["error"]:
+            detail = row["error"]
+        elif status == "blocked" and blocks:
+            detail = blocks[0]
+        else:
+            detail = os.path.relpath(row["clip"], out) if row["clip"] else ""
         table.add_row(row["handle"], row["market"], row["kind"], row["format"],
-                      f"[{colors.get(status, 'white')}]{status}[/]", str(row["findings_count"]),
+                      f"[{colors.get(status, 'white')}]{status}[/]", _findings_cell(row["findings"]),
                       row["publish"], detail)
     console.print(table)
     counts = summary["counts"]
@@ -75,7 +91,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"{counts.get('rendered', 0)} rendered, {unchanged} unchanged (skipped), "
         f"{counts.get('blocked', 0)} blocked, {counts.get('failed', 0)} failed in {summary['seconds']} s"
     )
-    console.print(f"summary: {Path(summary['out']) / 'summary.json'}   review page: {Path(summary['out']) / 'index.html'}")
+    console.print(f"summary: {out / 'summary.json'}   review page: {out / 'index.html'}", highlight=False)
 
 
 def _check_catalog(catalog: str) -> None:
@@ -111,9 +127,22 @@ def run(
     limit: int = typer.Option(0, help="Products to render (0 = all)."),
     profile: str = typer.Option("full", help="full or tiny."),
     publish: str = typer.Option("folder", help="Destination to publish to."),
+    backend: str = typer.Option("compose", help="compose (CPU) or diffusion (generated hero shots)."),
+    model: Optional[str] = typer.Option(None, help="Diffusion model: a local folder or a cached Hugging Face id."),
 ) -> None:
     """Render, check and publish a catalog."""
     _check_catalog(catalog)
+    if backend not in {"compose", "diffusion"}:
+        err.print(f"productreel: --backend must be compose or diffusion, not {backend!r}", style="red", highlight=False)
+        raise typer.Exit(2)
+    if backend == "diffusion":
+        if not model and not os.environ.get("PRODUCTREEL_MODEL"):
+            err.print("productreel: --backend diffusion needs --model DIR (try `productreel models tiny DIR`)", style="red", highlight=False)
+            raise typer.Exit(2)
+        # The flow's tasks read the backend from settings, so workers and this process agree.
+        os.environ["PRODUCTREEL_BACKEND"] = "diffusion"
+        if model:
+            os.environ["PRODUCTREEL_MODEL"] = model
     summary = _run_batch(catalog=catalog, markets=_split(markets), kinds=_split(kinds), out=str(out),
                          limit=limit, source=source, since=since, profile=profile, publish_to=publish)
     _print_summary(summary)
@@ -281,6 +310,79 @@ def check_command(
     _, code = cli_check(video, market, destination=destination, script=script, as_json=as_json, rules=rules,
                         echo=typer.echo, err=lambda line: typer.echo(line, err=True))
     raise typer.Exit(code)
+
+
+@app.command()
+def markets() -> None:
+    """List the markets: locale, currency, tax display, units, fonts, caption speed, labels."""
+    from localization.markets import markets_table
+
+    rows = markets_table()
+    table = Table(title="markets")
+    for col in rows[0].keys():
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)
+
+
+@app.command()
+def approve(
+    out: Path = typer.Option(..., help="Output folder of a finished run."),
+    job: list[str] = typer.Argument(None, help="Jobs to decide, as handle/market/kind/format (default: every clip awaiting approval)."),
+    who: str = typer.Option(..., help="Who decides (recorded in the ledger)."),
+    why: str = typer.Option(..., help="Why (recorded in the ledger)."),
+    reject: bool = typer.Option(False, "--reject", help="Reject instead of approve."),
+) -> None:
+    """Record a person's approval (or rejection) of clips whose WARN findings wait for one."""
+    import json
+
+    from compliance import gate, record_approval
+    from productreel.ledger import Ledger
+    from productreel.models import ComplianceReport
+    from productreel.settings import Settings
+
+    if not (out / "summary.json").exists():
+        err.print(f"productreel: no finished run in {out} (summary.json missing)", style="red", highlight=False)
+        raise typer.Exit(2)
+    ledger = Ledger(Settings().ledger(out))
+    wanted = set(job or [])
+    decided = Table(title="decisions")
+    for col in ("job", "decision", "rules"):
+        decided.add_column(col)
+    for row in json.loads((out / "summary.json").read_text(encoding="utf-8"))["jobs"]:
+        job_id = f"{row['handle']}/{row['market']}/{row['kind']}/{row['format']}"
+        record = ledger.job(job_id)
+        if not record or not row.get("job_key") or (wanted and job_id not in wanted):
+            continue
+        report = ComplianceReport.model_validate((record.get("outputs") or {}).get("report") or {"clip": job_id, "market": row["market"]})
+        if not wanted and gate(report, ledger, row["job_key"]) != "needs-approval":
+            continue
+        decision = "rejected" if reject else "approved"
+        record_approval(ledger, row["job_key"], who=who, why=why, report=report, decision=decision)
+        decided.add_row(job_id, decision, ", ".join(sorted({f.rule for f in report.findings if f.severity == "WARN"})))
+    console.print(decided if decided.row_count else "nothing awaits approval")
+    console.print(f"next: productreel publish --out {out}", highlight=False)
+
+
+models_app = typer.Typer(help="Diffusion models: make a tiny random one for smoke tests.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("tiny")
+def models_tiny(
+    directory: Path = typer.Argument(..., help="Folder to write the pipeline to."),
+    family: str = typer.Option("ltx", help="ltx or wan."),
+    seed: int = typer.Option(0, help="Seed of the random weights."),
+) -> None:
+    """Write a tiny random image-to-video pipeline that loads like a real checkpoint."""
+    from clips.diffusion import build_tiny_pipeline
+
+    if family not in {"ltx", "wan"}:
+        err.print(f"productreel: --family must be ltx or wan, not {family!r}", style="red", highlight=False)
+        raise typer.Exit(2)
+    path = build_tiny_pipeline(directory, family=family, seed=seed)
+    console.print(f"tiny {family} pipeline written to {path}; use it with: productreel run --backend diffusion --model {path} ...", highlight=False)
 
 
 def main() -> None:

@@ -1,0 +1,79 @@
+"""The `productreel` command's own behaviour: exit codes, tables, approvals, the tiny model writer."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from flows.cli import app
+from productreel.ledger import Ledger
+from productreel.models import ComplianceReport, Finding
+
+runner = CliRunner()
+
+
+def test_missing_catalog_is_one_line_and_exit_2(tmp_path):
+    result = runner.invoke(app, ["run", "--catalog", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "catalog file not found" in result.output and "Traceback" not in result.output
+
+
+def test_diffusion_backend_without_a_model_is_refused(tmp_path, sample_catalog, monkeypatch):
+    monkeypatch.delenv("PRODUCTREEL_MODEL", raising=False)
+    result = runner.invoke(app, ["run", "--catalog", str(sample_catalog), "--backend", "diffusion"])
+    assert result.exit_code == 2
+    assert "needs --model" in result.output
+
+
+def test_markets_lists_all_fifteen(tmp_path):
+    result = runner.invoke(app, ["markets"])
+    assert result.exit_code == 0
+    for code in ("us", "ca", "gb", "de", "fr", "es", "it", "nl", "br", "mx", "jp", "cn", "kr", "sa", "in"):
+        assert f" {code} " in result.output
+
+
+def _run_with_a_warning(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    ledger = Ledger(f"sqlite:///{out / 'ledger.sqlite'}")
+    warn = Finding(rule="L10N-UNTRANSLATED", severity="WARN", message="untranslated copy for market de: title")
+    report = ComplianceReport(clip="mug.mp4", market="de", findings=[warn])
+    ledger.record_job("mug/de/ad/9:16", "k1", "rendered", outputs={"report": report.model_dump(mode="json")})
+    ledger.record_job("cup/de/ad/9:16", "k2", "rendered", outputs={"report": ComplianceReport(clip="c", market="de").model_dump(mode="json")})
+    rows = [
+        {"handle": "mug", "market": "de", "kind": "ad", "format": "9:16", "job_key": "k1", "status": "rendered"},
+        {"handle": "cup", "market": "de", "kind": "ad", "format": "9:16", "job_key": "k2", "status": "rendered"},
+    ]
+    (out / "summary.json").write_text(json.dumps({"jobs": rows}), encoding="utf-8")
+    return out, ledger
+
+
+def test_approve_records_who_and_why_for_clips_awaiting_approval_only(tmp_path):
+    out, ledger = _run_with_a_warning(tmp_path)
+    result = runner.invoke(app, ["approve", "--out", str(out), "--who", "ana", "--why", "brand name stays English"])
+    assert result.exit_code == 0, result.output
+    decision = ledger.approval("k1")
+    assert decision["decision"] == "approved" and decision["who"] == "ana"
+    assert "L10N-UNTRANSLATED" in decision["why"] or "brand name" in decision["why"]
+    assert ledger.approval("k2") is None  # nothing to approve there
+
+
+def test_reject_a_named_job(tmp_path):
+    out, ledger = _run_with_a_warning(tmp_path)
+    result = runner.invoke(app, ["approve", "--out", str(out), "mug/de/ad/9:16", "--who", "ben", "--why", "wrong color", "--reject"])
+    assert result.exit_code == 0, result.output
+    assert ledger.approval("k1")["decision"] == "rejected"
+
+
+def test_approve_without_a_run_exits_2(tmp_path):
+    result = runner.invoke(app, ["approve", "--out", str(tmp_path), "--who", "a", "--why", "b"])
+    assert result.exit_code == 2
+
+
+def test_models_tiny_writes_a_loadable_pipeline_folder(tmp_path):
+    result = runner.invoke(app, ["models", "tiny", str(tmp_path / "tiny-ltx"), "--family", "ltx"])
+    assert result.exit_code == 0, result.output
+    index = json.loads((tmp_path / "tiny-ltx" / "model_index.json").read_text())
+    assert index["_class_name"].startswith("LTX")
+    assert runner.invoke(app, ["models", "tiny", str(tmp_path / "x"), "--family", "sora"]).exit_code == 2
