@@ -57,7 +57,7 @@ def _load(directory: Path, stamp: tuple) -> tuple[tuple[str, Market], ...]:
         if market.code != path.stem:
             raise InputError(f"market code {market.code!r} does not match the file name", where=where)
         markets[market.code] = market
-    return tuple(markets.items())
+    return tuple(sorted(markets.items()))
 
 
 def get_market(code: str, directory: Path | None = None) -> Market:
@@ -83,7 +83,7 @@ def market_for_catalog_name(name: str, directory: Path | None = None) -> list[Ma
     return [m for m in load_markets(directory).values() if key in (n.lower() for n in m.catalog_markets)]
 
 
-MARKET_COLUMNS = ("code", "name", "locale", "currency", "tax", "units", "fonts", "captions", "ad label", "AI label", "voice")
+MARKET_COLUMNS = ("code", "name", "locale", "currency", "tax", "units", "font", "captions", "ad label", "AI label", "voice")
 
 
 def markets_table(directory: Path | None = None) -> list[dict[str, str]]:
@@ -99,7 +99,7 @@ def markets_table(directory: Path | None = None) -> list[dict[str, str]]:
                 "currency": market.currency,
                 "tax": tax,
                 "units": market.measurement,
-                "fonts": ", ".join(market.fonts[:2]),
+                "font": market.fonts[0] if market.fonts else "",
                 "captions": f"{market.caption_chars_per_line}/line {market.caption_chars_per_second:g}/s",
                 "ad label": market.ad_label,
                 "AI label": market.ai_label,
