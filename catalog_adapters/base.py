@@ -51,29 +51,7 @@ def parse_since(value: datetime | str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-# Where secrets come from besides the environment: flows/ registers a Prefect Secret block
-# lookup here (catalog_adapters never imports Prefect), called with a block name such as
-# "shopify-access-token" (the variable name in kebab case).
-_secret_source: Callable[[str], str | None] | None = None
-
-
-def set_secret_source(source: Callable[[str], str | None] | None) -> None:
-    """Register a lookup for secrets by block name (e.g. Prefect ``Secret.load(name).get()``); None removes it."""
-    global _secret_source
-    _secret_source = source
-
-
-def setting(name: str) -> str:
-    """The environment variable ``name``, else the secret source's block ``name-in-kebab-case``, else ""."""
-    import os
-
-    value = os.environ.get(name, "")
-    if value or _secret_source is None:
-        return value
-    try:
-        return _secret_source(name.lower().replace("_", "-")) or ""
-    except Exception:  # noqa: BLE001 - a missing block is a missing setting, reported by the caller
-        return ""
+from productreel.secrets import set_secret_source, setting  # noqa: E402,F401 - re-exported for the room
 
 
 class BadValue(ValueError):

@@ -18,8 +18,6 @@ def _secret_block(name: str) -> str | None:
 @functools.cache
 def register_secret_sources() -> None:
     """Let catalog adapters and publishers look tokens up in Prefect Secret blocks."""
-    import catalog_adapters
-    import publishers
+    from productreel.secrets import set_secret_source
 
-    catalog_adapters.set_secret_source(_secret_block)
-    publishers.set_secret_source(_secret_block)
+    set_secret_source(_secret_block)

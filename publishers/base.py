@@ -36,28 +36,7 @@ def clip_stem(clip: RenderedClip) -> str:
     return f"{clip.kind}-{format_slug(clip.format)}"
 
 
-# Where secrets come from besides the environment: flows/ sets a Prefect Secret block lookup here
-# (publishers/ never imports Prefect). Called with a block name such as "shopify-access-token".
-_secret_source: Callable[[str], str | None] | None = None
-
-
-def set_secret_source(source: Callable[[str], str | None] | None) -> None:
-    """Register a lookup for secrets by block name (e.g. Prefect ``Secret.load(name).get()``); None removes it."""
-    global _secret_source
-    _secret_source = source
-
-
-def setting(name: str, env: Mapping[str, str] | None = None) -> str:
-    """A setting from the environment variable ``name``, else from the secret source as block ``name-in-kebab-case``."""
-    import os
-
-    value = (os.environ if env is None else env).get(name, "")
-    if value or _secret_source is None:
-        return value
-    try:
-        return _secret_source(name.lower().replace("_", "-")) or ""
-    except Exception:  # noqa: BLE001 - a missing block is a missing setting, reported by the caller
-        return ""
+from productreel.secrets import set_secret_source, setting  # noqa: E402,F401 - re-exported for the room
 
 
 def now() -> datetime:
