@@ -27,9 +27,10 @@ def team(tmp_path_factory):
     server = PrefectServer(tmp_path_factory.mktemp("prefect-home"))
     try:
         server.start()
+        # The README's steps: both pools, every deployment of deploy/prefect.yaml (no GPU worker is started).
         server.cli("work-pool", "create", "cpu", "--type", "process")
-        server.cli("--no-prompt", "deploy", "--prefect-file", "deploy/prefect.yaml",
-                   "--name", "nightly", "--name", "campaign")
+        server.cli("work-pool", "create", "gpu", "--type", "docker")
+        server.cli("--no-prompt", "deploy", "--all", "--prefect-file", "deploy/prefect.yaml")
         server.worker = server.start_worker("cpu", "worker-1")
         yield server
     finally:
@@ -67,6 +68,15 @@ def test_catalog_batch_deployment_completes_on_a_worker(team, tmp_path):
 
     out = tmp_path / "batch"
     with settings_for(team):
+        with get_client(sync_client=True) as client:
+            nightly = client.read_deployment_by_name("catalog-batch/nightly")
+            generated = client.read_deployment_by_name("catalog-batch/generated")
+        assert nightly.work_pool_name == "cpu" and generated.work_pool_name == "gpu"
+        assert nightly.parameters["catalog"] == "samples/catalog.csv"
+        schedule = nightly.schedules[0].schedule
+        assert schedule.cron == "0 2 * * *" and schedule.timezone == "Europe/Berlin"
+        assert generated.job_variables["env"]["PRODUCTREEL_BACKEND"] == "diffusion"
+
         run = _run("catalog-batch/nightly", limit=1, markets=["us"], kinds=["ad"], profile="tiny", out=str(out))
         wait_for_state(run.id, {"COMPLETED"}, server=team)
         with get_client(sync_client=True) as client:
