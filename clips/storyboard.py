@@ -185,6 +185,11 @@ def build_storyboard(
     total = sum(s.duration for s in scenes)
 
     voiceover = script.voiceover or " ".join([script.hook, *script.lines, script.cta]).strip()
+    if profile == "tiny" and voiceover:
+        # A 1.5 s clip has room for one short line; the whole script would only rush the captions.
+        from clips.audio import sentences
+
+        voiceover = sentences(voiceover)[0]
     all_text = " ".join([voiceover, title, cta, *(o.text for s in scenes for o in s.overlays)])
     fonts = _fonts(all_text, market, kit, product.handle)
     return Storyboard(
