@@ -27,7 +27,7 @@ GOLDEN = [
     ("jp", "￥1,299", "￥50"),
     ("cn", "¥1,299.00", "¥49.99"),
     ("kr", "₩1,299", "₩50"),
-    ("sa", f"{RLM}١٬٢٩٩٫٠٠{NBSP}ر.س.{RLM}", f"{RLM}٤٩٫٩٩{NBSP}ر.س.{RLM}"),
+    ("sa", f"{RLM}1,299.00{NBSP}ر.س.{RLM}", f"{RLM}49.99{NBSP}ر.س.{RLM}"),
     ("in", "₹1,299.00", "₹49.99"),
 ]
 
@@ -50,9 +50,11 @@ def test_issue_examples(markets):
     assert format_price(Decimal("49.99"), "EUR", markets["de"]) == f"49,99{NBSP}€"
 
 
-def test_latin_digits_when_the_market_file_chooses_them(markets):
-    latin = markets["sa"].model_copy(update={"numbering": "latn"})
-    assert format_price(Decimal("49.99"), "SAR", latin) == f"{RLM}49.99{NBSP}ر.س.{RLM}"
+def test_native_digits_when_the_market_file_chooses_them(markets):
+    native = markets["sa"].model_copy(update={"numbering": "native"})
+    assert format_price(Decimal("49.99"), "SAR", native) == f"{RLM}٤٩٫٩٩{NBSP}ر.س.{RLM}"
+    assert format_price(Decimal("1299"), "SAR", native) == f"{RLM}١٬٢٩٩٫٠٠{NBSP}ر.س.{RLM}"
+    assert format_number(1234567, markets["in"].model_copy(update={"numbering": "native"})) == "१२,३४,५६७"
 
 
 def test_numbers_and_dates(markets):
@@ -67,7 +69,8 @@ def test_dimensions_convert_to_inches_for_us(markets):
     assert format_dimensions([30, 20, 10.5], "cm", markets["us"]) == "12 × 7.9 × 4.1 in"
     assert format_dimensions([30, 20, 10.5], "cm", markets["de"]) == "30 × 20 × 10,5 cm"
     assert format_dimensions([300, 200, 100], "mm", markets["gb"]) == "30 × 20 × 10 cm"
-    assert format_dimensions([30, 20, 10.5], "cm", markets["sa"]) == "٣٠ × ٢٠ × ١٠٫٥ سم"
+    native = markets["sa"].model_copy(update={"numbering": "native"})
+    assert format_dimensions([30, 20, 10.5], "cm", native) == "٣٠ × ٢٠ × ١٠٫٥ سم"
 
 
 def test_weights_convert_to_ounces_and_pounds_for_us(markets):

@@ -122,7 +122,8 @@ def test_unknown_sections_are_errors():
 
 def test_step_numbers_and_full_stops_follow_the_market(product, markets, settings):
     product.steps = ["Leak-proof lid", "Hanging hole"]  # remembered in the ar and zh glossaries
-    sa = render_script(localize(product, markets["sa"], settings=settings), product, markets["sa"], "tutorial")
+    native = markets["sa"].model_copy(update={"numbering": "native"})
+    sa = render_script(localize(product, native, settings=settings), product, native, "tutorial")
     assert "١. غطاء مانع للتسرب. ٢. فتحة للتعليق." in sa.voiceover
     cn = render_script(localize(product, markets["cn"], settings=settings), product, markets["cn"], "tutorial")
     assert "1. 防漏杯盖。2. 悬挂孔。" in cn.voiceover

@@ -135,12 +135,15 @@ def test_localized_prices_and_legal_lines(product, markets, settings):
     assert jp.price_text is None and any(f.rule == "PRICE-MISSING" for f in jp.findings)
 
 
-def test_converted_price_for_sa_uses_native_digits(product, markets, tmp_path: Path):
+def test_converted_price_for_sa(product, markets, tmp_path: Path):
     rates = tmp_path / "rates.csv"
     rates.write_text("from,to,rate\nUSD,SAR,3.75\n")
-    lp = localize(product, markets["sa"], settings=Settings(out_dir=tmp_path, exchange_rates=rates))
+    settings = Settings(out_dir=tmp_path, exchange_rates=rates)
+    lp = localize(product, markets["sa"], settings=settings)
     assert lp.price_amount == Decimal("186.99")
-    assert lp.price_text == "\u200f١٨٦٫٩٩\u00a0ر.س.\u200f"
+    assert lp.price_text == "\u200f186.99\u00a0ر.س.\u200f"
+    native = markets["sa"].model_copy(update={"numbering": "native"})
+    assert localize(product, native, settings=settings).price_text == "\u200f١٨٦٫٩٩\u00a0ر.س.\u200f"
     assert lp.cta.text == "تسوق الآن"
     assert any(f.rule == "PRICE-CONVERTED" and f.severity == "WARN" for f in lp.findings)
 
