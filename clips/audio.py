@@ -311,23 +311,32 @@ def duck_envelope(segments: list[Segment], n: int, depth_db: float = -12.0, ramp
 
 def true_peak(x: np.ndarray) -> float:
     """True peak in dBTP (4x oversampled, per ITU-R BS.1770-4 Annex 2)."""
-    from scipy.signal import resample_poly
-
     if x.size == 0:
         return -np.inf
-    up = resample_poly(x, 4, 1, axis=0)
-    peak = float(np.max(np.abs(up)))
+    peak = float(_peak_envelope(x).max())
     return 20 * np.log10(peak) if peak > 0 else -np.inf
 
 
-def _peak_envelope(x: np.ndarray) -> np.ndarray:
-    """Per-sample peak of the 4x oversampled signal over all channels (the true-peak envelope)."""
+def _peak_envelope(x: np.ndarray, block: int = 5 * RATE, margin: int = 256) -> np.ndarray:
+    """Per-sample peak of the 4x oversampled signal over all channels (the true-peak envelope).
+
+    Oversampled in 5 s blocks (with a margin for the filter), so a 90 s mix never holds a
+    4x float64 copy of itself in memory.
+    """
     from scipy.signal import resample_poly
 
-    up = np.abs(resample_poly(x, 4, 1, axis=0))
-    if up.shape[0] != 4 * x.shape[0]:
-        return np.abs(x).max(axis=1)
-    return up.reshape(-1, 4, x.shape[1]).max(axis=(1, 2))
+    x = x.reshape(x.shape[0], -1)
+    n = x.shape[0]
+    env = np.empty(n, np.float32)
+    for a in range(0, n, block):
+        b = min(n, a + block)
+        lo, hi = max(0, a - margin), min(n, b + margin)
+        up = np.abs(resample_poly(x[lo:hi], 4, 1, axis=0))
+        if up.shape[0] != 4 * (hi - lo):
+            env[a:b] = np.abs(x[a:b]).max(axis=1)
+            continue
+        env[a:b] = up.reshape(-1, 4, x.shape[1]).max(axis=(1, 2))[a - lo : b - lo]
+    return env
 
 
 def _limiter_gain(env: np.ndarray, ceiling_db: float) -> np.ndarray:

@@ -203,6 +203,14 @@ class SceneRender:
                 self.source = Source(card_source(img, sc.shot.crop, (cw, ch), r.brand))
             self._ready = True
 
+    def release(self) -> None:
+        """Drop the scene's pictures once it has played (a 90 s tutorial keeps only a few in memory)."""
+        with self._lock:
+            self._bases = {}
+            self.source = None
+            self._frames = None
+            self._ready = False
+
     def _base(self, t: float) -> tuple[Frame, list[tuple[TimedLayer, float]]]:
         """The background with every fully shown overlay off the card baked in, plus what is left to draw."""
         baked, todo = [], []
@@ -269,6 +277,8 @@ class Renderer:
         self.globals: list[TimedLayer] = []
         self._local = threading.local()
         self._free: queue.SimpleQueue[Frame] = queue.SimpleQueue()
+        self._released = 0  # scenes before this index have played and been released
+        self._gc_lock = threading.Lock()
         self._build_background()
         self.scenes: list[SceneRender] = []
         t = 0.0
@@ -362,6 +372,12 @@ class Renderer:
         i = 0
         while i + 1 < len(self.scenes) and t >= self.scenes[i + 1].start:
             i += 1
+        # Frames are made in order, a few ahead: scenes that ended well before this one can go.
+        done = t - 12 / self.sb.fps
+        with self._gc_lock:
+            while self._released < i and self.scenes[self._released].vis_end < done:
+                self.scenes[self._released].release()
+                self._released += 1
         cur = self.scenes[i]
         if i + 1 < len(self.scenes) and t >= cur.end - self.trans[i + 1] / 2:
             a_sc, b_sc, d = cur, self.scenes[i + 1], self.trans[i + 1]
