@@ -78,6 +78,7 @@ class EspeakVoice:
     """espeak-ng in a subprocess (installed by deploy/system-deps.sh); voices like 'en-us', 'de', 'ja'."""
 
     name = "espeak-ng"
+    parallel = True  # one process per sentence: they can run side by side
 
     def __init__(self, exe: str | None = None) -> None:
         self.exe = exe or shutil.which("espeak-ng") or shutil.which("espeak")
@@ -173,7 +174,13 @@ def speak(text: str, voice: str, duration: float, backend: VoiceBackend | None =
     lead, min_gap = 0.15, 0.25
     speed = 1.0
     for _ in range(3):
-        clips = [backend.synthesize(p, voice, speed) for p in parts]
+        if getattr(backend, "parallel", False) and len(parts) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(4, len(parts))) as pool:
+                clips = list(pool.map(lambda p: backend.synthesize(p, voice, speed), parts))
+        else:
+            clips = [backend.synthesize(p, voice, speed) for p in parts]
         spoken = sum(len(c) for c in clips) / RATE
         total = spoken + min_gap * (len(clips) - 1) + lead + 0.3
         if total <= duration or speed >= 1.5:

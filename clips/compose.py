@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
-from productreel.errors import InputError, RenderError
+from productreel.errors import InputError
 from productreel.models import RenderedClip, Scene, Storyboard, TextOverlay
 
 from clips.layout import Designer, Placed, card_shadow
@@ -321,6 +321,11 @@ class Renderer:
                 merged.append(tl)
         self.globals = merged
 
+    def set_captions(self, cues: list) -> None:
+        """Burn in these cues (known once the voice has spoken)."""
+        self.sb = self.sb.model_copy(update={"captions": list(cues)})
+        self.captions = self._caption_layers()
+
     def _caption_layers(self) -> list[TimedLayer]:
         if not self.sb.burn_captions:
             return []
@@ -574,35 +579,49 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
 
     with tempfile.TemporaryDirectory(prefix="productreel-render-") as tmpdir:
         tmp = Path(tmpdir)
-        # The voice comes first: its sentence timings decide when the burned-in captions appear.
-        if sb.voiceover.strip():
-            speech = speak(sb.voiceover, str(sb.metadata.get("voice") or sb.locale.split("-")[0]), sb.duration,
-                           voice_backend(voice))
-        else:
-            speech = Speech(np.zeros(0, np.float32), [], "none")
-        cues = _retime_captions(sb, speech.segments)
-        sb = sb.model_copy(update={"captions": cues})
-
-        # Music, mix, loudness and AAC run beside the video encode instead of before it.
-        audio_path = tmp / "audio.m4a"
-        audio: dict = {}
-
-        def make_audio() -> None:
-            try:
-                mix = mix_soundtrack(speech, sb.duration, music=sb.music, target_lufs=sb.loudness_target, peak_dbtp=peak)
-                audio["mix"] = encode_soundtrack(mix, audio_path, sb.loudness_target, peak)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-                audio["error"] = exc
-
-        audio_thread = threading.Thread(target=make_audio, name="soundtrack", daemon=True)
-        audio_thread.start()
-
-        renderer = Renderer(sb)
         video_path = tmp / "video.mp4"
-        enc = Encoder(encode_command(video_path, sb.width, sb.height, sb.fps))
-        poster_n = min(renderer.n_frames - 1, int(sb.fps * min(sb.scenes[0].duration * 0.8, 1.5)))
+        enc = Encoder(encode_command(video_path, sb.width, sb.height, sb.fps))  # starts while we prepare
         poster = None
+        audio: dict = {}
+        audio_path = tmp / "audio.m4a"
+        audio_thread = None
         try:
+            # The voice speaks while the scenes are prepared; its sentence timings then place the captions.
+            voice_out: dict = {}
+
+            def make_voice() -> None:
+                try:
+                    voice_out["speech"] = speak(sb.voiceover, str(sb.metadata.get("voice") or sb.locale.split("-")[0]),
+                                                sb.duration, voice_backend(voice))
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                    voice_out["error"] = exc
+
+            voice_thread = None
+            if sb.voiceover.strip():
+                voice_thread = threading.Thread(target=make_voice, name="voice", daemon=True)
+                voice_thread.start()
+            renderer = Renderer(sb.model_copy(update={"captions": []}))
+            if voice_thread is not None:
+                voice_thread.join()
+                if "error" in voice_out:
+                    raise voice_out["error"]
+            speech = voice_out.get("speech") or Speech(np.zeros(0, np.float32), [], "none")
+            cues = _retime_captions(sb, speech.segments)
+            sb = sb.model_copy(update={"captions": cues})
+            renderer.set_captions(cues)
+
+            # Music, mix, loudness and AAC run beside the video encode instead of before it.
+            def make_audio() -> None:
+                try:
+                    mix = mix_soundtrack(speech, sb.duration, music=sb.music, target_lufs=sb.loudness_target, peak_dbtp=peak)
+                    audio["mix"] = encode_soundtrack(mix, audio_path, sb.loudness_target, peak)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                    audio["error"] = exc
+
+            audio_thread = threading.Thread(target=make_audio, name="soundtrack", daemon=True)
+            audio_thread.start()
+
+            poster_n = min(renderer.n_frames - 1, int(sb.fps * min(sb.scenes[0].duration * 0.8, 1.5)))
             for n, frame in enumerate(iter_frames(renderer, workers)):
                 enc.write(frame.buf)
                 if n == poster_n:
@@ -611,6 +630,8 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
             enc.close()
         except BaseException:
             enc.kill()
+            if audio_thread is not None:
+                audio_thread.join()
             raise
         audio_thread.join()
         if "error" in audio:
