@@ -16,7 +16,7 @@ from pathlib import Path
 
 from productreel.models import Cue, Market
 
-from .linebreak import atoms, clauses, join, sentences, wrap
+from .linebreak import atoms, clauses, is_cjk_breakable, join, sentences, wrap
 
 MAX_LINES = 2
 MIN_CUE = 5 / 6  # seconds (Netflix TTSG minimum event duration)
@@ -62,8 +62,8 @@ def chunk_text(text: str, market: Market) -> list[str]:
 
 
 def _no_space_join(left: str, right: str) -> bool:
-    pieces = atoms(left[-1:] + right[:1])
-    return len(pieces) > 1 and not pieces[1].space_before or len(pieces) == 1
+    """True when two pieces join without a space (Japanese and Chinese text)."""
+    return bool(left and right) and (is_cjk_breakable(left[-1]) or is_cjk_breakable(right[0]))
 
 
 def _split_long(text: str, cpl: int) -> list[str]:
@@ -114,13 +114,32 @@ def make_cues(
     """Caption cues for ``text`` over ``duration`` seconds; voice ``segments`` (start, end, text) set the timing."""
     if segments:
         cues: list[Cue] = []
-        for start, end, seg_text in segments:
-            cues += _pace(chunk_text(seg_text, market), float(start), float(min(end, duration) if duration else end), market)
+        for start, end, seg_text in _merge_short(segments, market):
+            # A segment that fits one cue stays one cue, even when it holds short sentences.
+            chunks = [seg_text] if _fits_cue(seg_text, _chars_per_line(market)) else chunk_text(seg_text, market)
+            cues += _pace(chunks, float(start), float(min(end, duration) if duration else end), market)
         return _tidy(cues, duration)
     chunks = chunk_text(text, market)
     if not chunks or duration <= 0:
         return []
     return _tidy(_pace(chunks, 0.0, float(duration), market), duration)
+
+
+def _merge_short(segments: list[tuple[float, float, str]], market: Market) -> list[tuple[float, float, str]]:
+    """Voice segments shorter than a cue may last, joined with their neighbours while the text fits one cue."""
+    cpl = _chars_per_line(market)
+    out: list[list] = []
+    for start, end, text in sorted(segments, key=lambda s: s[0]):
+        text = text.strip()
+        if not text:
+            continue
+        if out and out[-1][1] - out[-1][0] < MIN_CUE:
+            joined = out[-1][2] + ("" if _no_space_join(out[-1][2], text) else " ") + text
+            if _fits_cue(joined, cpl):
+                out[-1][1], out[-1][2] = end, joined
+                continue
+        out.append([start, end, text])
+    return [(float(a), float(b), t) for a, b, t in out]
 
 
 def _pace(chunks: list[str], start: float, end: float, market: Market) -> list[Cue]:

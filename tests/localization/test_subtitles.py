@@ -57,8 +57,12 @@ def test_short_clips_share_the_time_evenly(markets):
 def test_voice_segments_set_the_timing(markets):
     segments = [(0.5, 2.0, "Hello there. This is a mug."), (2.5, 4.0, "Buy it now.")]
     cues = make_cues("", 4.0, markets["us"], segments=segments)
-    assert [c.text for c in cues] == ["Hello there.", "This is a mug.", "Buy it now."]
-    assert cues[0].start == 0.5 and cues[1].end <= 2.0 and cues[2].start == 2.5 and cues[2].end == 4.0
+    # A segment that fits one cue stays one cue (two 0.7 s cues would flash by).
+    assert [c.text for c in cues] == ["Hello there. This is a mug.", "Buy it now."]
+    assert cues[0].start == 0.5 and cues[0].end <= 2.0 and cues[1].start == 2.5 and cues[1].end == 4.0
+    long = [(0.0, 9.0, EN)]
+    cues = make_cues("", 9.0, markets["us"], segments=long)
+    assert len(cues) == 3 and cues[0].text.endswith("anywhere you go.") and cues[-1].end == 9.0
 
 
 def test_srt_and_vtt_round_trip(tmp_path: Path, markets):
@@ -92,3 +96,9 @@ def test_a_word_longer_than_a_line_is_cut_not_overflowing(markets):
     for cue in cues:
         assert all(len(line) <= 42 for line in cue.text.split("\n")) and cue.text.count("\n") <= 1
     assert "".join(c.text.replace("\n", "").replace(" ", "") for c in cues) == "Visit" + "x" * 100 + "today."
+
+
+def test_very_short_voice_segments_share_a_cue(markets):
+    segments = [(0.0, 0.3, "Mug."), (0.35, 0.6, "Blue."), (0.65, 2.0, "Holds 350 ml of coffee.")]
+    cues = make_cues("", 2.0, markets["us"], segments=segments)
+    assert cues[0].text == "Mug. Blue. Holds 350 ml of coffee." and cues[0].start == 0.0 and cues[0].end == 2.0
