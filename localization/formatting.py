@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
@@ -161,12 +161,6 @@ def round_price(amount: Decimal, currency: str, rule: str = "0.99") -> Decimal:
     quantum = Decimal(1).scaleb(-precision)
     result = amount.quantize(quantum, rounding=ROUND_HALF_UP)
     return result if result > 0 else quantum
-
-
-def ceil_to_precision(amount: Decimal, currency: str) -> Decimal:
-    """``amount`` rounded up to the currency's minor unit."""
-    quantum = Decimal(1).scaleb(-get_currency_precision(currency))
-    return Decimal(amount).quantize(quantum, rounding=ROUND_CEILING)
 
 
 _NUM = r"\d+(?:[.,]\d+)?"

@@ -6,7 +6,6 @@ import logging
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 
 from localization import localize
 from localization import mt
