@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from productreel.errors import InputError
-from productreel.models import Finding, Market, Product
+from productreel.models import Finding, Market, MarketPrice, Product
 
 from .formatting import round_price
 
@@ -101,7 +101,7 @@ def find_rate(rates: dict[tuple[str, str], Decimal], src: str, dst: str) -> Deci
     return None
 
 
-def catalog_market_price(product: Product, market: Market):
+def catalog_market_price(product: Product, market: Market) -> MarketPrice | None:
     """The catalog's own price for this market (``Price / Germany`` etc.), or None."""
     keys = [k.lower() for k in market.catalog_markets] + [market.code.lower()]
     for key in keys:
