@@ -73,3 +73,10 @@ def test_an_edited_market_file_is_read_again(tmp_path: Path):
 
     os.utime(path, ns=(1, 2_000_000_000_000_000_000))
     assert load_markets(tmp_path)["zz"].currency == "GBP"
+
+
+def test_the_markets_folder_comes_from_settings(tmp_path: Path, monkeypatch):
+    (tmp_path / "zz.yaml").write_text("name: Z\nlocale: en-US\nlanguage: en\ncurrency: USD\n")
+    monkeypatch.setenv("PRODUCTREEL_MARKETS_DIR", str(tmp_path))
+    assert list(load_markets()) == ["zz"]
+    assert get_market("zz").name == "Z"
