@@ -643,7 +643,7 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
             # Implicit AIGC label (GB 45438-2025 Annex E) in the file itself.
             meta_tags["AIGC"] = json.dumps({"Label": "1", "ContentProducer": "productreel", "ProduceID": sb.job_key,
                                             "ReservedCode1": "", "ContentPropagator": "", "PropagateID": "", "ReservedCode2": ""})
-        tmp_mp4 = paths["mp4"].with_name(f".{paths['mp4'].stem}.{os.getpid()}.tmp.mp4")
+        tmp_mp4 = paths["mp4"].with_name(f".{paths['mp4'].stem}.{os.getpid()}-{threading.get_ident()}.tmp.mp4")
         try:
             run_ffmpeg(mux_command(video_path, audio_path, tmp_mp4, metadata=meta_tags), where="mux")
             os.replace(tmp_mp4, paths["mp4"])

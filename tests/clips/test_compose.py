@@ -174,3 +174,16 @@ def test_brand_intro_card_keeps_the_ad_length(product, lp, script, market, tmp_p
     sb = build_storyboard(product, lp, script, market, "ad", "9:16", job_key="k", duration=15)
     assert sb.duration == pytest.approx(15.0)
     assert sb.scenes[0].shot.kind == "color" and sb.scenes[0].overlays[-1].text == "Acme"
+
+
+def test_two_renders_at_once_in_one_process(product, lp, script, market, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clips.storyboard import build_storyboard
+
+    boards = [build_storyboard(product, lp, script, market, "ad", fmt, job_key=fmt, profile="tiny") for fmt in ("9:16", "1:1")]
+    with ThreadPoolExecutor(2) as pool:
+        clips = list(pool.map(lambda sb: render(sb, tmp_path), boards))
+    for sb, clip in zip(boards, clips):
+        v = next(s for s in probe(clip.video)["streams"] if s["codec_type"] == "video")
+        assert (v["width"], v["height"]) == (sb.width, sb.height)
