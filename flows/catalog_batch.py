@@ -29,7 +29,6 @@ from productreel.settings import ROOT, Settings
 
 SAMPLE_CATALOG = ROOT / "samples" / "catalog.csv"
 DEFAULT_FORMATS = {"ad": ["9:16"], "tutorial": ["16:9"]}
-RENDERER_VERSION = "compose-1"
 
 
 @dataclass
@@ -104,8 +103,8 @@ def read_catalog(catalog: str, source: str | None, since: str | None, cache_dir:
       task_run_name="{job.handle}/{job.market}/{job.kind}/{job.format}")
 def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile: str, destination: str, brand: str) -> JobResult:
     """Localize, script, storyboard, render and check one job; skip it when the ledger has it with the same key."""
-    from clips.compose import render
-    from clips.storyboard import build_storyboard
+    from clips.compose import RENDERER_VERSION, render
+    from clips.storyboard import STORYBOARD_VERSION, build_storyboard
     from compliance import asset_manifest, check_clip, gate, sign_clip
     from localization import localize
     from localization.markets import get_market
@@ -123,7 +122,7 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
             "kind": job.kind,
             "format": job.format,
             "templates": script.templates,
-            "renderer": RENDERER_VERSION,
+            "renderer": [RENDERER_VERSION, STORYBOARD_VERSION],
             "profile": profile,
             "brand": brand,
             "destination": destination,
