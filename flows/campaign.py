@@ -49,6 +49,11 @@ class CampaignApproval(RunInput):
     comment: str = ""
 
 
+def reviewable(result: JobResult) -> bool:
+    """A clip a reviewer can approve: it passed its checks (BLOCK-free), including one whose WARN findings await approval."""
+    return bool(result.job_key) and (result.passed or result.publish.startswith("awaiting approval"))
+
+
 def select_products(products: list[Product], tag: str) -> list[Product]:
     """The products carrying ``tag`` (case-insensitive); every product when the tag is empty."""
     if not tag:
@@ -67,7 +72,7 @@ def review_description(results: list[JobResult], review_page: Path, limit: int =
     ]
     for result in results[:limit]:
         job_id = f"{result.handle}/{result.market}/{result.kind}/{result.format}"
-        verdict = "passed" if result.passed else result.status
+        verdict = "passed" if result.passed else ("needs approval" if reviewable(result) else result.status)
         lines.append(f"- `{job_id}` {verdict}" + (f": {result.error}" if result.error else ""))
         for finding in result.findings[:5]:
             lines.append(f"  - {finding.get('severity', '')} {finding.get('rule', '')}: {finding.get('message', '')}")
@@ -81,32 +86,36 @@ def approval_form(results: list[JobResult], review_page: Path) -> type[CampaignA
     decisions = [
         ClipDecision(clip=f"{r.handle}/{r.market}/{r.kind}/{r.format}", approve=True)
         for r in results
-        if r.passed
+        if reviewable(r)
     ]
     return CampaignApproval.with_initial_data(description=review_description(results, review_page), clips=decisions)
 
 
 def apply_decisions(results: list[JobResult], approval: CampaignApproval, ledger: Ledger) -> tuple[list[JobResult], list[JobResult]]:
-    """Split passing clips into approved and rejected, recording every decision (and its reason) in the ledger.
+    """Split reviewable clips into approved and rejected, recording every decision (who, why) in the ledger.
 
-    A passing clip the reviewer left out of the form counts as rejected: only
-    an explicit approval publishes.
+    A clip the reviewer left out of the form counts as rejected: only an
+    explicit approval publishes. An approval also clears WARN findings that
+    wait for one (compliance.gate reads the same ledger row).
     """
     decisions = {d.clip: d for d in approval.clips}
+    who = approval.reviewer.strip() or "campaign reviewer"
     approved: list[JobResult] = []
     rejected: list[JobResult] = []
     for result in results:
-        if not result.passed or not result.job_key:
+        if not reviewable(result):
             continue
         job_id = f"{result.handle}/{result.market}/{result.kind}/{result.format}"
         decision = decisions.get(job_id)
         why = (decision.comment if decision and decision.comment else approval.comment) or ""
         if decision is not None and decision.approve:
-            ledger.record_approval(result.job_key, "approved", who=approval.reviewer, why=why)
+            ledger.record_approval(result.job_key, "approved", who=who, why=why or "approved in the campaign review")
+            result.passed = True
+            result.publish = ""
             approved.append(result)
         else:
-            ledger.record_approval(result.job_key, "rejected", who=approval.reviewer,
-                                   why=why or "not in the reviewer's answer")
+            ledger.record_approval(result.job_key, "rejected", who=who, why=why or "not in the reviewer's answer")
+            result.passed = False
             result.publish = "rejected" + (f": {why}" if why else "")
             rejected.append(result)
     return approved, rejected
@@ -149,7 +158,7 @@ def campaign(
     results: list[JobResult] = [future.result() for future in futures]
     summary = write_outputs(out_dir, results, time.monotonic() - started)
 
-    passed = [r for r in results if r.passed]
+    passed = [r for r in results if reviewable(r)]
     if passed:
         form = approval_form(results, out_dir / "index.html")
         logger.info("waiting for approval of %d clip(s); review page %s", len(passed), out_dir / "index.html")

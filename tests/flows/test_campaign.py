@@ -26,16 +26,21 @@ def test_select_products_by_tag():
 
 
 def test_approval_form_offers_passing_clips_and_shows_findings(tmp_path):
-    results = [_result("mug"), _result("cap", passed=False, status="blocked")]
+    waiting = _result("hat", passed=False)
+    waiting.publish = "awaiting approval (ACC-2)"
+    results = [_result("mug"), _result("cap", passed=False, status="blocked"), waiting]
     form = approval_form(results, tmp_path / "index.html")
-    assert [d.clip for d in form().clips] == ["mug/us/ad/9:16"]
+    assert [d.clip for d in form().clips] == ["mug/us/ad/9:16", "hat/us/ad/9:16"]
     description = form._description
     assert "index.html" in description and "ACC-2" in description and "cap/us/ad/9:16` blocked" in description
+    assert "hat/us/ad/9:16` needs approval" in description
 
 
 def test_decisions_go_to_the_ledger_and_silence_is_a_rejection(tmp_path):
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    results = [_result("mug"), _result("cap"), _result("hat"), _result("bag", passed=False, status="blocked")]
+    waiting = _result("hat", passed=False)
+    waiting.publish = "awaiting approval (ACC-2)"
+    results = [_result("mug"), _result("cap"), waiting, _result("bag", passed=False, status="blocked")]
     approval = CampaignApproval(reviewer="ann", comment="summer copy only", clips=[
         ClipDecision(clip="mug/us/ad/9:16", approve=True),
         ClipDecision(clip="cap/us/ad/9:16", approve=False, comment="logo too small"),
