@@ -24,7 +24,7 @@ from flows.generation import generate_shots, generation_key
 from flows.orchestration import RUNNERS, default_workers, ensure_concurrency_limits, job_cache_key, job_runner, publish_slot
 from productreel.errors import ProductreelError, is_transient
 from productreel.ledger import Ledger
-from productreel.models import Destination, Job, Product, stable_hash
+from productreel.models import Destination, Finding, Job, Product, stable_hash
 from productreel.settings import ROOT, Settings
 
 SAMPLE_CATALOG = ROOT / "samples" / "catalog.csv"
@@ -50,7 +50,8 @@ class JobResult:
     publish: str = ""
     error: str = ""
     source: str = ""
-    passed: bool = False  # passed its checks (a skipped job keeps the verdict of the run that made it)
+    passed: bool = False  # no BLOCK finding (a skipped job keeps the verdict of the run that made it)
+    needs_approval: bool = False  # WARN findings wait for a person's approval in the ledger
 
     def as_dict(self) -> dict[str, Any]:
         """The summary.json row."""
@@ -97,40 +98,49 @@ def read_catalog(catalog: str, source: str | None, since: str | None, cache_dir:
     return products, problems
 
 
+def job_inputs(job: Job, product: Product, profile: str, destination: str, brand: str) -> tuple[str, Any, Any, Any]:
+    """The job key and what it is made of (market, localized product, script): make-clip's inputs and its cache key."""
+    from clips.compose import RENDERER_VERSION
+    from clips.storyboard import STORYBOARD_VERSION
+    from localization import localize
+    from localization.markets import get_market
+    from localization.templating import render_script
+
+    market = get_market(job.market)
+    lp = localize(product, market)
+    script = render_script(lp, product, market, job.kind, brand=brand)
+    key_data = {
+        "product": product.content_hash,
+        "market": market.model_dump(mode="json"),
+        "kind": job.kind,
+        "format": job.format,
+        "templates": script.templates,
+        "renderer": [RENDERER_VERSION, STORYBOARD_VERSION],
+        "profile": profile,
+        "brand": brand,
+        "destination": destination,
+    }
+    generator = generation_key()  # empty on the compose backend, so compose keys stay as they were
+    if generator:
+        key_data["generator"] = generator
+    return stable_hash(key_data), market, lp, script
+
+
 # Cached by job key (flows.orchestration.job_cache_key): an unchanged, finished job is not even started.
 @task(name="make-clip", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_transient,
       cache_key_fn=job_cache_key, persist_result=True,
       task_run_name="{job.handle}/{job.market}/{job.kind}/{job.format}")
 def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile: str, destination: str, brand: str) -> JobResult:
     """Localize, script, storyboard, render and check one job; skip it when the ledger has it with the same key."""
-    from clips.compose import RENDERER_VERSION, render
-    from clips.storyboard import STORYBOARD_VERSION, build_storyboard
+    from clips.compose import render
+    from clips.storyboard import build_storyboard
     from compliance import asset_manifest, check_clip, gate, sign_clip
-    from localization import localize
-    from localization.markets import get_market
-    from localization.templating import render_script
 
     ledger = Ledger(ledger_url)
     result = JobResult(job.handle, job.market, job.kind, job.format, "failed", source=product.source)
     try:
-        market = get_market(job.market)
-        lp = localize(product, market)
-        script = render_script(lp, product, market, job.kind, brand=brand)
-        key_data = {
-            "product": product.content_hash,
-            "market": market.model_dump(mode="json"),
-            "kind": job.kind,
-            "format": job.format,
-            "templates": script.templates,
-            "renderer": [RENDERER_VERSION, STORYBOARD_VERSION],
-            "profile": profile,
-            "brand": brand,
-            "destination": destination,
-        }
-        generator = generation_key()  # empty on the compose backend, so compose keys stay as they were
-        if generator:
-            key_data["generator"] = generator
-        key = stable_hash(key_data)
+        key, market, lp, script = job_inputs(job, product, profile, destination, brand)
+        generator = generation_key()
         result.job_key = key
         if ledger.is_current(job.id, key):
             row = ledger.job(job.id) or {}
@@ -142,7 +152,8 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
                 from productreel.models import ComplianceReport
 
                 verdict = gate(ComplianceReport.model_validate(report_data), ledger, key)
-                result.passed = verdict == "publish"
+                result.passed = verdict in {"publish", "needs-approval"}
+                result.needs_approval = verdict == "needs-approval"
                 if verdict == "needs-approval":
                     result.publish = "awaiting approval"
             result.findings = row.get("findings") or []
@@ -164,13 +175,18 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
             storyboard, generated_findings = generate_shots(storyboard)
         clip = render(storyboard, Path(out_dir) / "clips")
         assets = asset_manifest(storyboard, assets=storyboard.metadata.get("c2pa_assets") or None)
-        report = check_clip(clip, market, destination=destination, storyboard=storyboard, lp=lp,
-                            script_text=script.voiceover, assets=assets)
+        checked = check_clip(clip, market, destination=destination, storyboard=storyboard, lp=lp,
+                             script_text=script.voiceover, assets=assets)
+        # One report for the clip: what localization and generation found counts like what the checks found.
+        report = checked.model_copy(update={"findings": [*lp.findings, *generated_findings, *checked.findings]})
         verdict = gate(report, ledger, key)
         if verdict != "blocked":
             # C2PA signing is the very last write to the clip; it reads the manifest back and verifies it.
             sign_clip(clip, generated=storyboard.has_generated, assets=assets, market=market.code)
-        findings = [f.model_dump(mode="json") for f in [*lp.findings, *generated_findings, *report.findings]]
+            signed = Finding(rule="PROV-1", severity="INFO", message="signed with C2PA and verified",
+                             evidence={"generated": storyboard.has_generated})
+            report.findings = [f for f in report.findings if not (f.rule == "PROV-1" and f.severity == "INFO")] + [signed]
+        findings = [f.model_dump(mode="json") for f in report.findings]
         result.findings = findings
         result.clip = str(clip.video)
         result.poster = str(clip.poster or "")
@@ -178,7 +194,8 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
         result.vtt = str(clip.vtt or "")
         result.duration = clip.duration
         result.status = "rendered" if report.passed else "blocked"
-        result.passed = verdict == "publish"
+        result.passed = report.passed
+        result.needs_approval = verdict == "needs-approval"
         if verdict == "needs-approval":
             rules = sorted({f.rule for f in report.findings if f.severity == "WARN"})
             result.publish = f"awaiting approval ({', '.join(rules)})"
@@ -289,7 +306,7 @@ def catalog_batch(
         publish_futures = []
         for (job, product), future in zip(jobs, futures):
             result = future.result()
-            if result.passed and publish_to and result.publish in {"", "failed"}:
+            if result.passed and not result.needs_approval and publish_to and result.publish in {"", "failed"}:
                 publish_futures.append(submit(publish_clip, result=result, product=product, destination=destination,
                                               out_dir=str(out_dir), ledger_url=ledger_url))
             else:

@@ -94,45 +94,42 @@ def _ledger(url: str):
 
 
 def job_cache_key(context: Any, parameters: dict[str, Any]) -> str | None:
-    """``cache_key_fn`` for a job: everything that changes its clip, so an unchanged job is a cache hit.
+    """``cache_key_fn`` for make-clip: the job key plus the ledger's state of that job.
 
-    It hashes the job, the product's content hash, the market file, the
-    template versions and the run's render choices. A job whose last attempt
-    failed is never served from the cache, so a rerun tries it again.
+    A hit means the ledger holds this job finished under the same job key
+    (flows.catalog_batch.job_inputs), with the same approval and receipt as
+    when the result was cached; anything else (never made, failed last time,
+    a new key, a new approval or publish) runs the task again.
     """
     job = parameters.get("job")
     product = parameters.get("product")
-    if job is None or product is None:
-        return None
     ledger_url = parameters.get("ledger_url")
-    if ledger_url:
-        row = _ledger(ledger_url).job(job.id)
-        if row is None or row["status"] not in {"rendered", "blocked", "published"}:
-            return None
-    try:
-        from localization.markets import get_market
-        from localization.templating import template_versions
-
-        brand = parameters.get("brand", "default")
-        market = get_market(job.market)
-        from flows.generation import generation_key
-
-        templates = template_versions(job.kind, market, brand)
-        market_data = market.model_dump(mode="json")
-        generator = generation_key()
-    except Exception:  # noqa: BLE001 - no cache key beats a wrong one
+    if job is None or product is None or not ledger_url:
         return None
+    ledger = _ledger(ledger_url)
+    row = ledger.job(job.id)
+    if row is None or row["status"] not in {"rendered", "blocked", "published"}:
+        return None
+    try:
+        from flows.catalog_batch import job_inputs
+
+        key = job_inputs(job, product, parameters.get("profile", "full"), parameters.get("destination", "folder"),
+                         parameters.get("brand", "default"))[0]
+    except Exception:  # noqa: BLE001 - no cache key beats a wrong one; the task reports the error
+        return None
+    if row["key"] != key:
+        return None
+    approval = ledger.approval(key)
+    receipt = ledger.receipt(key, parameters.get("destination", "folder"))
     return "job-" + stable_hash(
         {
             "job": job.id,
-            "product": product.content_hash,
-            "market": market_data,
-            "templates": templates,
-            "profile": parameters.get("profile"),
-            "destination": parameters.get("destination"),
-            "brand": parameters.get("brand"),
+            "key": key,
+            "status": row["status"],
+            "updated": str(row["updated_at"]),
+            "approval": [approval["decision"], str(approval["created_at"])] if approval else None,
+            "receipt": receipt.status if receipt else None,
             "out": parameters.get("out_dir"),
-            "generator": generator,
         }
     )
 
