@@ -111,6 +111,7 @@ def apply_decisions(results: list[JobResult], approval: CampaignApproval, ledger
         if decision is not None and decision.approve:
             ledger.record_approval(result.job_key, "approved", who=who, why=why or "approved in the campaign review")
             result.passed = True
+            result.needs_approval = False
             result.publish = ""
             approved.append(result)
         else:
