@@ -100,7 +100,7 @@ def _publish_job(job: dict[str, Any], destination: Destination, ledger: Ledger, 
     approval = ledger.approval(key)
     if approval and approval.get("decision") == "rejected":
         return result("skipped", f"rejected by {approval.get('who') or 'a reviewer'}: {approval.get('why') or ''}".rstrip(": "))
-    if require_approval and not (approval and approval.get("decision") == "approved"):
+    if (require_approval or job.get("needs_approval")) and not (approval and approval.get("decision") == "approved"):
         return result("skipped", "awaiting approval")
     clip = RenderedClip(
         job_key=key, product_handle=handle, market=market, kind=kind, format=fmt, video=Path(job["clip"]),

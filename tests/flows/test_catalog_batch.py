@@ -113,3 +113,27 @@ def test_a_product_with_a_missing_image_fails_alone(prefect_harness, samples_dir
     assert [j["handle"] for j in failed] == [broken]
     assert "does-not-exist.jpg" in failed[0]["error"] and failed[0]["source"]
     assert any(j["status"] == "rendered" for j in summary["jobs"])
+
+
+def test_a_warning_holds_the_clip_until_a_person_approves_it(prefect_harness, samples_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.catalog_batch import catalog_batch
+    from flows.cli import app
+
+    catalog = _copy_samples(samples_dir, tmp_path)
+    out = tmp_path / "out"
+    summary = catalog_batch(catalog=str(catalog), markets=["de"], kinds=["ad"], out=str(out), profile="tiny")
+    held = [j for j in summary["jobs"] if j["needs_approval"]]
+    assert held, "the sample catalog has products without German copy: their clips must wait"
+    for job in held:
+        assert any(f["severity"] == "WARN" for f in job["findings"])
+        assert job["publish"].startswith("awaiting approval")
+        assert not (out / "published" / "de" / job["handle"]).exists()
+    runner = CliRunner()
+    result = runner.invoke(app, ["approve", "--out", str(out), "--who", "ana", "--why", "English copy is fine here"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["publish", "--out", str(out), "--to", "folder"])
+    assert result.exit_code == 0, result.output
+    for job in held:
+        assert (out / "published" / "de" / job["handle"] / "ad-9x16.mp4").exists()
