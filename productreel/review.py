@@ -27,6 +27,18 @@ def _read(path: str) -> str:
         return ""
 
 
+def _grouped(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Findings of one rule and severity folded into one line with a count, most severe first."""
+    order = {"BLOCK": 0, "WARN": 1, "FIX": 2, "INFO": 3}
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for f in findings:
+        key = (f.get("severity", ""), f.get("rule", ""))
+        if key not in groups:
+            groups[key] = {**f, "count": 0}
+        groups[key]["count"] += 1
+    return sorted(groups.values(), key=lambda g: (order.get(g["severity"], 9), g["rule"]))
+
+
 def write_review_page(summary: dict[str, Any], target: Path) -> Path:
     """Render templates/review.html.j2 for a run summary into ``target`` (every value HTML-escaped)."""
     env = Environment(
@@ -43,6 +55,7 @@ def write_review_page(summary: dict[str, Any], target: Path) -> Path:
                 "poster_rel": _relative(row.get("poster", ""), base),
                 "vtt_rel": _relative(row.get("vtt", ""), base),
                 "captions": _read(row.get("srt", "")),
+                "grouped": _grouped(row.get("findings") or []),
             }
         )
     html = env.get_template("review.html.j2").render(summary=summary, jobs=jobs)
