@@ -33,7 +33,7 @@ from clips.layout import Designer, Placed, card_shadow
 from clips.planes import Frame, Layer, Patch, Source, cv2, even, rgb_to_planes
 from clips.profiles import BrandKit, load_brand
 
-RENDERER_VERSION = "compose-3"
+RENDERER_VERSION = "compose-4"
 OVERSIZE = 1.12  # the card source is this much larger than the card: zooms never upsample
 ZOOM = 1.10  # how far a zoom travels
 PAN = 1.06  # the window size of a pan, relative to the source
@@ -297,7 +297,8 @@ class Renderer:
         for s in self.scenes:
             s.prepare_overlays()
         self._merge_globals()
-        self._progress_colors = (_yuv(self.brand.color("background2")), _yuv(self.brand.color("accent")))
+        # The bar's fill is the dark text color: OCR may read a short bar as "_", and then it must pass contrast too.
+        self._progress_colors = (_yuv(self.brand.color("background2")), _yuv(self.brand.color("primary")))
 
     # background, card corners, globals --------------------------------------------------------
 
@@ -538,18 +539,28 @@ def _atomic_json(data: dict, path: Path) -> None:
 
 
 def _retime_captions(sb: Storyboard, segments) -> list:
-    """Captions timed to the spoken sentences when a voice spoke them."""
+    """Captions timed to the spoken sentences when a voice spoke them, never faster than the market reads.
+
+    A sentence's caption stays up until the next sentence starts (the voice is often quicker than a
+    reader); when that still reads too fast the storyboard's reading-speed timing is kept instead.
+    """
     if not segments:
         return list(sb.captions)
+    segs = sorted((float(s), float(e), t) for s, e, t in segments)
+    held = [(s, (segs[i + 1][0] - 0.07) if i + 1 < len(segs) else sb.duration, t) for i, (s, e, t) in enumerate(segs)]
     try:
         from localization.markets import get_market
         from localization.subtitles import make_cues
 
-        return list(make_cues(sb.voiceover, sb.duration, get_market(sb.market), segments=segments))
+        market = get_market(sb.market)
+        cues = list(make_cues(sb.voiceover, sb.duration, market, segments=held))
     except Exception:  # noqa: BLE001 - localization not ready or unknown market: time by segments ourselves
         from productreel.models import Cue
 
-        return [Cue(start=s, end=e, text=txt) for s, e, txt in segments]
+        return [Cue(start=s, end=e, text=txt) for s, e, txt in held]
+    cps = float(market.caption_chars_per_second)
+    too_fast = any(len(c.text.replace("\n", "")) / max(1e-3, c.end - c.start) > cps * 1.05 or c.end - c.start < 5 / 6 for c in cues)
+    return list(sb.captions) if too_fast and sb.captions else cues
 
 
 def _with_ai_label(sb: Storyboard) -> Storyboard:

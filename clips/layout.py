@@ -15,11 +15,44 @@ from productreel.errors import RenderError
 from productreel.models import Scene, Storyboard, TextOverlay
 
 from clips.planes import even
-from clips.profiles import BrandKit, safe_box
+from clips.profiles import BrandKit, SafeZone, safe_box
 from clips.text import render_text
 
 PRICE_ROLES = ("price", "compare_at", "prior_price", "tax")
 LABEL_ROLES = ("label", "disclosure")
+# Font size floor (share of the short side) for small print: OCR reads a line box about 0.8 of the
+# font size, and compliance asks for 3 % of the short side, so 4 % keeps small lines clear of it.
+MIN_TEXT = 0.04
+# Contrast small print is drawn at: WCAG asks 4.5:1, and chroma subsampling plus compression take
+# a good third of it off thin strokes, so small lines sit on a backing that reaches 7:1 when clean.
+SMALL_TEXT_CONTRAST = 7.0
+
+
+def luminance(color) -> float:
+    """WCAG relative luminance of an RGB(A) color."""
+    def lin(c: float) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(float(v)) for v in color[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a, b) -> float:
+    """WCAG contrast ratio between two colors."""
+    la, lb = luminance(a), luminance(b)
+    return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+
+
+def legible_background(bg, fg, ratio: float = SMALL_TEXT_CONTRAST) -> tuple[int, int, int, int]:
+    """`bg` made opaque and darkened (for light text) or lightened (for dark text) until `fg` reaches `ratio` on it."""
+    light_text = luminance(fg) > 0.5
+    out = tuple(int(v) for v in bg[:3])
+    for _ in range(60):
+        if contrast(out, fg) >= ratio:
+            break
+        out = tuple(int(v * 0.93) for v in out) if light_text else tuple(int(v + (255 - v) * 0.12 + 1) for v in out)
+    return (min(255, out[0]), min(255, out[1]), min(255, out[2]), 255)
 
 
 @dataclass
@@ -39,10 +72,21 @@ class Frame:
         return min(self.width, self.height)
 
 
+def repaired_safe_box(sb: Storyboard) -> tuple[int, int, int, int]:
+    """The destination's safe box, pulled in to at least the margins a safe-zone repair names (plus 1 %)."""
+    w, h = sb.width, sb.height
+    box = safe_box(sb.destination, sb.format, w, h)
+    zone = (sb.metadata.get("repairs") or {}).get("safe_zone")
+    if not isinstance(zone, dict):
+        return box
+    tight = SafeZone(**{k: min(0.45, float(zone.get(k) or 0.0) + 0.01) for k in ("top", "bottom", "left", "right")}).box(w, h)
+    return (max(box[0], tight[0]), max(box[1], tight[1]), min(box[2], tight[2]), min(box[3], tight[3]))
+
+
 def frame_geometry(sb: Storyboard) -> Frame:
     """Place the photo card and the text column for the storyboard's format and destination."""
     w, h = sb.width, sb.height
-    safe = safe_box(sb.destination, sb.format, w, h)
+    safe = repaired_safe_box(sb)
     sx0, sy0, sx1, sy1 = safe
     if h > w * 1.5:  # 9:16: a square card between the title and the bottom UI
         side = even(w * 0.89)
@@ -112,6 +156,23 @@ class Designer:
         self.lang = (sb.locale or "en").split("-")[0].split("_")[0]
         self.k = 1.0  # text scale: a crowded scene is laid out again a little smaller
         self.truncated: list[dict] = []
+        # Repairs a compliance check asked for (clips.storyboard.apply_repair_hints records them).
+        repairs = sb.metadata.get("repairs") or {}
+        self.boxed = bool(repairs.get("contrast_box"))
+        self.scale = max(1.0, float(repairs.get("text_scale") or 1.0))
+
+    def color(self, name: str) -> tuple[int, int, int, int]:
+        """A brand color; with the contrast repair, text boxes are opaque instead of translucent."""
+        c = self.brand.color(name)
+        if self.boxed and name.endswith("_bg"):
+            c = legible_background(c, self.brand.color(name.replace("_bg", "_text")), 7.0)
+        return c
+
+    def size(self, size: float) -> float:
+        """A text size (share of the short side) with the text-size repair applied to small text."""
+        if self.scale <= 1.0 or size >= 0.07:
+            return size
+        return min(size * self.scale, max(size, 0.07))
 
     def text(self, text: str, size: float, color, max_width: int, max_lines: int = 2, align: str = "center",
              truncate: bool = False) -> Image.Image:
@@ -122,8 +183,12 @@ class Designer:
         feature lines, steps; never prices) text that still does not fit is cut at a word with an
         ellipsis rather than failing the clip; the cut is recorded in `self.truncated`.
         """
+        size = self.size(size)
         px = max(6, int(round(size * self.s * self.k)))
+        # Never smaller than the small-print floor, unless it was asked for smaller (or cannot fit otherwise).
+        floor = min(px, max(6, int(round(MIN_TEXT * self.s * min(self.scale, 1.5)))))
         tries = [(0.85, max_lines), (0.6, max_lines), (0.6, max_lines + 1)] if max_lines > 1 else [(0.6, 1), (0.5, 2)]
+        tries = [(max(r, floor / px), n) for r, n in tries] + [(0.6, max_lines + 1)]
         last: RenderError | None = None
         for ratio, lines in tries:
             try:
@@ -170,19 +235,22 @@ class Designer:
         t = self.text(text, size, b.color("label_text"), int((self.geo.safe[2] - self.geo.safe[0]) * 0.9), 1)
         if disclosure and t.height < 0.05 * self.s:  # tight box of glyphs lower than the rule asks
             t = self.text(text, size * 0.05 * self.s / max(1, t.height) * 1.05, b.color("label_text"), int((self.geo.safe[2] - self.geo.safe[0]) * 0.95), 1)
-        return chip(t, b.color("label_bg"), int(self.s * 0.02), int(self.s * 0.012), self.radius // 2)
+        return chip(t, self.color("label_bg"), int(self.s * 0.02), int(self.s * 0.012), self.radius // 2)
 
     def title(self, text: str, max_width: int, boxed: bool) -> Image.Image:
-        """The product title: heading size, two lines at most."""
+        """The product title: heading size, two lines at most (on a box when it sits on the photo or contrast is repaired)."""
         b = self.brand
+        boxed = boxed or self.boxed
         t = self.text(text, 0.075, b.color("text") if not boxed else b.color("label_text"),
                       max_width - (int(self.s * 0.06) if boxed else 0), 2, truncate=True)
-        return chip(t, b.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius) if boxed else t
+        return chip(t, self.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius) if boxed else t
 
     def price_badge(self, items: dict[str, str], max_width: int) -> Image.Image:
         """The price badge: price, struck-through compare-at price, prior-price and tax lines."""
         b = self.brand
         fg, bg = b.color("on_accent"), b.color("accent")
+        if self.boxed:
+            bg = legible_background(bg, fg)
         inner = max_width - int(self.s * 0.08)
         rows: list[Image.Image] = []
         price = self.text(items["price"], 0.09, fg, inner, 1)
@@ -202,11 +270,21 @@ class Designer:
                 rows += [price, cap]
         else:
             rows.append(price)
-        if "prior_price" in items:
-            rows.append(self.text(items["prior_price"], 0.036, fg, inner, 2))
-        if "tax" in items:
-            rows.append(self.text(items["tax"], 0.032, fg, inner, 1))
         gap = int(self.s * 0.012)
+        small = []
+        if "prior_price" in items:
+            small.append(self.text(items["prior_price"], MIN_TEXT, fg, inner - int(self.s * 0.04), 2))
+        if "tax" in items:
+            small.append(self.text(items["tax"], MIN_TEXT, fg, inner - int(self.s * 0.04), 1))
+        if small:
+            # Small print sits on its own darker strip: the accent alone is too light for it once encoded.
+            sw, sh = max(r.width for r in small), sum(r.height for r in small) + gap * (len(small) - 1)
+            body = Image.new("RGBA", (sw, sh), (0, 0, 0, 0))
+            y = 0
+            for r in small:
+                body.alpha_composite(r, ((sw - r.width) // 2, y))
+                y += r.height + gap
+            rows.append(chip(body, legible_background(bg, fg), int(self.s * 0.02), int(self.s * 0.012), self.radius // 2))
         w = max(r.width for r in rows)
         h = sum(r.height for r in rows) + gap * (len(rows) - 1)
         body = Image.new("RGBA", (w, h), (0, 0, 0, 0))
@@ -226,7 +304,7 @@ class Designer:
         """A feature line on a light box."""
         b = self.brand
         t = self.text(text, 0.05, b.color("label_text"), max_width - int(self.s * 0.06), 3, truncate=True)
-        return chip(t, b.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius)
+        return chip(t, self.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius)
 
     def step(self, number: int, text: str, max_width: int) -> Image.Image:
         """A numbered step: the number in a brand-colored disc beside the instruction."""
@@ -239,7 +317,7 @@ class Designer:
         gap = int(self.s * 0.025)
         t = self.text(text, 0.056, b.color("label_text"), max_width - d - gap - int(self.s * 0.06), 3,
                       align="right" if self.sb.rtl else "left", truncate=True)
-        t = chip(t, b.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius)
+        t = chip(t, self.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius)
         h = max(d, t.height)
         out = Image.new("RGBA", (d + gap + t.width, h), (0, 0, 0, 0))
         if self.sb.rtl:
@@ -255,11 +333,11 @@ class Designer:
         b = self.brand
         sx0, _, sx1, _ = self.geo.safe
         t = self.text(text, 0.042, b.color("caption_text"), int((sx1 - sx0) * 0.92), 2)
-        return chip(t, b.color("caption_bg"), int(self.s * 0.02), int(self.s * 0.012), self.radius // 2)
+        return chip(t, self.color("caption_bg"), int(self.s * 0.02), int(self.s * 0.012), self.radius // 2)
 
     def caption_slot(self) -> int:
         """The height kept free at the bottom of the safe zone for burned-in captions."""
-        line = int(round(0.042 * self.s * 1.25))
+        line = int(round(self.size(0.042) * self.s * 1.25))
         return 2 * line + 2 * int(self.s * 0.012) + int(self.s * 0.02)
 
     # -- one scene ------------------------------------------------------------------------

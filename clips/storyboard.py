@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from productreel.errors import InputError
 from productreel.models import (
@@ -22,7 +23,7 @@ from productreel.models import (
 from clips.profiles import destination_profile, load_brand
 
 # Bump when the layout or timing rules below change: it goes into the job key through the metadata.
-STORYBOARD_VERSION = "storyboard-3"
+STORYBOARD_VERSION = "storyboard-4"
 AD_DURATIONS = (6.0, 15.0, 30.0)
 TINY_DURATION = 1.5
 TINY_SCALE = 6
@@ -59,6 +60,53 @@ def _fonts(text: str, market: Market, brand, handle: str) -> list[Path]:
     except ImportError:
         return brand.font_files("heading")
     return list(fonts_for(text, market, weight="bold", product=handle))
+
+
+# Share of duration × chars/s the spoken script may fill: cues need a lead-in, gaps and whole sentences.
+READING_FILL = 0.85
+RECAPTION_FILL = 0.7
+
+
+def fit_script(parts: list[str], duration: float, chars_per_second: float, fill: float = READING_FILL,
+               keep_last: bool = True) -> list[str]:
+    """The sentences a viewer can read in `duration` s, in order: the first (hook), the last (CTA), then the middle ones.
+
+    Whole sentences only; a sentence that does not fit is skipped and later, shorter ones may still go in.
+    """
+    budget = max(0.0, (duration - 0.5) * float(chars_per_second) * fill)
+    parts = [p.strip() for p in parts if p and p.strip()]
+    order = list(range(len(parts)))
+    if keep_last and len(parts) > 1:
+        order = [0, len(parts) - 1, *range(1, len(parts) - 1)]
+    chosen: set[int] = set()
+    used = 0.0
+    for i in order:
+        n = len(parts[i])
+        if used + n <= budget:
+            chosen.add(i)
+            used += n
+    return [parts[i] for i in sorted(chosen)]
+
+
+def _script_sentences(script: Script) -> list[str]:
+    """The spoken script as sentences: the voice-over when written, else hook, lines and CTA."""
+    from clips.audio import sentences
+
+    if script.voiceover.strip():
+        return sentences(script.voiceover)
+    return [s for part in (script.hook, *script.lines, script.cta) for s in sentences(part or "")]
+
+
+def join_sentences(parts: list[str]) -> str:
+    """Sentences back into one text: CJK sentences run on without a space, others take one."""
+    out = ""
+    for p in parts:
+        out = p if not out else out + ("" if _cjk_end(out) else " ") + p
+    return out
+
+
+def _cjk_end(text: str) -> bool:
+    return bool(text) and (text[-1] in "。！？、" or ord(text[-1]) >= 0x3000)
 
 
 def _cues(text: str, duration: float, market: Market) -> list[Cue]:
@@ -184,12 +232,12 @@ def build_storyboard(
     _snap_to_frames(scenes, 30)
     total = sum(s.duration for s in scenes)
 
-    voiceover = script.voiceover or " ".join([script.hook, *script.lines, script.cta]).strip()
-    if profile == "tiny" and voiceover:
-        # A 1.5 s clip has room for one short line; the whole script would only rush the captions.
-        from clips.audio import sentences
-
-        voiceover = sentences(voiceover)[0]
+    parts = _script_sentences(script)
+    # Only what a viewer can read at the market's caption speed is spoken and captioned.
+    kept = fit_script(parts, total, market.caption_chars_per_second)
+    if profile == "tiny" and parts and not kept:
+        kept = parts[:1]  # a 1.5 s clip still carries one line, so tests exercise voice and captions
+    voiceover = join_sentences(kept)
     all_text = " ".join([voiceover, title, cta, *(o.text for s in scenes for o in s.overlays)])
     fonts = _fonts(all_text, market, kit, product.handle)
     return Storyboard(
@@ -229,8 +277,58 @@ def build_storyboard(
             "image_alts": [i.alt for i in product.images],
             "prompt": script.prompt,
             "negative_prompt": script.negative_prompt,
+            "caption_chars_per_second": market.caption_chars_per_second,
+            "script_sentences": len(parts),
+            "spoken_sentences": len(kept),
         },
     )
+
+
+REPAIR_KEYS = ("contrast_box", "text_scale", "safe_zone", "loudness", "labels", "recaption")
+
+
+def apply_repair_hints(storyboard: Storyboard, hints: dict[str, Any]) -> Storyboard:
+    """A copy of the storyboard that the renderer draws with compliance.report.repair_hints' repairs.
+
+    The hints go to metadata["repairs"] (the renderer reads contrast_box, text_scale and safe_zone from
+    there); loudness sets the loudness target; recaption trims the voice-over to fewer sentences and
+    re-times the captions. The input is not changed.
+    """
+    hints = {k: v for k, v in (hints or {}).items() if k in REPAIR_KEYS and v is not None}
+    meta = dict(storyboard.metadata)
+    repairs = dict(meta.get("repairs") or {})
+    for k, v in hints.items():
+        if k == "text_scale":
+            repairs[k] = round(max(float(repairs.get(k, 1.0)), min(3.0, float(v))), 3)
+        elif k == "labels":
+            repairs[k] = sorted(set(repairs.get(k, [])) | set(v))
+        elif k == "safe_zone" and isinstance(v, dict):
+            old = repairs.get(k) or {}
+            repairs[k] = {side: max(float(old.get(side, 0.0)), float(v.get(side, 0.0) or 0.0)) for side in ("top", "bottom", "left", "right")}
+        else:
+            repairs[k] = v
+    meta["repairs"] = repairs
+    update: dict[str, Any] = {"metadata": meta, "scenes": [s.model_copy(deep=True) for s in storyboard.scenes]}
+    if hints.get("loudness") is not None:
+        update["loudness_target"] = float(hints["loudness"])
+    if hints.get("recaption") and storyboard.voiceover.strip():
+        from clips.audio import sentences
+        from localization.markets import get_market
+
+        parts = sentences(storyboard.voiceover)
+        cps = float(meta.get("caption_chars_per_second") or 15.0)
+        kept = fit_script(parts, storyboard.duration, cps, fill=RECAPTION_FILL) or (
+            [min(parts, key=len)] if meta.get("profile") == "tiny" else [])
+        voiceover = join_sentences(kept)
+        update["voiceover"] = voiceover
+        try:
+            update["captions"] = _cues(voiceover, storyboard.duration, get_market(storyboard.market))
+        except InputError:  # a market built in code, not in the markets folder
+            from clips.captions import simple_cues
+
+            update["captions"] = simple_cues(voiceover, storyboard.duration) if voiceover else []
+        meta["spoken_sentences"] = len(kept)
+    return storyboard.model_copy(update=update)
 
 
 def _ad_scenes(images, lp, script, market, title, cta, total, generated) -> list[Scene]:
