@@ -160,6 +160,7 @@ class Designer:
         repairs = sb.metadata.get("repairs") or {}
         self.boxed = bool(repairs.get("contrast_box"))
         self.scale = max(1.0, float(repairs.get("text_scale") or 1.0))
+        self.floor = True  # small print keeps MIN_TEXT; off only as the last resort of a crowded scene
 
     def color(self, name: str) -> tuple[int, int, int, int]:
         """A brand color; with the contrast repair, text boxes are opaque instead of translucent."""
@@ -186,7 +187,7 @@ class Designer:
         size = self.size(size)
         px = max(6, int(round(size * self.s * self.k)))
         # Never smaller than the small-print floor, unless it was asked for smaller (or cannot fit otherwise).
-        floor = min(px, max(6, int(round(MIN_TEXT * self.s * min(self.scale, 1.5)))))
+        floor = min(px, max(6, int(round(MIN_TEXT * self.s * min(self.scale, 1.5))))) if self.floor else 1
         tries = [(0.85, max_lines), (0.6, max_lines), (0.6, max_lines + 1)] if max_lines > 1 else [(0.6, 1), (0.5, 2)]
         tries = [(max(r, floor / px), n) for r, n in tries] + [(0.6, max_lines + 1)]
         last: RenderError | None = None
@@ -344,14 +345,20 @@ class Designer:
 
     def scene_overlays(self, scene: Scene, index: int, n_scenes: int) -> list[Placed]:
         """Every overlay of a scene, drawn and placed inside the safe zone (smaller when crowded)."""
-        for k in (1.0, 0.85, 0.72):
-            self.k = k
-            try:
-                return self._scene_overlays(scene, index, n_scenes)
-            except _Overflow:
-                continue
-            finally:
-                self.k = 1.0
+        # Smaller when crowded: first the layout scale, then a lesser text-size repair, and only
+        # then small print below its floor (a clip that renders beats one that fails).
+        scale, floor = self.scale, self.floor
+        scales = [scale] + ([round((scale + 1.0) / 2, 3), 1.0] if scale > 1.0 else [])
+        tries = [(sc, k, True) for sc in scales for k in (1.0, 0.85, 0.72)] + [(1.0, 0.72, False)]
+        try:
+            for sc, k, use_floor in tries:
+                self.scale, self.k, self.floor = sc, k, floor and use_floor
+                try:
+                    return self._scene_overlays(scene, index, n_scenes)
+                except _Overflow:
+                    continue
+        finally:
+            self.scale, self.k, self.floor = scale, 1.0, floor
         raise RenderError(
             f"overlays of scene {index + 1} do not fit the {self.sb.format} safe zone of {self.sb.destination}",
             product=self.sb.product_handle, market=self.sb.market, where="layout",

@@ -1,0 +1,111 @@
+"""Reading-speed fitting of the spoken script, and the repairs a compliance report asks the renderer for."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from productreel.models import Script
+
+from clips.compose import Renderer
+from clips.layout import MIN_TEXT, contrast, legible_background
+from clips.storyboard import apply_repair_hints, build_storyboard, fit_script
+
+
+def test_fit_script_keeps_whole_sentences_in_order_hook_and_cta_first():
+    parts = ["Hook here.", "A rather long middle sentence that does not fit.", "Short.", "Buy now."]
+    kept = fit_script(parts, duration=6.0, chars_per_second=6.0)  # (6 - 0.5) * 6 * 0.85 = 28 chars
+    assert kept == ["Hook here.", "Short.", "Buy now."]
+    assert sum(len(p) for p in kept) <= 28
+    assert fit_script(parts, duration=0.5, chars_per_second=4.0) == []
+
+
+def test_slow_reading_market_gets_a_voiceover_it_can_read(product, lp, market):
+    jp = market.model_copy(update={"code": "jp", "locale": "ja-JP", "language": "ja", "caption_chars_per_second": 4.0,
+                                   "caption_chars_per_line": 13})
+    script = Script(kind="ad", voiceover="ストーンウェアのマグカップ。容量は三百五十ミリリットルで、コーヒーにも紅茶にもちょうどいい大きさです。"
+                                         "手作業で釉がけしました。食洗機と電子レンジに対応。今すぐ購入。")
+    sb = build_storyboard(product, lp, script, jp, "ad", "9:16", job_key="k")
+    assert sb.voiceover.startswith("ストーンウェアのマグカップ。") and sb.voiceover.endswith("今すぐ購入。")
+    assert "三百五十" not in sb.voiceover  # the long sentence is dropped whole, not cut
+    assert len(sb.voiceover) <= sb.duration * 4.0
+    assert sb.captions
+    for c in sb.captions:
+        assert len(c.text.replace("\n", "")) / (c.end - c.start) <= 4.0 * 1.1, c
+        assert c.end - c.start >= 5 / 6 - 1e-6
+
+
+def test_apply_repair_hints_is_pure_and_recorded(tiny_ad):
+    hints = {"contrast_box": True, "text_scale": 1.4, "loudness": -16.0, "labels": ["LBL-1"],
+             "safe_zone": {"top": 0.2, "bottom": 0.3, "left": 0.1, "right": 0.1}}
+    fixed = apply_repair_hints(tiny_ad, hints)
+    assert "repairs" not in tiny_ad.metadata and tiny_ad.loudness_target != -16.0
+    assert fixed.metadata["repairs"]["contrast_box"] is True and fixed.metadata["repairs"]["text_scale"] == 1.4
+    assert fixed.loudness_target == -16.0
+    again = apply_repair_hints(fixed, {"text_scale": 1.2, "labels": ["LBL-2"]})
+    assert again.metadata["repairs"]["text_scale"] == 1.4  # a repair is never undone by a later round
+    assert again.metadata["repairs"]["labels"] == ["LBL-1", "LBL-2"]
+
+
+def test_recaption_trims_to_fewer_sentences_and_retimes(product, lp, market):
+    script = Script(kind="ad", voiceover="Erster Satz hier. Zweiter Satz ist etwas länger geraten. Dritter Satz. Jetzt kaufen.")
+    sb = build_storyboard(product, lp, script, market.model_copy(update={"caption_chars_per_second": 10.0}), "ad", "9:16",
+                          job_key="k", duration=6.0)
+    fixed = apply_repair_hints(sb, {"recaption": True})
+    assert len(fixed.voiceover) < len(sb.voiceover) and fixed.voiceover.endswith("Jetzt kaufen.")
+    assert fixed.captions and fixed.captions[-1].end <= fixed.duration + 1e-6
+
+
+def test_legible_background_reaches_the_ratio():
+    white = (255, 255, 255, 255)
+    accent = (0xC2, 0x41, 0x0C, 255)
+    assert contrast(accent, white) < 7.0 <= contrast(legible_background(accent, white), white)
+    navy = (0x1F, 0x2A, 0x44, 255)
+    assert contrast(legible_background((200, 200, 200, 120), navy), navy) >= 7.0
+
+
+def _heights(sb) -> dict[str, int]:
+    """The tallest box of each role (a crowded scene may have to give a repair back)."""
+    out: dict[str, int] = {}
+    for b in Renderer(sb).overlay_boxes():
+        out[b["role"]] = max(out.get(b["role"], 0), b["box"][3] - b["box"][1])
+    return out
+
+
+def test_text_scale_repair_makes_small_text_larger(tiny_ad):
+    from productreel.models import FORMATS
+
+    full = tiny_ad.model_copy(update={"width": FORMATS["9:16"][0], "height": FORMATS["9:16"][1]})
+    before, after = _heights(full), _heights(apply_repair_hints(full, {"text_scale": 1.4}))
+    for role in ("label", "price"):
+        assert after[role] > before[role] * 1.15, (role, before[role], after[role])
+
+
+def test_small_print_is_at_least_the_floor(tiny_ad):
+    from productreel.models import FORMATS
+
+    from clips.layout import Designer
+    from clips.profiles import load_brand
+
+    full = tiny_ad.model_copy(update={"width": 1080, "height": 1920})
+    d = Designer(full, load_brand("default"))
+    img = d.text("inkl. MwSt.", MIN_TEXT, (255, 255, 255, 255), 900, 1)
+    # A tight box of "inkl. MwSt." spans ascender to baseline: about 0.75 of the font size.
+    assert img.height >= 0.7 * MIN_TEXT * min(FORMATS["9:16"])
+
+
+def test_contrast_box_repair_raises_the_measured_contrast(tiny_ad):
+    from compliance.visual import contrast_ratio
+
+    sb = tiny_ad.model_copy(update={"width": 540, "height": 960, "burn_captions": True})
+
+    def caption_contrast(s) -> float:
+        r = Renderer(s)
+        cap = r.captions[0]
+        n = int((cap.start + cap.end) / 2 * s.fps)
+        rgb = r.frame(n).to_rgb()
+        return contrast_ratio(np.asarray(rgb), cap.layer.box, 1.0)
+
+    assert sb.captions
+    plain = caption_contrast(sb)
+    boxed = caption_contrast(apply_repair_hints(sb, {"contrast_box": True}))
+    assert boxed > plain + 0.5, (plain, boxed)
