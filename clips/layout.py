@@ -165,7 +165,8 @@ class Designer:
     def color(self, name: str) -> tuple[int, int, int, int]:
         """A brand color; with the contrast repair, text boxes are opaque instead of translucent."""
         c = self.brand.color(name)
-        if self.boxed and name.endswith("_bg"):
+        labels = name == "label_bg" and (self.sb.metadata.get("repairs") or {}).get("labels")
+        if (self.boxed or labels) and name.endswith("_bg"):
             c = legible_background(c, self.brand.color(name.replace("_bg", "_text")), 7.0)
         return c
 
@@ -233,6 +234,8 @@ class Designer:
     def _label_chip(self, text: str, disclosure: bool) -> Image.Image:
         b = self.brand
         size = 0.065 if disclosure else 0.04
+        if (self.sb.metadata.get("repairs") or {}).get("labels"):
+            size *= 1.25  # a label the check could not read on screen is drawn larger (and boxed opaque)
         t = self.text(text, size, b.color("label_text"), int((self.geo.safe[2] - self.geo.safe[0]) * 0.9), 1)
         if disclosure and t.height < 0.05 * self.s:  # tight box of glyphs lower than the rule asks
             t = self.text(text, size * 0.05 * self.s / max(1, t.height) * 1.05, b.color("label_text"), int((self.geo.safe[2] - self.geo.safe[0]) * 0.95), 1)
@@ -256,7 +259,7 @@ class Designer:
         rows: list[Image.Image] = []
         price = self.text(items["price"], 0.09, fg, inner, 1)
         if "compare_at" in items:
-            cap = self.text(items["compare_at"], 0.05, fg[:3] + (215,), inner // 2, 1)
+            cap = self.text(items["compare_at"], 0.05, fg, inner // 2, 1)  # full white: the strike marks it, not a fade
             # The strike line is drawn, not a font feature, so every script and font gets one.
             d = ImageDraw.Draw(cap)
             yy = cap.height // 2
