@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from productreel.models import Script
 
@@ -109,3 +110,23 @@ def test_contrast_box_repair_raises_the_measured_contrast(tiny_ad):
     plain = caption_contrast(sb)
     boxed = caption_contrast(apply_repair_hints(sb, {"contrast_box": True}))
     assert boxed > plain + 0.5, (plain, boxed)
+
+
+@pytest.mark.parametrize("fmt", ["9:16", "16:9", "1:1", "4:5"])
+@pytest.mark.parametrize("kind", ["ad", "tutorial"])
+def test_strong_repairs_still_lay_out_inside_the_tighter_safe_zone(product, lp, script, market, fmt, kind):
+    from productreel.models import FORMATS
+
+    from clips.layout import repaired_safe_box
+
+    if kind == "tutorial":
+        script = Script(kind="tutorial", steps=["Rinse the mug with warm water before the first use.", "Pour in coffee.", "Enjoy."])
+    sb = build_storyboard(product, lp, script, market, kind, fmt, job_key="k", profile="tiny")
+    W, H = FORMATS[fmt]
+    sb = apply_repair_hints(sb.model_copy(update={"width": W, "height": H}), {
+        "contrast_box": True, "text_scale": 2.0, "safe_zone": {"top": 0.08, "bottom": 0.1, "left": 0.08, "right": 0.08}})
+    x0, y0, x1, y1 = repaired_safe_box(sb)
+    assert x0 >= int(0.09 * W) and y0 >= int(0.09 * H)
+    for b in Renderer(sb).overlay_boxes():
+        bx0, by0, bx1, by1 = b["box"]
+        assert x0 <= bx0 and y0 <= by0 and bx1 <= x1 and by1 <= y1, (b["role"], b["box"], (x0, y0, x1, y1))
