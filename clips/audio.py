@@ -159,10 +159,20 @@ def voice_backend(name: str | None = None) -> VoiceBackend:
     raise InputError(f"unknown voice backend {name!r}; known: espeak-ng, mms, silent", where="voice")
 
 
+# A full stop after these is an abbreviation ("inkl. MwSt."), not the end of a sentence.
+_ABBREVIATION = re.compile(r"(?:^|\s)(?:inkl|zzgl|exkl|ca|bzw|usw|etc|evtl|ggf|z\.\s?B|d\.\s?h|u\.\s?a|Nr|incl|excl|approx|vs|e\.g|i\.e|env|p\.\s?ex|Mio|Mrd)\.$", re.IGNORECASE)
+
+
 def sentences(text: str) -> list[str]:
-    """Split a script into sentences (Latin and CJK full stops)."""
-    parts = re.split(r"(?<=[.!?。！？])\s*", text.strip())
-    return [p.strip() for p in parts if p.strip()]
+    """Split a script into sentences (Latin and CJK full stops; "inkl." and the like do not end one)."""
+    parts = [p.strip() for p in re.split(r"(?<=[.!?。！？])\s*", text.strip()) if p.strip()]
+    out: list[str] = []
+    for p in parts:
+        if out and _ABBREVIATION.search(out[-1]):
+            out[-1] = f"{out[-1]} {p}"
+        else:
+            out.append(p)
+    return out
 
 
 def speak(text: str, voice: str, duration: float, backend: VoiceBackend | None = None, gap: float | None = None) -> Speech:

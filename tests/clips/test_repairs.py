@@ -130,3 +130,10 @@ def test_strong_repairs_still_lay_out_inside_the_tighter_safe_zone(product, lp, 
     for b in Renderer(sb).overlay_boxes():
         bx0, by0, bx1, by1 = b["box"]
         assert x0 <= bx0 and y0 <= by0 and bx1 <= x1 and by1 <= y1, (b["role"], b["box"], (x0, y0, x1, y1))
+
+
+def test_abbreviations_do_not_end_a_sentence():
+    from clips.audio import sentences
+
+    assert sentences("Jetzt für 39,90 € inkl. MwSt. Jetzt kaufen. 今すぐ購入。価格は￥2,400です。") == [
+        "Jetzt für 39,90 € inkl. MwSt.", "Jetzt kaufen.", "今すぐ購入。", "価格は￥2,400です。"]
