@@ -168,7 +168,8 @@ def sentences(text: str) -> list[str]:
     parts = [p.strip() for p in re.split(r"(?<=[.!?。！？])\s*", text.strip()) if p.strip()]
     out: list[str] = []
     for p in parts:
-        if out and _ABBREVIATION.search(out[-1]):
+        # "1." before a tutorial step numbers it; it belongs to the step.
+        if out and (_ABBREVIATION.search(out[-1]) or re.fullmatch(r"\d{1,2}\.", out[-1])):
             out[-1] = f"{out[-1]} {p}"
         else:
             out.append(p)

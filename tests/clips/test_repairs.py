@@ -135,5 +135,6 @@ def test_strong_repairs_still_lay_out_inside_the_tighter_safe_zone(product, lp, 
 def test_abbreviations_do_not_end_a_sentence():
     from clips.audio import sentences
 
+    assert sentences("Set. 1. Filter spülen. 2. Kaffee einfüllen.") == ["Set.", "1. Filter spülen.", "2. Kaffee einfüllen."]
     assert sentences("Jetzt für 39,90 € inkl. MwSt. Jetzt kaufen. 今すぐ購入。価格は￥2,400です。") == [
         "Jetzt für 39,90 € inkl. MwSt.", "Jetzt kaufen.", "今すぐ購入。", "価格は￥2,400です。"]
