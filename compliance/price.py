@@ -15,7 +15,8 @@ CURRENCY_MARKS = ["$", "€", "£", "¥", "円", "元", "₹", "₩", "﷼", "r$
 
 
 _LOOKALIKE = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"})
-_NUMERIC_TOKEN = re.compile(r"[\dOoDlI|SB](?:[\dOoDlI|SB.,'’\u00a0\u202f ]*[\dOoDlI|SB])?")
+# A look-alike letter folds only inside a number, never as the first letter of a word ("$18. Shop").
+_NUMERIC_TOKEN = re.compile(r"(?<![A-Za-z])[\dOoDlI|SB](?:[\dOoDlI|SB.,'’\u00a0\u202f ]*[\dOoDlI|SB])?(?![A-Za-z])")
 
 
 def fix_ocr_digits(text: str) -> str:

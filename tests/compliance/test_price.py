@@ -40,7 +40,8 @@ def price_findings(code: str, expected: str | None, lines: list[str], **lp_kw):
         ("us", "$49.99", ["Mug"], False),
         ("de", "49,99 €", ["4,99 €"], False),  # a digit lost is a different price
         ("us", "$18.00", ["$18.00", "$18."], True),  # the same badge read mid-fade, cents not yet visible
-        ("us", "$18.00", ["$18."], False),  # ...but only once the full price was read somewhere
+        ("us", "$18.00", ["$18."], False),
+        ("us", "$18.00", ["$18.00", "$18. Shop now."], True),  # the S of "Shop" is not a 5  # ...but only once the full price was read somewhere
         ("us", "$49.99", ["$49.99", "$4.99"], False),  # a truncated-looking but different price still counts
     ],
 )
