@@ -9,7 +9,9 @@ from compliance.engine import check_clip
 from compliance.report import repair_hints
 from productreel.models import ComplianceReport, RenderedClip
 
-Rerender = Callable[[dict[str, Any]], RenderedClip]
+# A rerender returns the new clip, or the new clip and the storyboard it was made from
+# (the checks read captions and overlays from the storyboard, so they must see the repaired one).
+Rerender = Callable[[dict[str, Any]], "RenderedClip | tuple[RenderedClip, Any]"]
 
 
 def check_with_repairs(
@@ -42,7 +44,11 @@ def check_with_repairs(
             break  # the same repair again would give the same clip
         applied = merged
         history.append(dict(applied))
-        clip = rerender(dict(applied))
+        made = rerender(dict(applied))
+        if isinstance(made, tuple):
+            clip, check_kw["storyboard"] = made
+        else:
+            clip = made
         report = check_clip(clip, market, **check_kw)
     return clip, report, history
 

@@ -134,7 +134,8 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
     """Localize, script, storyboard, render and check one job; skip it when the ledger has it with the same key."""
     from clips.compose import render
     from clips.storyboard import build_storyboard
-    from compliance import asset_manifest, check_clip, gate, sign_clip
+    from clips.storyboard import apply_repair_hints
+    from compliance import asset_manifest, check_with_repairs, gate, sign_clip
 
     ledger = Ledger(ledger_url)
     result = JobResult(job.handle, job.market, job.kind, job.format, "failed", source=product.source)
@@ -175,8 +176,20 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
             storyboard, generated_findings = generate_shots(storyboard)
         clip = render(storyboard, Path(out_dir) / "clips")
         assets = asset_manifest(storyboard, assets=storyboard.metadata.get("c2pa_assets") or None)
-        checked = check_clip(clip, market, destination=destination, storyboard=storyboard, lp=lp,
-                             script_text=script.voiceover, assets=assets)
+        clips_dir = Path(out_dir) / "clips"
+
+        def rerender(hints: dict[str, Any]):
+            # FIX findings the renderer can repair (contrast, text size, safe zone, loudness, captions).
+            repaired = apply_repair_hints(storyboard, hints)
+            return render(repaired, clips_dir), repaired
+
+        clip, checked, repairs = check_with_repairs(
+            clip, market, rerender=rerender, destination=destination, storyboard=storyboard, lp=lp,
+            script_text=script.voiceover, assets=assets,
+        )
+        if repairs:
+            checked.findings.append(Finding(rule="REPAIR", severity="INFO", message=f"re-rendered {len(repairs)}x to repair FIX findings",
+                                            evidence={"hints": repairs[-1]}))
         # One report for the clip: what localization and generation found counts like what the checks found.
         report = checked.model_copy(update={"findings": [*lp.findings, *generated_findings, *checked.findings]})
         verdict = gate(report, ledger, key)

@@ -37,3 +37,25 @@ def test_no_rerender_when_nothing_to_repair_or_block_is_unfixable(clip_factory):
     quiet = clip_factory("quiet.mp4", audio_db=-32.0)
     _, report, history = check_with_repairs(rc(quiet), market("us"), rerender=boom, script_text="Made in USA")
     assert history == [] and not report.passed
+
+
+def test_a_rerender_that_returns_its_storyboard_is_checked_against_that_storyboard(clip_factory, monkeypatch):
+    import compliance.repair as repair
+
+    seen = []
+    real = repair.check_clip
+
+    def spy(clip, market_, **kw):
+        seen.append(kw.get("storyboard"))
+        return real(clip, market_, **{k: v for k, v in kw.items() if k != "storyboard"})
+
+    monkeypatch.setattr(repair, "check_clip", spy)
+    quiet = clip_factory("quiet.mp4", audio_db=-32.0)
+    repaired_board = object()
+
+    def rerender(hints):
+        return rc(clip_factory("fixed.mp4", audio_db=hints["loudness"])), repaired_board
+
+    clip, report, history = check_with_repairs(rc(quiet), market("us"), rerender=rerender, storyboard="original")
+    assert seen == ["original", repaired_board]
+    assert clip.video.name == "fixed.mp4" and history
