@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Callable, Iterator, Protocol
+from typing import Iterator, Protocol
 
 from productreel.errors import InputError
 from productreel.models import Product

@@ -224,7 +224,6 @@ class Designer:
 
     def label_chip(self, text: str, disclosure: bool) -> Image.Image:
         """The ad or AI label; the AI label's text is at least 5 % of the short side tall."""
-        b = self.brand
         k, self.k = self.k, 1.0  # labels keep one size in every scene (and the AI label its minimum)
         try:
             return self._label_chip(text, disclosure)

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from flows import progress
 from flows.catalog_batch import SAMPLE_CATALOG, JobResult, make_clip, plan_jobs, publish_clip, read_catalog, write_outputs
 from flows.orchestration import ensure_concurrency_limits
-from productreel.ledger import Ledger
+from productreel.ledger import Ledger, open_ledger
 from productreel.models import Destination, Product
 from productreel.settings import Settings
 
@@ -146,7 +146,7 @@ def campaign(
     out_dir = Path(out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     ledger_url = settings.ledger(out_dir)
-    ledger = Ledger(ledger_url)
+    ledger = open_ledger(ledger_url)
     ensure_concurrency_limits([publish_to])
 
     products, problems = read_catalog(catalog, source, None, str(settings.cache_dir / "images"))

@@ -23,7 +23,7 @@ from flows import progress
 from flows.generation import generate_shots, generation_key
 from flows.orchestration import RUNNERS, default_workers, ensure_concurrency_limits, job_cache_key, job_runner, publish_slot
 from productreel.errors import ProductreelError, is_transient
-from productreel.ledger import Ledger
+from productreel.ledger import open_ledger
 from productreel.models import Destination, Finding, Job, Product, stable_hash
 from productreel.settings import ROOT, Settings
 
@@ -137,7 +137,7 @@ def make_clip(job: Job, product: Product, out_dir: str, ledger_url: str, profile
     from clips.storyboard import apply_repair_hints
     from compliance import asset_manifest, check_with_repairs, gate, sign_clip
 
-    ledger = Ledger(ledger_url)
+    ledger = open_ledger(ledger_url)
     result = JobResult(job.handle, job.market, job.kind, job.format, "failed", source=product.source)
     try:
         key, market, lp, script = job_inputs(job, product, profile, destination, brand)
@@ -239,7 +239,7 @@ def publish_clip(result: JobResult, product: Product, destination: Destination, 
     )
     try:
         with publish_slot(destination):  # the global `publish-<store>` limit paces store writes
-            receipt = publish(clip, product, destination, ledger=Ledger(ledger_url), out_dir=Path(out_dir))
+            receipt = publish(clip, product, destination, ledger=open_ledger(ledger_url), out_dir=Path(out_dir))
         result.publish = receipt.status
     except ProductreelError as exc:
         if is_transient(exc):
@@ -293,7 +293,7 @@ def catalog_batch(
     out_dir = Path(out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     ledger_url = settings.ledger(out_dir)
-    Ledger(ledger_url)  # create the tables once, before the threads start
+    open_ledger(ledger_url)  # create the tables once, before the threads start
     if task_runner not in RUNNERS:
         raise ValueError(f"task_runner must be one of {', '.join(RUNNERS)}, not {task_runner!r}")
     ensure_concurrency_limits([publish_to] if publish_to else [])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from typing import Any
 
 from prefect.concurrency.sync import concurrency
@@ -86,11 +85,10 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
 # --- cache keys ---------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
 def _ledger(url: str):
-    from productreel.ledger import Ledger
+    from productreel.ledger import open_ledger
 
-    return Ledger(url)
+    return open_ledger(url)
 
 
 def job_cache_key(context: Any, parameters: dict[str, Any]) -> str | None:

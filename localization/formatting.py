@@ -111,7 +111,6 @@ def format_dimensions(dims: list[float | Decimal] | tuple, unit: str, market: Ma
     else:
         # Metric stays in the unit a shopper expects for the size: mm for small parts, m for furniture.
         values, cldr = [_round_sensibly(c) for c in cms], "length-centimeter"
-    loc = babel_locale(market.locale)
     parts = [_fmt_plain(v, market) for v in values[:-1]]
     return " × ".join(parts + [_unit(values[-1], cldr, market)])
 

@@ -8,6 +8,7 @@ crashed publish resumes from where it stopped.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timezone
 from typing import Any
@@ -227,3 +228,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
+
+
+@functools.lru_cache(maxsize=16)
+def open_ledger(url: str) -> Ledger:
+    """The one Ledger (engine, pool, tables checked once) of this process for ``url``; tasks share it."""
+    return Ledger(url)

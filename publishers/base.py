@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
@@ -37,6 +38,27 @@ def clip_stem(clip: RenderedClip) -> str:
 
 
 from productreel.secrets import set_secret_source, setting  # noqa: E402,F401 - re-exported for the room
+
+
+def require_clip_file(clip: RenderedClip, where: str) -> None:
+    """InputError naming the product and market when the clip's MP4 is not on disk."""
+    from productreel.errors import InputError
+
+    if not Path(clip.video).is_file():
+        raise InputError(f"clip file not found: {clip.video}", product=clip.product_handle, market=clip.market, where=where)
+
+
+@contextlib.contextmanager
+def naming_clip(clip: RenderedClip) -> Iterator[None]:
+    """Errors raised inside name the clip's product and market on the way out (messages are already redacted)."""
+    from productreel.errors import ProductreelError
+
+    try:
+        yield
+    except ProductreelError as exc:
+        exc.product = exc.product or clip.product_handle
+        exc.market = exc.market or clip.market
+        raise
 
 
 def now() -> datetime:

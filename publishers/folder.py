@@ -19,7 +19,7 @@ from productreel.errors import InputError, PublishRejected, TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
 
-from publishers.base import already_published, clip_stem, now, receipt_dict
+from publishers.base import already_published, clip_stem, now, receipt_dict, require_clip_file
 
 
 class FolderPublisher:
@@ -42,10 +42,7 @@ class FolderPublisher:
         receipt_rel = f"{rel_dir}/{stem}.receipt.json"
         url = _public_url(destination.options.get("base_url"), video_rel)
 
-        if not Path(clip.video).is_file():
-            raise InputError(
-                f"clip file not found: {clip.video}", product=clip.product_handle, market=clip.market, where="folder"
-            )
+        require_clip_file(clip, "folder")
         previous = store.read_json(receipt_rel)
         previous_key = (previous or {}).get("job_key")
         if destination.dry_run:

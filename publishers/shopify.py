@@ -26,7 +26,7 @@ from productreel.errors import InputError, PublishRejected, TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
 
-from publishers.base import already_published, clip_stem, now, redact, setting
+from publishers.base import already_published, clip_stem, naming_clip, now, redact, require_clip_file, setting
 from publishers.http import MultipartFile, Sleep, rejected, send
 
 log = logging.getLogger(__name__)
@@ -274,17 +274,9 @@ class ShopifyPublisher:
         if destination.dry_run:
             return PublishReceipt(destination=dest, job_key=clip.job_key, status="dry-run",
                                   detail=f"would attach {clip_stem(clip)}.mp4 to {product.handle} on {settings.store_url}")
-        if not Path(clip.video).is_file():
-            raise InputError(f"clip file not found: {clip.video}", product=clip.product_handle, market=clip.market,
-                             where="shopify")
-        run = _Run(self, self.client_factory(settings), clip, product, dest, ledger, options)
-        try:
-            return run.go()
-        except (PublishRejected, TransientError, InputError) as exc:
-            # Name the product and market on the way out; the message is already redacted.
-            exc.product = exc.product or clip.product_handle
-            exc.market = exc.market or clip.market
-            raise
+        require_clip_file(clip, "shopify")
+        with naming_clip(clip):
+            return _Run(self, self.client_factory(settings), clip, product, dest, ledger, options).go()
 
 
 class _Run:

@@ -26,7 +26,7 @@ from productreel.errors import InputError, PublishRejected, TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
 
-from publishers.base import already_published, clip_stem, format_slug, now, redact, setting
+from publishers.base import already_published, clip_stem, format_slug, naming_clip, now, redact, require_clip_file, setting
 from publishers.http import Sleep, rejected, send
 
 log = logging.getLogger(__name__)
@@ -148,16 +148,9 @@ class WooCommercePublisher:
         if destination.dry_run:
             return PublishReceipt(destination=dest, job_key=clip.job_key, status="dry-run",
                                   detail=f"would upload {clip_stem(clip)}.mp4 to {settings.site_url} and set {meta_key}")
-        if not Path(clip.video).is_file():
-            raise InputError(f"clip file not found: {clip.video}", product=clip.product_handle, market=clip.market,
-                             where="woocommerce")
-        run = _WooRun(self.client_factory(settings), clip, product, dest, ledger, meta_key)
-        try:
-            return run.go()
-        except (PublishRejected, TransientError, InputError) as exc:
-            exc.product = exc.product or clip.product_handle
-            exc.market = exc.market or clip.market
-            raise
+        require_clip_file(clip, "woocommerce")
+        with naming_clip(clip):
+            return _WooRun(self.client_factory(settings), clip, product, dest, ledger, meta_key).go()
 
 
 def meta_key_for(template: str, clip: RenderedClip) -> str:
