@@ -55,7 +55,7 @@ def test_approve_records_who_and_why_for_clips_awaiting_approval_only(tmp_path):
     assert result.exit_code == 0, result.output
     decision = ledger.approval("k1")
     assert decision["decision"] == "approved" and decision["who"] == "ana"
-    assert "L10N-UNTRANSLATED" in decision["why"] or "brand name" in decision["why"]
+    assert decision["why"] == "brand name stays English [L10N-UNTRANSLATED]"  # the ledger says what was approved
     assert ledger.approval("k2") is None  # nothing to approve there
 
 
