@@ -335,25 +335,48 @@ def true_peak(x: np.ndarray) -> float:
     return 20 * np.log10(peak) if peak > 0 else -np.inf
 
 
-def _peak_envelope(x: np.ndarray, block: int = 5 * RATE, margin: int = 256) -> np.ndarray:
+# ITU-R BS.1770-4 Annex 2: the 4x true-peak interpolator, 4 phases of 12 taps (phase p gives the
+# point p/4 of a sample after the centre tap). Interleaved, they are one 48-tap FIR for upfirdn.
+_TRUE_PEAK_PHASES = np.array([
+    [0.0017089843750, 0.0109863281250, -0.0196533203125, 0.0332031250000, -0.0594482421875, 0.1373291015625,
+     0.9721679687500, -0.1022949218750, 0.0476074218750, -0.0266113281250, 0.0148925781250, -0.0083007812500],
+    [-0.0291748046875, 0.0292968750000, -0.0517578125000, 0.0891113281250, -0.1665039062500, 0.4650878906250,
+     0.7797851562500, -0.2003173828125, 0.1015625000000, -0.0582275390625, 0.0330810546875, -0.0189208984375],
+    [-0.0189208984375, 0.0330810546875, -0.0582275390625, 0.1015625000000, -0.2003173828125, 0.7797851562500,
+     0.4650878906250, -0.1665039062500, 0.0891113281250, -0.0517578125000, 0.0292968750000, -0.0291748046875],
+    [-0.0083007812500, 0.0148925781250, -0.0266113281250, 0.0476074218750, -0.1022949218750, 0.9721679687500,
+     0.1373291015625, -0.0594482421875, 0.0332031250000, -0.0196533203125, 0.0109863281250, 0.0017089843750],
+])
+_TRUE_PEAK_FIR = _TRUE_PEAK_PHASES.T.ravel().astype(np.float32)
+_TRUE_PEAK_DELAY = 6  # input samples between x[n] and the phase-0 output that reproduces it
+
+
+def _peak_envelope(x: np.ndarray, block: int = 5 * RATE) -> np.ndarray:
     """Per-sample peak of the 4x oversampled signal over all channels (the true-peak envelope).
 
-    Oversampled in 5 s blocks (with a margin for the filter), so a 90 s mix never holds a
-    4x float64 copy of itself in memory.
+    Uses the standard's own 48-tap interpolator in float32 (a third of the cost of a generic
+    resampler's longer filter), in 5 s blocks so a 90 s mix never holds a 4x copy of itself.
     """
-    from scipy.signal import resample_poly
+    from scipy.signal import upfirdn
 
-    x = x.reshape(x.shape[0], -1)
-    n = x.shape[0]
+    x = np.asarray(x, np.float32).reshape(x.shape[0], -1)
+    n, d = x.shape[0], _TRUE_PEAK_DELAY
+    taps = len(_TRUE_PEAK_FIR) // 4
     env = np.empty(n, np.float32)
     for a in range(0, n, block):
         b = min(n, a + block)
-        lo, hi = max(0, a - margin), min(n, b + margin)
-        up = np.abs(resample_poly(x[lo:hi], 4, 1, axis=0))
-        if up.shape[0] != 4 * (hi - lo):
-            env[a:b] = np.abs(x[a:b]).max(axis=1)
-            continue
-        env[a:b] = up.reshape(-1, 4, x.shape[1]).max(axis=(1, 2))[a - lo : b - lo]
+        lo, hi = max(0, a - taps), min(n, b + taps)
+        up = upfirdn(_TRUE_PEAK_FIR, x[lo:hi], 4, 1, axis=0)  # y[4m + p] interpolates near x[m - d]
+        # Output frame m + d holds the four phases around input sample m. The max over each group of
+        # 4 x channels values runs as strided elementwise maxima (numpy's small-axis reduction is 4x slower).
+        first, last = a - lo + d, b - lo + d
+        group = up[4 * first : 4 * last].reshape(-1, 4 * x.shape[1])
+        frames = np.abs(group[:, 0])
+        for i in range(1, group.shape[1]):
+            np.maximum(frames, np.abs(group[:, i]), out=frames)
+        env[a : a + len(frames)] = frames
+        if a + len(frames) < b:  # the clip's last samples: their filter tail is cut, so take the samples themselves
+            env[a + len(frames) : b] = np.abs(x[a + len(frames) : b]).max(axis=1)
     return env
 
 
@@ -487,7 +510,9 @@ def encode_soundtrack(mix: Mix, path: Path, target_lufs: float = -14.0, peak_dbt
     for _ in range(tries):
         wav = path.with_suffix(".wav")
         write_wav(samples, wav)
-        res = subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), "-c:a", "aac", "-b:a", "192k",
+        # The "fast" coder: at 192 kb/s FFmpeg documents it as better than the default twoloop, and
+        # it takes a third of the CPU time (twoloop was ~0.4 CPU-s of a 15 s ad's render).
+        res = subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), "-c:a", "aac", "-aac_coder", "fast", "-b:a", "192k",
                               "-ar", str(RATE), "-ac", "2", "-f", "mp4", str(path)], capture_output=True, text=True)
         wav.unlink(missing_ok=True)
         if res.returncode != 0:

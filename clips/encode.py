@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 from productreel.errors import RenderError
 
@@ -83,23 +87,76 @@ def _dedupe(flags: str) -> str:
     return "+" + "+".join(seen)
 
 
-class Encoder:
-    """A running FFmpeg process fed raw frames through a pipe (frames never pile up in memory)."""
+_F_SETPIPE_SZ, _F_GETPIPE_SZ = 1031, 1032
 
-    def __init__(self, cmd: list[str]) -> None:
+
+@lru_cache(maxsize=1)
+def _vmsplice():
+    """Linux vmsplice(2) through ctypes, or None where the C library has none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.vmsplice
+    except (OSError, AttributeError):
+        return None
+
+    class IoVec(ctypes.Structure):
+        _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+    fn.argtypes = [ctypes.c_int, ctypes.POINTER(IoVec), ctypes.c_ulong, ctypes.c_uint]
+    fn.restype = ctypes.c_ssize_t
+
+    def splice(fd: int, addr: int, n: int) -> int:
+        iov = IoVec(addr, n)
+        got = fn(fd, ctypes.byref(iov), 1, 0)
+        if got < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return got
+
+    return splice
+
+
+class Encoder:
+    """A running FFmpeg process fed raw frames through a pipe (frames never pile up in memory).
+
+    On Linux, frames at least as large as the pipe go in by vmsplice(2): the pipe takes references
+    to the frame's pages instead of a copy (a 15 s 1080x1920 ad moves 1.4 GB; copying it cost
+    ~0.25 CPU-s). Those pages are read by FFmpeg later, so the caller must leave the last
+    `in_flight` frames it wrote untouched; with copying writes `in_flight` is 0.
+    """
+
+    def __init__(self, cmd: list[str], *, pipe_size: int = 1 << 20, zero_copy: bool = True) -> None:
         self.cmd = cmd
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        self.fd = self.proc.stdin.fileno()
+        self.pipe_size = 0
         try:  # a 1 MiB pipe instead of 64 KiB: a frame crosses in 3 writes, not 48 context switches
             import fcntl
 
-            fcntl.fcntl(self.proc.stdin.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+            fcntl.fcntl(self.fd, _F_SETPIPE_SZ, pipe_size)
+            self.pipe_size = fcntl.fcntl(self.fd, _F_GETPIPE_SZ)
         except (ImportError, OSError):
             pass
+        self._splice = _vmsplice() if zero_copy and self.pipe_size else None
+        self.in_flight = 0
 
     def write(self, frame) -> None:
         """Send one frame (bytes or a buffer); a dead encoder becomes a RenderError with its message."""
         view = memoryview(frame).cast("B")
         try:
+            if self._splice is not None and view.nbytes >= self.pipe_size and isinstance(frame, np.ndarray):
+                # A frame at least a pipe long pushes every earlier frame out of the pipe: only the
+                # one just written (kept as two for safety) may still be referenced.
+                self.in_flight = 2
+                addr, left = frame.ctypes.data, frame.nbytes
+                while left:
+                    n = self._splice(self.fd, addr, left)
+                    addr, left = addr + n, left - n
+                return
             while view:
                 n = self.proc.stdin.write(view)
                 view = view[n:]
