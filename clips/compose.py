@@ -240,7 +240,7 @@ class SceneRender:
         self.prepare()
         r = self.r
         base, todo = self._base(t)
-        out.copy_from(base, hole=r.geo.card)  # the card covers its box whole: no need to copy under it
+        out.reset_to(base, hole=r.geo.card)  # the card covers its box whole: no need to copy under it
         if self._frames is not None:
             i = min(len(self._frames) - 1, max(0, int(round((t - self.start) * r.sb.fps))))
             x0, y0, x1, y1 = r.geo.card
@@ -346,6 +346,7 @@ class Renderer:
         y = even(sy1 - h)
         x0, x1 = even(sx0), even(sx1)
         fill = x0 + even((x1 - x0) * min(1.0, t / self.sb.duration))
+        frame.mark((x0, y, x1, y + h))
         for (cy, cu, cv), a, b in ((self._progress_colors[0], fill, x1), (self._progress_colors[1], x0, fill)):
             if b > a:
                 frame.y[y : y + h, a:b] = cy
@@ -467,6 +468,7 @@ def _yuv(color) -> tuple[int, int, int]:
 def _transition(a: Frame, b: Frame, alpha: float, kind: str) -> None:
     """Blend frame b into frame a in place: a crossfade, or a push from the right ("slide")."""
     alpha = min(1.0, max(0.0, alpha))
+    a.forget()
     if kind == "slide":
         w = a.width
         dx = even(w * ease(alpha))
@@ -614,6 +616,7 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
                 voice_thread = threading.Thread(target=make_voice, name="voice", daemon=True)
                 voice_thread.start()
             renderer = Renderer(sb.model_copy(update={"captions": []}))
+            renderer.scenes[0].prepare()  # the first photo is fitted while the voice still speaks
             if voice_thread is not None:
                 voice_thread.join()
                 if "error" in voice_out:

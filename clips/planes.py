@@ -83,7 +83,7 @@ def even(n: float) -> int:
 class Frame:
     """One yuv420p frame in a single contiguous buffer, with y/u/v views (what FFmpeg reads)."""
 
-    __slots__ = ("width", "height", "buf", "y", "u", "v")
+    __slots__ = ("width", "height", "buf", "y", "u", "v", "base", "dirty")
 
     def __init__(self, width: int, height: int, buf: np.ndarray | None = None) -> None:
         self.width, self.height = width, height
@@ -92,6 +92,46 @@ class Frame:
         self.y = self.buf[:n].reshape(height, width)
         self.u = self.buf[n : n + n // 4].reshape(height // 2, width // 2)
         self.v = self.buf[n + n // 4 :].reshape(height // 2, width // 2)
+        # Damage tracking for recycled buffers: the frame this one was last reset to, and the boxes
+        # drawn over it since (None: unknown, copy everything).
+        self.base: Frame | None = None
+        self.dirty: list[tuple[int, int, int, int]] = []
+
+    def mark(self, box: tuple[int, int, int, int]) -> None:
+        """Record that `box` was drawn over (so a reset to the same base restores just that box)."""
+        if self.base is not None:
+            self.dirty.append(box)
+
+    def reset_to(self, base: "Frame", hole: tuple[int, int, int, int]) -> None:
+        """Make this frame equal to `base` everywhere but `hole` (a box about to be redrawn whole).
+
+        A recycled buffer last reset to the same base only needs the boxes drawn over it since
+        copied back: a few overlays instead of the whole 3 MB frame.
+        """
+        if self.base is base:
+            x0, y0, x1, y1 = hole
+            for b in self.dirty:
+                if not (x0 <= b[0] and y0 <= b[1] and b[2] <= x1 and b[3] <= y1):  # inside the hole: redrawn anyway
+                    self._copy_box(base, b)
+        else:
+            self.copy_from(base, hole)
+        self.base = base
+        self.dirty = []
+
+    def forget(self) -> None:
+        """The whole frame changed (a transition): the next reset copies everything."""
+        self.base = None
+        self.dirty = []
+
+    def _copy_box(self, other: "Frame", box: tuple[int, int, int, int]) -> None:
+        x0, y0 = max(0, box[0]) & ~1, max(0, box[1]) & ~1
+        x1, y1 = min(self.width, box[2] + (box[2] & 1)), min(self.height, box[3] + (box[3] & 1))
+        if x1 <= x0 or y1 <= y0:
+            return
+        self.y[y0:y1, x0:x1] = other.y[y0:y1, x0:x1]
+        c = (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
+        self.u[c] = other.u[c]
+        self.v[c] = other.v[c]
 
     @classmethod
     def from_rgb(cls, img: Image.Image) -> "Frame":
@@ -102,6 +142,7 @@ class Frame:
 
     def copy_from(self, other: "Frame", hole: tuple[int, int, int, int] | None = None) -> None:
         """Overwrite this frame with another of the same size, except `hole` (a box about to be redrawn)."""
+        self.forget()
         if hole is None:
             np.copyto(self.buf, other.buf)
             return
@@ -239,6 +280,7 @@ class Layer:
         """Alpha-blend this layer onto a frame, touching only its own box."""
         H, W = self.py.shape
         x, y = self.x, self.y
+        frame.mark((x, y, x + W, y + H))
         views = {"y": frame.y[y : y + H, x : x + W], "u": frame.u[y // 2 : (y + H) // 2, x // 2 : (x + W) // 2],
                  "v": frame.v[y // 2 : (y + H) // 2, x // 2 : (x + W) // 2]}
         if opacity >= 0.999:

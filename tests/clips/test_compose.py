@@ -187,3 +187,23 @@ def test_two_renders_at_once_in_one_process(product, lp, script, market, tmp_pat
     for sb, clip in zip(boards, clips):
         v = next(s for s in probe(clip.video)["streams"] if s["codec_type"] == "video")
         assert (v["width"], v["height"]) == (sb.width, sb.height)
+
+
+def test_recycled_frame_buffers_give_the_same_frames_as_fresh_ones(tiny_ad):
+    """Damage tracking restores only what was drawn over a recycled buffer: the frames must not change."""
+    from clips.compose import iter_frames
+    from clips.planes import Frame
+    from productreel.models import Cue
+
+    sb = tiny_ad.model_copy(update={"kind": "tutorial", "burn_captions": True,
+                                    "captions": [Cue(start=0.1, end=0.9, text="Becher ausspülen."),
+                                                 Cue(start=1.0, end=1.6, text="Genießen.")]})
+    fresh = Renderer(sb)
+    want = [fresh.frame(n, Frame(sb.width, sb.height)).buf.copy() for n in range(fresh.n_frames)]
+    recycled = Renderer(sb)
+    got = []
+    for frame in iter_frames(recycled, workers=1):
+        got.append(frame.buf.copy())
+        recycled.release(frame)  # the very next frame is drawn into this buffer again
+    assert len(got) == len(want)
+    assert all(np.array_equal(g, w) for g, w in zip(got, want))
