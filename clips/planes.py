@@ -62,6 +62,16 @@ def rgb_to_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return Y, U, V
 
 
+def chroma_of(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Cb and Cr planes of an HxWx3 uint8 RGB array, at its own size (no subsampling)."""
+    if cv2 is not None:
+        ycc = cv2.transform(np.ascontiguousarray(rgb), FORWARD)
+        return np.ascontiguousarray(ycc[..., 1]), np.ascontiguousarray(ycc[..., 2])
+    ycc = rgb.astype(np.float32) @ FORWARD[:, :3].T.astype(np.float32) + FORWARD[:, 3].astype(np.float32)
+    c = np.clip(ycc[..., 1:] + 0.5, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(c[..., 0]), np.ascontiguousarray(c[..., 1])
+
+
 def planes_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Y, Cb, Cr planes (4:2:0) back to an HxWx3 uint8 RGB array (for posters and tests)."""
     h, w = y.shape
@@ -239,17 +249,18 @@ class Layer:
             canvas = Image.new("RGBA", (W, H), (0, 0, 0, 0))
             canvas.paste(img, (0, 0))
             img = canvas
-        arr = np.asarray(img).astype(np.float32)
-        al = arr[..., 3:4] / 255.0
-        rgb = arr[..., :3]
-        Y, _, _ = rgb_to_planes(rgb.astype(np.uint8))
+        arr = np.asarray(img)
+        Y, _, _ = rgb_to_planes(arr[..., :3])
         # Chroma: the alpha-weighted colour of each 2x2 block, so transparent pixels' (meaningless)
-        # colour never bleeds into the rim of the text.
-        h2, w2 = H // 2, W // 2
-        blk = (rgb * al).reshape(h2, 2, w2, 2, 3).sum(axis=(1, 3))
-        wsum = al.reshape(h2, 2, w2, 2, 1).sum(axis=(1, 3))
+        # colour never bleeds into the rim of the text. Block sums as four strided adds (numpy's
+        # reduction over small reshaped axes was half of a clip's overlay preparation).
+        al = arr[..., 3:4].astype(np.float32) / 255.0
+        pre = arr[..., :3].astype(np.float32) * al
+        blk = pre[0::2, 0::2] + pre[1::2, 0::2] + pre[0::2, 1::2] + pre[1::2, 1::2]
+        wsum = al[0::2, 0::2] + al[1::2, 0::2] + al[0::2, 1::2] + al[1::2, 1::2]
         avg = np.where(wsum > 0, blk / np.maximum(wsum, 1e-6), 0)
-        _, U, V = rgb_to_planes(np.repeat(np.repeat(np.clip(avg + 0.5, 0, 255).astype(np.uint8), 2, 0), 2, 1))
+        # Each block's colour converted once at half size: the same as converting it repeated 2x2.
+        U, V = chroma_of(np.clip(avg + 0.5, 0, 255).astype(np.uint8))
         a = np.asarray(img.getchannel("A"))
         ac = np.asarray(img.getchannel("A").reduce(2))
         return cls(x - x % 2, y - y % 2, Y, U, V, a.copy(), ac.copy(), (w, h))
