@@ -580,6 +580,14 @@ def _with_ai_label(sb: Storyboard) -> Storyboard:
     return sb.model_copy(update={"scenes": scenes})
 
 
+def _quietly(fn) -> None:
+    """Run fn, ignoring errors: for warm-up work whose failure is raised again where it is needed."""
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - re-raised by the caller that needs the result
+        pass
+
+
 def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None, voice: str | None = None) -> RenderedClip:
     """Render a storyboard to `<out_dir>/<handle>/<market>/<kind>-<format>.mp4` with its sidecars."""
     from clips.audio import Speech, encode_soundtrack, mix_soundtrack, speak, voice_backend
@@ -597,6 +605,7 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
         video_path = tmp / "video.mp4"
         enc = Encoder(encode_command(video_path, sb.width, sb.height, sb.fps))  # starts while we prepare
         poster = None
+        tmp_jpg = paths["jpg"].with_name(f".{paths['jpg'].name}.{os.getpid()}-{threading.get_ident()}.tmp")
         audio: dict = {}
         audio_path = tmp / "audio.m4a"
         audio_thread = None
@@ -616,7 +625,9 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
                 voice_thread = threading.Thread(target=make_voice, name="voice", daemon=True)
                 voice_thread.start()
             renderer = Renderer(sb.model_copy(update={"captions": []}))
-            renderer.scenes[0].prepare()  # the first photo is fitted while the voice still speaks
+            # The first photo is fitted while the voice speaks and the captions are laid out (a failure
+            # there is raised again when the first frame asks for it).
+            threading.Thread(target=_quietly, args=(renderer.scenes[0].prepare,), name="first-scene", daemon=True).start()
             if voice_thread is not None:
                 voice_thread.join()
                 if "error" in voice_out:
@@ -643,17 +654,20 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
                 enc.write(frame.buf)
                 if n == poster_n:
                     poster = frame.to_rgb()
+                    poster.save(tmp_jpg, "JPEG", quality=90)  # now, while the encoder is busy, not after it
                 written.append(frame)
                 while len(written) > enc.in_flight:  # FFmpeg may still be reading the newest ones' pages
                     renderer.release(written.popleft())
             enc.close()
         except BaseException:
+            tmp_jpg.unlink(missing_ok=True)
             enc.kill()
             if audio_thread is not None:
                 audio_thread.join()
             raise
         audio_thread.join()
         if "error" in audio:
+            tmp_jpg.unlink(missing_ok=True)
             raise audio["error"]
         mix = audio["mix"]
 
@@ -666,14 +680,13 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
         try:
             run_ffmpeg(mux_command(video_path, audio_path, tmp_mp4, metadata=meta_tags), where="mux")
             os.replace(tmp_mp4, paths["mp4"])
+            if poster is not None:
+                os.replace(tmp_jpg, paths["jpg"])
         finally:
             tmp_mp4.unlink(missing_ok=True)
+            tmp_jpg.unlink(missing_ok=True)
 
     write_captions(cues, paths["srt"], paths["vtt"])
-    if poster is not None:
-        tmp_jpg = paths["jpg"].with_name(f".{paths['jpg'].name}.tmp")
-        poster.save(tmp_jpg, "JPEG", quality=90)
-        os.replace(tmp_jpg, paths["jpg"])
 
     images = []
     for s in sb.scenes:
