@@ -3,8 +3,10 @@
 The hot path works like a video editor's: per scene the photo card is prepared once as Y'CbCr
 planes at a modest oversize, every overlay is drawn once at output resolution, and each frame is
 then one float-positioned resample of the card (no 1-pixel jitter), a few alpha blends inside
-the overlays' own boxes, and raw yuv420p bytes streamed into libx264. Frames are built by a
-small thread pool (Pillow releases the GIL) while FFmpeg encodes, and never held in a list.
+the overlays' own boxes, and raw yuv420p bytes streamed into libx264 (by vmsplice: FFmpeg reads
+the frame's own pages). Recycled frame buffers get back only the boxes drawn over them. Frames
+are built a few ahead while FFmpeg encodes (by a thread pool when a core is free of x264), and
+never held in a list; voice, music, loudness and AAC run in a thread beside them.
 """
 
 from __future__ import annotations
