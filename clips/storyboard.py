@@ -222,7 +222,9 @@ def build_storyboard(
     if profile == "tiny":
         # Keep every scene and overlay, squeezed into ~1.5 s, so tests exercise the whole layout.
         total = sum(s.duration for s in scenes)
-        limit = TINY_DURATION if kind == "ad" else 2.0
+        # A tutorial has a scene per step: at least 0.45 s each, or the scene changes alone flash
+        # more than three times a second and ACC-7 blocks the clip.
+        limit = TINY_DURATION if kind == "ad" else max(2.0, 0.45 * len(scenes))
         for sc in scenes:
             f = limit / total
             sc.duration = round(sc.duration * f, 3)

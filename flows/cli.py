@@ -92,6 +92,22 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"{counts.get('blocked', 0)} blocked, {counts.get('failed', 0)} failed in {summary['seconds']} s"
     )
     console.print(f"summary: {out / 'summary.json'}   review page: {out / 'index.html'}", highlight=False)
+    for line in _next_steps(summary):
+        console.print(line, highlight=False)
+
+
+def _next_steps(summary: dict[str, Any]) -> list[str]:
+    """What the seller can do about clips waiting for a person, in a line or two."""
+    waiting = [r for r in summary["jobs"] if str(r.get("publish", "")).startswith("awaiting approval")]
+    if not waiting:
+        return []
+    lines = [f"{len(waiting)} clip(s) wait for approval: look at the review page, then "
+             f"`productreel approve --out {summary['out']} --who NAME --why REASON` (or --reject)."]
+    untranslated = [f for r in waiting for f in r["findings"] if f["rule"] == "L10N-UNTRANSLATED"]
+    if any("no machine-translation model configured" in f["message"] for f in untranslated):
+        lines.append("Their copy is untranslated: add translations to the catalog, or set PRODUCTREEL_MT_MODEL "
+                     "to a local translation model folder.")
+    return lines
 
 
 def _check_catalog(catalog: str) -> None:

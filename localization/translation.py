@@ -111,10 +111,12 @@ class Translator:
             key = f"{self.mt_model}:{tgt}" if self.mt_model else ""
             if key not in _said_no_model:  # say it once per process, not once per string
                 _said_no_model.add(key)
+                # INFO, not WARNING: every affected clip carries an L10N-UNTRANSLATED finding and the
+                # run's summary says what to do; a log line in the middle of the progress bar does not.
                 if self.mt_model:
-                    log.warning("no machine-translation model for %s->%s under %s; skipping MT", self.source_language, tgt, self.mt_model)
+                    log.info("no machine-translation model for %s->%s under %s; skipping MT", self.source_language, tgt, self.mt_model)
                 else:
-                    log.warning("no machine-translation model configured (PRODUCTREEL_MT_MODEL); skipping MT")
+                    log.info("no machine-translation model configured (PRODUCTREEL_MT_MODEL); skipping MT")
             for req in pending:
                 req.result = LocalizedText(text=req.source, origin="fallback")
             return

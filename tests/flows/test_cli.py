@@ -77,3 +77,16 @@ def test_models_tiny_writes_a_loadable_pipeline_folder(tmp_path):
     index = json.loads((tmp_path / "tiny-ltx" / "model_index.json").read_text())
     assert index["_class_name"].startswith("LTX")
     assert runner.invoke(app, ["models", "tiny", str(tmp_path / "x"), "--family", "sora"]).exit_code == 2
+
+
+def test_summary_says_what_to_do_about_clips_waiting_for_approval():
+    from flows.cli import _next_steps
+
+    untranslated = {"rule": "L10N-UNTRANSLATED", "severity": "WARN",
+                    "message": "untranslated copy for market de: title (no machine-translation model configured)"}
+    jobs = [{"publish": "awaiting approval (L10N-UNTRANSLATED)", "findings": [untranslated]},
+            {"publish": "published", "findings": []}]
+    lines = _next_steps({"out": "out/demo", "jobs": jobs})
+    assert lines[0].startswith("1 clip(s) wait for approval") and "productreel approve --out out/demo" in lines[0]
+    assert "PRODUCTREEL_MT_MODEL" in lines[1]
+    assert _next_steps({"out": "out/demo", "jobs": jobs[1:]}) == []
