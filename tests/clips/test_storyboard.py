@@ -72,3 +72,12 @@ def test_no_local_image_is_an_input_error(product, lp, script, market):
 def test_unknown_format_is_an_input_error(product, lp, script, market):
     with pytest.raises(InputError, match="unknown format"):
         build_storyboard(product, lp, script, market, "ad", "3:2", job_key="k")
+
+
+def test_tiny_tutorial_scenes_are_long_enough_not_to_flash(product, lp, market):
+    """Squeezed for smoke runs, a tutorial still changes scene at most ~2 times a second (ACC-7 allows 3 flashes)."""
+    steps = [f"Step number {i}." for i in range(1, 9)]
+    sc = Script(kind="tutorial", steps=steps, cta="Shop now")
+    sb = build_storyboard(product, lp, sc, market, "tutorial", "16:9", job_key="k", profile="tiny")
+    assert len(sb.scenes) >= 8
+    assert min(s.duration for s in sb.scenes) >= 0.4
