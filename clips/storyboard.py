@@ -222,11 +222,12 @@ def build_storyboard(
     if profile == "tiny":
         # Keep every scene and overlay, squeezed into ~1.5 s, so tests exercise the whole layout.
         total = sum(s.duration for s in scenes)
-        # A tutorial has a scene per step: at least 0.45 s each, or the scene changes alone flash
-        # more than three times a second and ACC-7 blocks the clip.
-        limit = TINY_DURATION if kind == "ad" else max(2.0, 0.45 * len(scenes))
+        f = (TINY_DURATION if kind == "ad" else 2.0) / total
+        if kind == "tutorial":
+            # A scene per step: each keeps at least 0.4 s, or the scene changes alone flash more
+            # than three times a second and ACC-7 blocks the clip.
+            f = max(f, 0.4 / min(s.duration for s in scenes))
         for sc in scenes:
-            f = limit / total
             sc.duration = round(sc.duration * f, 3)
             for o in sc.overlays:
                 o.start = round(o.start * f, 3)
