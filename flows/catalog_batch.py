@@ -303,6 +303,9 @@ def catalog_batch(
     if wanted:
         products_ = [p for p in products_ if p.id in wanted or p.handle in wanted]
         problems = [p for p in problems if p["product"] in wanted]
+        seen = {p.id for p in products_} | {p.handle for p in products_} | {p["product"] for p in problems}
+        for name in sorted(wanted - seen):  # a named product that is not there is said, not silently skipped
+            problems.append({"where": catalog, "product": name, "reason": f"product {name!r} is not in the catalog {catalog}"})
     if limit:
         products_ = products_[:limit]
     jobs = plan_jobs(products_, markets, kinds, formats)

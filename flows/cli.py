@@ -164,6 +164,26 @@ def run(
     _print_summary(summary)
 
 
+@app.command("product-changed")
+def product_changed(
+    product: str = typer.Argument(..., help="The product's id or handle."),
+    catalog: str = typer.Option(..., help="Catalog file or URL."),
+    markets: str = typer.Option("", help="Comma-separated market codes (default: every configured market)."),
+    kinds: str = typer.Option("ad,tutorial", help="Clip kinds."),
+    out: Path = typer.Option(Path("out/run"), help="Output folder (the ledger there decides what is unchanged)."),
+    source: Optional[str] = typer.Option(None, help="Catalog kind (guessed from the file when left out)."),
+    profile: str = typer.Option("full", help="full or tiny."),
+    publish: str = typer.Option("folder", help="Destination to publish to."),
+) -> None:
+    """Make one product's clips again after an edit: only the jobs whose inputs changed are rendered."""
+    from flows.product_changed import all_markets
+
+    _check_catalog(catalog)
+    summary = _run_batch(catalog=catalog, markets=_split(markets) or all_markets(), kinds=_split(kinds), out=str(out),
+                         source=source, profile=profile, publish_to=publish, products=[product])
+    _print_summary(summary)
+
+
 @app.command()
 def ingest(
     catalog: str = typer.Argument(..., metavar="SOURCE", help="Catalog file, feed file or URL, or store URL."),

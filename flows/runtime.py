@@ -16,8 +16,22 @@ def quiet_prefect() -> Iterator[None]:
     saved = {name: logging.getLogger(name).level for name in noisy}
     for name in noisy:
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    flow_runs = logging.getLogger("prefect.flow_runs")
+    flow_runs.addFilter(_known_errors)
     try:
         yield
     finally:
+        flow_runs.removeFilter(_known_errors)
         for name, level in saved.items():
             logging.getLogger(name).setLevel(level)
+
+
+def _known_errors(record: logging.LogRecord) -> bool:
+    """Drop Prefect's traceback for a productreel error: the caller says it in one line.
+
+    Anything else (a bug) keeps its traceback.
+    """
+    from productreel.errors import ProductreelError
+
+    exc = record.exc_info[1] if record.exc_info else None
+    return not isinstance(exc, ProductreelError)

@@ -90,3 +90,25 @@ def test_summary_says_what_to_do_about_clips_waiting_for_approval():
     assert lines[0].startswith("1 clip(s) wait for approval") and "productreel approve --out out/demo" in lines[0]
     assert "PRODUCTREEL_MT_MODEL" in lines[1]
     assert _next_steps({"out": "out/demo", "jobs": jobs[1:]}) == []
+
+
+def test_product_changed_renders_one_product_then_finds_it_unchanged(tmp_path, sample_catalog):
+    args = ["product-changed", "ceramic-mug", "--catalog", str(sample_catalog), "--markets", "us", "--kinds", "ad",
+            "--profile", "tiny", "--out", str(tmp_path / "out")]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "1 rendered" in first.output and "ceramic-mug" in first.output
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "0 rendered, 1 unchanged" in again.output
+
+
+def test_product_changed_for_an_unknown_product_is_one_line(tmp_path, sample_catalog, capfd):
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "flows.cli", "product-changed", "no-such-product", "--catalog", str(sample_catalog),
+                          "--markets", "us", "--profile", "tiny", "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert res.returncode == 2
+    assert "'no-such-product' is not in the catalog" in " ".join(res.stderr.split())
+    assert "Traceback" not in res.stderr + res.stdout
