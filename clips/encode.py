@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -153,10 +154,17 @@ class Encoder:
                 # one just written (kept as two for safety) may still be referenced.
                 self.in_flight = 2
                 addr, left = frame.ctypes.data, frame.nbytes
-                while left:
-                    n = self._splice(self.fd, addr, left)
-                    addr, left = addr + n, left - n
-                return
+                try:
+                    while left:
+                        n = self._splice(self.fd, addr, left)
+                        addr, left = addr + n, left - n
+                    return
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOSYS, errno.EPERM, errno.EINVAL):
+                        raise
+                    # A sandbox without vmsplice (seccomp) or an unusual pipe: copy from here on.
+                    self._splice = None
+                    view = view[frame.nbytes - left :]
             while view:
                 n = self.proc.stdin.write(view)
                 view = view[n:]

@@ -48,3 +48,25 @@ def test_dead_encoder_is_a_render_error(tmp_path):
         for _ in range(2000):
             enc.write(np.zeros(9216, np.uint8))
         enc.close()
+
+
+def test_a_sandbox_without_vmsplice_falls_back_to_copying(tmp_path, monkeypatch):
+    import errno
+
+    w, h = 96, 64
+    size = w * h * 3 // 2
+    out = tmp_path / "frames.yuv"
+    enc = Encoder(_raw_copy_command(out, w, h), pipe_size=4096)
+    if enc._splice is None:
+        pytest.skip("no vmsplice on this platform")
+
+    def refuse(fd, addr, n):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    enc._splice = refuse
+    frames = [np.full(size, i, np.uint8) for i in range(5)]
+    for f in frames:
+        enc.write(f)
+    enc.close()
+    got = np.fromfile(out, np.uint8).reshape(len(frames), size)
+    assert all(np.array_equal(g, f) for g, f in zip(got, frames))
