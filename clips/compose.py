@@ -267,7 +267,7 @@ class SceneRender:
 class Renderer:
     """Builds the frames of one storyboard, in order, on demand."""
 
-    def __init__(self, sb: Storyboard) -> None:
+    def __init__(self, sb: Storyboard, *, early_start: bool = False) -> None:
         if not sb.scenes:
             raise InputError("storyboard has no scenes", product=sb.product_handle, market=sb.market, where="compose")
         if sb.width % 2 or sb.height % 2:
@@ -288,6 +288,10 @@ class Renderer:
         for i, sc in enumerate(sb.scenes):
             self.scenes.append(SceneRender(self, i, sc, t))
             t += sc.duration
+        if early_start:
+            # The first photo is fitted while the overlays are drawn and the voice speaks (a failure
+            # there is raised again when the first frame asks for it).
+            threading.Thread(target=_quietly, args=(self.scenes[0].prepare,), name="first-scene", daemon=True).start()
         # Transitions overlap the boundary symmetrically, so the clip length is the scenes' sum.
         self.trans: list[float] = [0.0]
         for i in range(1, len(self.scenes)):
@@ -296,7 +300,7 @@ class Renderer:
             self.trans.append(d)
             self.scenes[i].vis_start -= d / 2
             self.scenes[i - 1].vis_end += d / 2
-        self.captions = self._caption_layers()
+        self.set_captions(sb.captions)
         for s in self.scenes:
             s.prepare_overlays()
         self._merge_globals()
@@ -326,21 +330,29 @@ class Renderer:
         self.globals = merged
 
     def set_captions(self, cues: list) -> None:
-        """Burn in these cues (known once the voice has spoken)."""
+        """Burn in these cues (known once the voice has spoken); each is drawn when first shown."""
         self.sb = self.sb.model_copy(update={"captions": list(cues)})
-        self.captions = self._caption_layers()
+        self._cues = list(cues) if self.sb.burn_captions else []
+        self._caption_layers: list[TimedLayer | None] = [None] * len(self._cues)
 
-    def _caption_layers(self) -> list[TimedLayer]:
-        if not self.sb.burn_captions:
-            return []
-        sx0, _, sx1, sy1 = self.geo.safe
-        bottom = sy1 - (int(self.geo.short * 0.03) if self.geo.width > self.geo.height * 1.2 else 0)
-        out = []
-        for c in self.sb.captions:
-            img = self.designer.caption(c.text)
-            p = Placed("caption", [c.text], img, sx0 + (sx1 - sx0 - img.width) // 2, bottom - img.height, 0.0, None, fade=0.0)
-            out.append(TimedLayer(p, Layer.from_rgba(img, p.x, p.y), c.start, c.end, 0.0))
-        return out
+    @property
+    def captions(self) -> list[TimedLayer]:
+        """Every burned-in caption as a layer (drawn now where not yet shown)."""
+        return [self._caption(i) for i in range(len(self._cues))]
+
+    def _caption(self, i: int) -> TimedLayer:
+        tl = self._caption_layers[i]
+        if tl is None:
+            with self._gc_lock:
+                tl = self._caption_layers[i]
+                if tl is None:
+                    c = self._cues[i]
+                    sx0, _, sx1, sy1 = self.geo.safe
+                    bottom = sy1 - (int(self.geo.short * 0.03) if self.geo.width > self.geo.height * 1.2 else 0)
+                    img = self.designer.caption(c.text)
+                    p = Placed("caption", [c.text], img, sx0 + (sx1 - sx0 - img.width) // 2, bottom - img.height, 0.0, None, fade=0.0)
+                    tl = self._caption_layers[i] = TimedLayer(p, Layer.from_rgba(img, p.x, p.y), c.start, c.end, 0.0)
+        return tl
 
     def _progress(self, frame: Frame, t: float) -> None:
         """The tutorial's progress bar along the bottom of the safe zone."""
@@ -410,9 +422,9 @@ class Renderer:
                 tl.layer.paste_on(out, a)
         if self.sb.kind == "tutorial":
             self._progress(out, t)
-        for tl in self.captions:
-            if tl.start <= t < tl.end:
-                tl.layer.paste_on(out)
+        for i, c in enumerate(self._cues):
+            if c.start <= t < c.end:
+                self._caption(i).layer.paste_on(out)
         return out
 
     def overlay_boxes(self) -> list[dict]:
@@ -637,10 +649,7 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
             if sb.voiceover.strip():
                 voice_thread = threading.Thread(target=make_voice, name="voice", daemon=True)
                 voice_thread.start()
-            renderer = Renderer(sb.model_copy(update={"captions": []}))
-            # The first photo is fitted while the voice speaks and the captions are laid out (a failure
-            # there is raised again when the first frame asks for it).
-            threading.Thread(target=_quietly, args=(renderer.scenes[0].prepare,), name="first-scene", daemon=True).start()
+            renderer = Renderer(sb.model_copy(update={"captions": []}), early_start=True)
             if voice_thread is not None:
                 voice_thread.join()
                 if "error" in voice_out:
