@@ -3,11 +3,14 @@ and the mix normalised to the destination's loudness (ITU-R BS.1770 via pyloudno
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -528,3 +531,51 @@ def encode_soundtrack(mix: Mix, path: Path, target_lufs: float = -14.0, peak_dbt
         ceiling -= max(0.3, tp - (peak_dbtp - 0.2))
         samples, _, _ = normalize(samples, target_lufs, ceiling + 0.7)  # normalize() limits 0.7 dB under its argument
     return Mix(samples, lufs, tp, mix.segments, mix.voice, mix.music)
+
+
+# -- one soundtrack for every format ------------------------------------------------------------
+
+_SOUNDTRACKS: "OrderedDict[str, tuple[bytes, Mix]]" = OrderedDict()
+_SOUNDTRACKS_LOCK = threading.Lock()
+SOUNDTRACK_CACHE_SIZE = 16
+
+
+def soundtrack_key(speech: Speech, duration: float, music: str | None, target_lufs: float, peak_dbtp: float) -> str:
+    """What makes two clips' soundtracks identical: the spoken samples themselves (a stochastic
+    voice model speaks differently each time), the length, the music bed and the loudness targets."""
+    h = hashlib.sha256(np.ascontiguousarray(speech.samples, np.float32).tobytes())
+    h.update(repr((speech.segments, speech.backend, round(duration, 4), music, target_lufs, peak_dbtp)).encode())
+    return h.hexdigest()
+
+
+def cached_soundtrack(key: str, path: Path) -> Mix | None:
+    """Write the AAC soundtrack made earlier in this process for `key` to `path`; None when there is none.
+
+    The formats of one ad (9:16, 1:1, 4:5, 16:9) share their voice, music and loudness target,
+    so a campaign mixes and encodes the soundtrack once instead of once per format.
+    """
+    with _SOUNDTRACKS_LOCK:
+        hit = _SOUNDTRACKS.get(key)
+        if hit is not None:
+            _SOUNDTRACKS.move_to_end(key)
+    if hit is None:
+        return None
+    data, mix = hit
+    path.write_bytes(data)
+    return mix
+
+
+def keep_soundtrack(key: str, path: Path, mix: Mix) -> None:
+    """Remember an encoded soundtrack (the AAC bytes and its measurements, not the samples)."""
+    slim = Mix(np.zeros((0, 2), np.float32), mix.lufs, mix.true_peak, list(mix.segments), mix.voice, mix.music)
+    with _SOUNDTRACKS_LOCK:
+        _SOUNDTRACKS[key] = (path.read_bytes(), slim)
+        _SOUNDTRACKS.move_to_end(key)
+        while len(_SOUNDTRACKS) > SOUNDTRACK_CACHE_SIZE:
+            _SOUNDTRACKS.popitem(last=False)
+
+
+def clear_soundtrack_cache() -> None:
+    """Forget every remembered soundtrack (benchmarks time a clip's soundtrack too)."""
+    with _SOUNDTRACKS_LOCK:
+        _SOUNDTRACKS.clear()

@@ -615,7 +615,8 @@ def _quietly(fn) -> None:
 
 def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None, voice: str | None = None) -> RenderedClip:
     """Render a storyboard to `<out_dir>/<handle>/<market>/<kind>-<format>.mp4` with its sidecars."""
-    from clips.audio import Speech, encode_soundtrack, mix_soundtrack, speak, voice_backend
+    from clips.audio import (Speech, cached_soundtrack, encode_soundtrack, keep_soundtrack, mix_soundtrack, soundtrack_key,
+                             speak, voice_backend)
     from clips.captions import write_captions
     from clips.encode import Encoder, encode_command, mux_command, run_ffmpeg
 
@@ -663,8 +664,12 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
             def make_audio() -> None:
                 _lower_priority()
                 try:
-                    mix = mix_soundtrack(speech, sb.duration, music=sb.music, target_lufs=sb.loudness_target, peak_dbtp=peak)
-                    audio["mix"] = encode_soundtrack(mix, audio_path, sb.loudness_target, peak)
+                    key = soundtrack_key(speech, sb.duration, sb.music, sb.loudness_target, peak)
+                    audio["mix"] = cached_soundtrack(key, audio_path)  # another format of this clip made it already
+                    if audio["mix"] is None:
+                        mix = mix_soundtrack(speech, sb.duration, music=sb.music, target_lufs=sb.loudness_target, peak_dbtp=peak)
+                        audio["mix"] = encode_soundtrack(mix, audio_path, sb.loudness_target, peak)
+                        keep_soundtrack(key, audio_path, audio["mix"])
                 except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
                     audio["error"] = exc
 

@@ -207,3 +207,30 @@ def test_recycled_frame_buffers_give_the_same_frames_as_fresh_ones(tiny_ad):
         recycled.release(frame)  # the very next frame is drawn into this buffer again
     assert len(got) == len(want)
     assert all(np.array_equal(g, w) for g, w in zip(got, want))
+
+
+def test_formats_of_one_ad_share_one_soundtrack(tiny_ad, tmp_path, monkeypatch):
+    """The second format reuses the first one's mixed and encoded soundtrack: the same AAC bytes."""
+    import subprocess
+
+    import clips.audio as audio
+    from clips.compose import render
+    from clips.encode import ffmpeg_exe
+
+    audio.clear_soundtrack_cache()
+    made = []
+    original = audio.encode_soundtrack
+    monkeypatch.setattr(audio, "encode_soundtrack", lambda *a, **k: made.append(1) or original(*a, **k))
+    wide = tiny_ad.model_copy(update={"format": "1:1", "width": 180, "height": 180})
+    clips = [render(tiny_ad, tmp_path), render(wide, tmp_path)]
+    assert len(made) == 1
+
+    def audio_md5(path):
+        res = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a", "-c", "copy", "-f", "md5", "-"],
+                             capture_output=True, text=True, check=True)
+        return res.stdout.strip()
+
+    assert audio_md5(clips[0].video) == audio_md5(clips[1].video)
+    metas = [json.loads(c.metadata.read_text()) for c in clips]
+    assert metas[0]["audio"] == metas[1]["audio"]
+    audio.clear_soundtrack_cache()
