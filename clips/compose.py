@@ -334,6 +334,7 @@ class Renderer:
         self.sb = self.sb.model_copy(update={"captions": list(cues)})
         self._cues = list(cues) if self.sb.burn_captions else []
         self._caption_layers: list[TimedLayer | None] = [None] * len(self._cues)
+        self._caption_lock = threading.Lock()
 
     @property
     def captions(self) -> list[TimedLayer]:
@@ -343,7 +344,7 @@ class Renderer:
     def _caption(self, i: int) -> TimedLayer:
         tl = self._caption_layers[i]
         if tl is None:
-            with self._gc_lock:
+            with self._caption_lock:
                 tl = self._caption_layers[i]
                 if tl is None:
                     c = self._cues[i]

@@ -43,7 +43,8 @@ class _Bar:
         self.progress.advance(self.task)
 
 
-def _run_batch(**params: Any) -> dict[str, Any]:
+def _run_batch(flow: Any = None, **params: Any) -> dict[str, Any]:
+    """Run a flow (catalog-batch unless given) with a progress bar and a quiet Prefect."""
     from flows import progress as progress_hook
     from flows.catalog_batch import catalog_batch
     from flows.runtime import quiet_prefect
@@ -53,7 +54,7 @@ def _run_batch(**params: Any) -> dict[str, Any]:
         progress_hook.set_listener(_Bar(bar))
         try:
             with quiet_prefect():
-                return catalog_batch(**params)
+                return (flow or catalog_batch)(**params)
         finally:
             progress_hook.set_listener(None)
 
@@ -176,11 +177,11 @@ def product_changed(
     publish: str = typer.Option("folder", help="Destination to publish to."),
 ) -> None:
     """Make one product's clips again after an edit: only the jobs whose inputs changed are rendered."""
-    from flows.product_changed import all_markets
+    from flows.product_changed import product_changed as flow
 
     _check_catalog(catalog)
-    summary = _run_batch(catalog=catalog, markets=_split(markets) or all_markets(), kinds=_split(kinds), out=str(out),
-                         source=source, profile=profile, publish_to=publish, products=[product])
+    summary = _run_batch(flow, product=product, catalog=catalog, markets=_split(markets) or None, kinds=_split(kinds),
+                         out=str(out), source=source, profile=profile, publish_to=publish)
     _print_summary(summary)
 
 

@@ -103,7 +103,7 @@ def test_product_changed_renders_one_product_then_finds_it_unchanged(tmp_path, s
     assert "0 rendered, 1 unchanged" in again.output
 
 
-def test_product_changed_for_an_unknown_product_is_one_line(tmp_path, sample_catalog, capfd):
+def test_product_changed_for_an_unknown_product_is_one_line(tmp_path, sample_catalog):
     import subprocess
     import sys
 
