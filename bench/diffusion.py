@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     from clips.diffusion_video import cover, to_uint8
     from productreel.settings import Settings
 
-    settings, tuned = Settings(), d.DiffusionSettings()
+    settings = Settings()
+    tuned = settings.diffusion
     device = "cpu" if args.cpu_smoke else "cuda"
     if args.cpu_smoke:
         tuned = tuned.model_copy(update={"device": "cpu"})

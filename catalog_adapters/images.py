@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
+from productreel import atomic
 from productreel.errors import InputError, TransientError
 
 MAX_BYTES = 25 * 1024 * 1024
@@ -51,7 +50,7 @@ def fetch_image(
         data = _download(src, max_bytes=max_bytes, timeout=timeout, max_redirects=max_redirects)
         ext = verify_image(data, src)
         path = _store(data, ext, Path(cache_dir))
-        _write_atomic(known, str(path.relative_to(Path(cache_dir) / "images")).encode())
+        atomic.write_bytes(known, str(path.relative_to(Path(cache_dir) / "images")).encode())
         return path
     elif remote:
         raise InputError(f"image {src!r}: only http and https image URLs are accepted from a remote catalog")
@@ -150,22 +149,10 @@ def _url_index(cache_dir: Path, url: str) -> Path:
     return cache_dir / "images" / "urls" / hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _store(data: bytes, ext: str, cache_dir: Path) -> Path:
     """Write bytes under their sha256 (once) and return the path."""
     digest = hashlib.sha256(data).hexdigest()
     target = cache_dir / "images" / digest[:2] / f"{digest}{ext}"
     if not (target.is_file() and target.stat().st_size == len(data)):
-        _write_atomic(target, data)
+        atomic.write_bytes(target, data)
     return target

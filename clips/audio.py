@@ -4,7 +4,7 @@ and the mix normalised to the destination's loudness (ITU-R BS.1770 via pyloudno
 from __future__ import annotations
 
 import hashlib
-import os
+import io
 import re
 import shutil
 import subprocess
@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 import yaml
 
+from productreel import atomic
 from productreel.errors import InputError, RenderError
 
 RATE = 48_000
@@ -147,8 +148,11 @@ class SilentVoice:
 
 def voice_backend(name: str | None = None) -> VoiceBackend:
     """The configured voice: PRODUCTREEL_VOICE_MODEL (a local MMS directory), else espeak-ng, else silence."""
-    name = name or os.environ.get("PRODUCTREEL_VOICE", "")
-    model_dir = os.environ.get("PRODUCTREEL_VOICE_MODEL")
+    from productreel.settings import get_settings
+
+    settings = get_settings()
+    name = name or settings.voice
+    model_dir = settings.voice_model
     if name == "mms" or (not name and model_dir):
         if not model_dir:
             raise InputError("voice 'mms' needs PRODUCTREEL_VOICE_MODEL set to a local model directory", where="voice")
@@ -484,10 +488,9 @@ def write_wav(samples: np.ndarray, path: Path) -> None:
     """16-bit PCM WAV at RATE, written atomically."""
     from scipy.io import wavfile
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        wavfile.write(fh, RATE, (np.clip(samples, -1, 1) * 32767).astype(np.int16))
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    wavfile.write(buf, RATE, (np.clip(samples, -1, 1) * 32767).astype(np.int16))
+    atomic.write_bytes(path, buf.getvalue())
 
 
 def measure_loudness(path: Path) -> tuple[float, float]:

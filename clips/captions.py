@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from productreel import atomic
 from productreel.models import Cue
 
 
@@ -41,12 +41,6 @@ def _stamp(t: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_captions(cues: list[Cue], srt: Path, vtt: Path) -> None:
     """Write SRT and WebVTT sidecars (through localization.subtitles when it is installed)."""
     try:
@@ -57,5 +51,5 @@ def write_captions(cues: list[Cue], srt: Path, vtt: Path) -> None:
         write_srt(cues, srt)
         write_vtt(cues, vtt)
         return
-    _atomic_write(srt, "".join(f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{c.text}\n\n" for i, c in enumerate(cues, 1)))
-    _atomic_write(vtt, "WEBVTT\n\n" + "".join(f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{c.text}\n\n" for c in cues))
+    atomic.write_text(srt, "".join(f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{c.text}\n\n" for i, c in enumerate(cues, 1)))
+    atomic.write_text(vtt, "WEBVTT\n\n" + "".join(f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{c.text}\n\n" for c in cues))

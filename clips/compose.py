@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
+from productreel import atomic
 from productreel.errors import InputError
 from productreel.models import RenderedClip, Scene, Storyboard, TextOverlay
 
@@ -552,12 +553,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _atomic_json(data: dict, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _retime_captions(sb: Storyboard, segments) -> list:
     """Captions timed to the spoken sentences when a voice spoke them, never faster than the market reads.
 
@@ -751,7 +746,7 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
         "captions": {"burned_in": sb.burn_captions, "cues": len(cues)},
         "storyboard": sb.model_dump(mode="json"),
     }
-    _atomic_json(metadata, paths["json"])
+    atomic.write_json(paths["json"], metadata, default=str)
     return RenderedClip(
         job_key=sb.job_key, product_handle=sb.product_handle, market=sb.market, kind=sb.kind, format=sb.format,
         video=paths["mp4"], srt=paths["srt"], vtt=paths["vtt"], poster=paths["jpg"] if poster is not None else None,

@@ -16,22 +16,20 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from clips.diffusion_tiny import CARD, build_tiny_pipeline
 from clips.diffusion_video import fit_frames, write_mp4
+from productreel import atomic
 from productreel.errors import InputError, RenderError, TransientError
 from productreel.models import Finding, Shot, Storyboard, stable_hash
-from productreel.settings import Settings
+from productreel.settings import DiffusionSettings, Settings
 
 __all__ = [
     "DIGITAL_SOURCE_TYPE",
@@ -77,37 +75,6 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
 
 FALLBACK_PROMPT = "the product from the photo, turning slowly in soft studio light, smooth camera motion"
 FALLBACK_NEGATIVE = "text, letters, watermark, logo, price tag, blurry, distorted, deformed, low quality"
-
-
-class DiffusionSettings(BaseSettings):
-    """Diffusion-only settings, read from PRODUCTREEL_DIFFUSION_* environment variables."""
-
-    model_config = SettingsConfigDict(env_prefix="PRODUCTREEL_DIFFUSION_", extra="ignore")
-
-    revision: str | None = None  # a Hugging Face revision (branch, tag or commit) for a hub id
-    device: str | None = None  # default: cuda when present, else cpu
-    dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"  # on CUDA; CPU always runs float32
-    steps: int | None = None  # default: the model card's, else the family's (LTX distilled: set 8)
-    guidance: float | None = None  # <= 1 switches classifier-free guidance off (distilled checkpoints)
-    max_area: int | None = None  # generation area in pixels; the output format is cropped from it
-    fps: int | None = None  # generation frame rate; fit_frames converts to the output's
-    max_frames: int | None = None
-    max_sequence_length: int | None = None
-    # A custom denoising schedule (LTX only), e.g. the 0.9.7/0.9.8 distilled checkpoints' list.
-    timesteps: list[float] | None = None
-    # Diffusers cache hooks on the transformer: FirstBlockCache needs nothing else; MagCache needs
-    # the model's magnitude ratios (from a calibration run: MagCacheConfig(calibrate=True)).
-    cache_method: Literal["none", "first_block", "mag"] = "first_block"
-    cache_threshold: float | None = None  # default: diffusers' (0.05 first-block, 0.06 MagCache)
-    mag_ratios: list[float] | None = None
-    compile: bool = False  # transformer.compile_repeated_blocks(): minutes of warm-up, then faster
-    offload: Literal["auto", "none", "model", "group"] = "auto"  # auto: by free GPU memory
-    vae_tiling: bool = True
-    batch_size: int = 4  # shots of one size per pipeline call, halved on CUDA out-of-memory
-    fidelity_threshold: float | None = None  # default: the model card's, else the method's
-    fidelity_retries: int = 2  # extra seeds before falling back to a composed shot
-    fidelity_model: str | None = None  # local vision model folder/id for embedding similarity
-    cpu_max_params: int = 50_000_000  # above this a CPU refuses the checkpoint (hours per shot)
 
 
 class ShotRequest(BaseModel):
@@ -179,7 +146,7 @@ def _local_revision(path: Path) -> str:
 
 def resolve_model(model: str | None, *, settings: Settings, diffusion: DiffusionSettings | None = None) -> ResolvedModel:
     """Find ``model`` (a local folder, or a Hugging Face id in the local cache) and read its family."""
-    diffusion = diffusion or DiffusionSettings()
+    diffusion = diffusion or settings.diffusion
     if not model:
         raise InputError(
             "no diffusion model set: pass --model DIR (a diffusers folder or a cached Hugging Face id), "
@@ -337,7 +304,7 @@ def load_pipeline(
     task: str = "i2v",
 ):
     """The diffusers pipeline for ``model`` (default: settings.model), loaded once per process and reused."""
-    diffusion = diffusion or DiffusionSettings()
+    diffusion = diffusion or settings.diffusion
     resolved = resolve_model(model or settings.model, settings=settings, diffusion=diffusion)
     return _load(resolved, diffusion, task)
 
@@ -615,7 +582,7 @@ def _fidelity_threshold(resolved: ResolvedModel, diffusion: DiffusionSettings) -
 
 def model_key(settings: Settings, diffusion: DiffusionSettings | None = None) -> dict[str, Any]:
     """Everything about the model and its settings that changes a generated shot (for the job key)."""
-    diffusion = diffusion or DiffusionSettings()
+    diffusion = diffusion or settings.diffusion
     resolved = resolve_model(settings.model, settings=settings, diffusion=diffusion)
     plan = _plan_defaults(resolved, diffusion)
     return {
@@ -692,7 +659,7 @@ def generate_shots(
     """Generate several shots, batching those of one size into one pipeline call; results in request order."""
     from clips.diffusion_fidelity import load_photo
 
-    diffusion = diffusion or DiffusionSettings()
+    diffusion = diffusion or settings.diffusion
     resolved = resolve_model(settings.model, settings=settings, diffusion=diffusion)
     plan = _plan_defaults(resolved, diffusion)
     threshold = _fidelity_threshold(resolved, diffusion)
@@ -797,7 +764,7 @@ def _run_group(group: list[_Job], resolved: ResolvedModel, diffusion: DiffusionS
             score = None
             if job.image is not None:
                 score = fidelity(frames, Path(job.request.image_path or job.request.shot.image), model=diffusion.fidelity_model)
-            _write_json(path.with_suffix(".json"), {"fidelity": score, "seed": job.seed, "prompt": job.prompt})
+            atomic.write_json(path.with_suffix(".json"), {"fidelity": score, "seed": job.seed, "prompt": job.prompt})
             job.attempts.append({"seed": job.seed, "video": str(path), "fidelity": score,
                                  "seconds": round(elapsed / len(chunk), 3), "cached": False})
 
@@ -891,14 +858,6 @@ def _call_kwargs(pipe, jobs: list[_Job], resolved: ResolvedModel, plan: dict) ->
     return kwargs
 
 
-def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, default=str)
-    os.replace(tmp, path)
-
-
 def _metadata(job: _Job, resolved: ResolvedModel, diffusion: DiffusionSettings, plan: dict, threshold: float) -> dict:
     pipe = _pipeline_info(resolved, diffusion, job.task)
     return {
@@ -941,7 +900,7 @@ def _pipeline_info(resolved: ResolvedModel, diffusion: DiffusionSettings, task: 
 
 def _result(job: _Job, resolved, diffusion, plan, threshold, *, video: Path) -> GeneratedShot:
     metadata = _metadata(job, resolved, diffusion, plan, threshold)
-    _write_json(video.with_suffix(".json"), metadata)
+    atomic.write_json(video.with_suffix(".json"), metadata, default=str)
     return GeneratedShot(video=video, metadata=metadata)
 
 
@@ -1003,19 +962,19 @@ def fill_generated_shots(
         else:
             scenes[i].shot = shot.model_copy(update={"video": result.video})
     generated = any(scene.shot.kind == "generated" for scene in scenes)
-    ai_label = storyboard.metadata.get("ai_label")
+    ai_label = storyboard.metadata.ai_label
     if not generated and ai_label:
         for scene in scenes:
             scene.overlays = [o for o in scene.overlays if not (o.role == "disclosure" and o.text == ai_label)]
-    metadata = dict(storyboard.metadata)
-    metadata["diffusion"] = {
+    update: dict[str, Any] = {"diffusion": {
         "model": model_key(settings, diffusion),
         "shots": [r.metadata for r in results],
         "findings": [f.model_dump(mode="json") for f in findings],
-    }
+    }}
     if generated:
-        metadata["digital_source_type"] = DIGITAL_SOURCE_TYPE
-        metadata["c2pa_assets"] = provenance_assets(results)
+        update["digital_source_type"] = DIGITAL_SOURCE_TYPE
+        update["c2pa_assets"] = provenance_assets(results)
+    metadata = storyboard.metadata.model_copy(update=update)
     return storyboard.model_copy(update={"scenes": scenes, "metadata": metadata}), findings
 
 

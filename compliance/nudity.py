@@ -30,7 +30,9 @@ def _new_detector():
     det = NudeDetector()
     # Same reason as OCR: one ORT thread per session; the flow checks clips in parallel.
     opts = onnxruntime.SessionOptions()
-    opts.intra_op_num_threads = int(os.environ.get("PRODUCTREEL_OCR_THREADS", "1"))
+    from productreel.settings import get_settings
+
+    opts.intra_op_num_threads = get_settings().ocr_threads
     opts.inter_op_num_threads = 1
     model = os.path.join(os.path.dirname(nudenet.__file__), "320n.onnx")
     if os.path.exists(model):

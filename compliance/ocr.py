@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 import threading
 
@@ -64,7 +63,9 @@ def _new_engine():
     # side, 3× the work); recognition still reads the crops from the 540 px sample.
     # One ONNX Runtime thread: clips are checked in parallel by the flow's workers, and ORT's spinning thread
     # pool loses more than it gains when cores are shared (measured: 0.29 s vs 0.43 s a frame under load).
-    threads = int(os.environ.get("PRODUCTREEL_OCR_THREADS", "1"))
+    from productreel.settings import get_settings
+
+    threads = get_settings().ocr_threads
     return RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False,
                             "Det.limit_side_len": DET_LONG_SIDE, "Det.limit_type": "max",
                             "EngineConfig.onnxruntime.intra_op_num_threads": threads,

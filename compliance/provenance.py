@@ -12,14 +12,14 @@ import datetime as dt
 import json
 import os
 import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
 from compliance.context import Context, finding
 from compliance.rules import Rule
-from productreel.errors import ComplianceBlock, InputError
+from productreel import atomic
+from productreel.errors import InputError, ProvenanceError
 from productreel.models import Finding, RenderedClip
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -85,42 +85,24 @@ def dev_certificate(directory: Path | None = None) -> tuple[bytes, bytes]:
     chain = ee.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
     key = ee_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     folder.mkdir(parents=True, exist_ok=True)
-    _atomic_write(key_file, key, mode=0o600)
-    _atomic_write(chain_file, chain)
+    atomic.write_bytes(key_file, key, mode=0o600)
+    atomic.write_bytes(chain_file, chain)
     return chain, key
 
 
 def signing_credentials() -> tuple[bytes, bytes, str | None, bool]:
     """(chain PEM, key PEM, TSA URL, is_production): the seller's from the environment, else the dev chain."""
-    cert, key = os.environ.get("PRODUCTREEL_C2PA_CERT"), os.environ.get("PRODUCTREEL_C2PA_KEY")
-    if not (cert and key):
-        try:
-            from productreel.settings import get_settings
+    from productreel.settings import get_settings
 
-            s = get_settings()
-            cert, key = getattr(s, "c2pa_cert", None) or cert, getattr(s, "c2pa_key", None) or key
-        except Exception:  # settings unreadable: fall through to the development chain
-            pass
+    s = get_settings()
+    cert, key = s.c2pa_cert, s.c2pa_key
     if cert and key:
         try:
-            return Path(cert).read_bytes(), Path(key).read_bytes(), os.environ.get("PRODUCTREEL_C2PA_TSA_URL") or None, True
+            return Path(cert).read_bytes(), Path(key).read_bytes(), s.c2pa_tsa_url or None, True
         except OSError as exc:
             raise InputError(f"cannot read the C2PA certificate or key: {exc}", where="PRODUCTREEL_C2PA_CERT") from exc
     chain, k = dev_certificate()
     return chain, k, None, False
-
-
-def _atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # -- AIGC implicit label (CN) ------------------------------------------------------------------------------------
@@ -135,14 +117,14 @@ def write_aigc_metadata(path: Path, meta: dict[str, str]) -> None:
     from imageio_ffmpeg import get_ffmpeg_exe
 
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.aigc.tmp.mp4")
+    tmp = atomic.temp_path(path, ".mp4")
     cmd = [get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(path), "-map", "0", "-c", "copy",
            "-metadata", "AIGC=" + json.dumps(meta, ensure_ascii=False, separators=(",", ":")),
            "-movflags", "use_metadata_tags+faststart", str(tmp)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write AIGC metadata: {res.stderr.strip()[-300:]}", where=str(path))
+        raise ProvenanceError(f"cannot write AIGC metadata: {res.stderr.strip()[-300:]}", where=str(path))
     os.replace(tmp, path)
 
 
@@ -189,7 +171,7 @@ def _asset_public(a: dict) -> dict:
 
 
 def sign_clip(clip: RenderedClip | Path, *, generated: bool, assets: list[dict], market: str | None = None) -> None:
-    """Sign the clip with C2PA in place, as the very last write; then read it back and verify (ComplianceBlock if not)."""
+    """Sign the clip with C2PA in place, as the very last write; then read it back and verify (ProvenanceError if not)."""
     import c2pa
 
     path = Path(clip.video if isinstance(clip, RenderedClip) else clip)
@@ -203,7 +185,7 @@ def sign_clip(clip: RenderedClip | Path, *, generated: bool, assets: list[dict],
     # Assets whose files C2PA can hash go in with their bytes; the rest (fonts, model weights) as described ingredients.
     definition["ingredients"] = [_ingredient_entry(a) for a in assets if not _hashable(a)]
     signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(alg=c2pa.C2paSigningAlg.ES256, sign_cert=chain, private_key=key, ta_url=tsa))
-    tmp = path.with_name(f".{path.stem}.c2pa.tmp{path.suffix}")
+    tmp = atomic.temp_path(path)
     try:
         with c2pa.Builder(definition) as builder:
             for a in assets:
@@ -214,7 +196,7 @@ def sign_clip(clip: RenderedClip | Path, *, generated: bool, assets: list[dict],
         os.replace(tmp, path)
     except c2pa.C2paError as exc:
         tmp.unlink(missing_ok=True)
-        raise ComplianceBlock(f"PROV-1: C2PA signing failed: {exc}", product=product, market=market, where=str(path)) from exc
+        raise ProvenanceError(f"PROV-1: C2PA signing failed: {exc}", product=product, market=market, where=str(path)) from exc
     finally:
         try:
             signer.close()
@@ -222,7 +204,8 @@ def sign_clip(clip: RenderedClip | Path, *, generated: bool, assets: list[dict],
             pass
     problems = [f for f in verify_provenance(path, generated=generated, market=market) if f.severity == "BLOCK"]
     if problems:
-        raise ComplianceBlock("; ".join(f"{f.rule}: {f.message}" for f in problems), product=product, market=market, where=str(path))
+        # Our own signature does not verify: a signer fault, not a rule the clip breaks.
+        raise ProvenanceError("; ".join(f"{f.rule}: {f.message}" for f in problems), product=product, market=market, where=str(path))
 
 
 INGREDIENT_FORMATS = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",

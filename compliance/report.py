@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from productreel import atomic
 from productreel.models import ComplianceReport
 
 SEVERITY_ORDER = {"BLOCK": 0, "FIX": 1, "WARN": 2, "INFO": 3}
@@ -38,13 +36,7 @@ def report_path(video: Path) -> Path:
 
 def write_report(report: ComplianceReport, path: Path) -> Path:
     """Write the report JSON atomically (temp name, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(report_to_json(report), fh, ensure_ascii=False, indent=2, default=str)
-    os.replace(tmp, path)
-    return path
+    return atomic.write_json(path, report_to_json(report), default=str)
 
 
 def repair_hints(report: ComplianceReport) -> dict[str, Any]:

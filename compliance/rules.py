@@ -106,7 +106,9 @@ def _rule_files(path: Path) -> list[Path]:
 
 
 def _seller_paths() -> list[Path]:
-    raw = os.environ.get("PRODUCTREEL_SELLER_RULES", "")
+    from productreel.settings import get_settings
+
+    raw = get_settings().seller_rules
     return [Path(p) for p in raw.split(os.pathsep) if p.strip()]
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from productreel.errors import RenderError
 from productreel.models import Market
+from productreel.settings import get_settings
 
 FONT_DIRS = [
     Path("/usr/share/fonts"),
@@ -55,7 +56,7 @@ class FontFace:
 
 
 def _font_dirs() -> list[Path]:
-    extra = os.environ.get("PRODUCTREEL_FONT_DIRS", "")
+    extra = get_settings().font_dirs
     return [Path(p) for p in extra.split(os.pathsep) if p] + FONT_DIRS
 
 
@@ -63,7 +64,7 @@ def _font_dirs() -> list[Path]:
 def installed_faces() -> tuple[FontFace, ...]:
     """Every installed font face: from fontconfig when present, else by reading the font files."""
     faces: list[FontFace] = []
-    if shutil.which("fc-list") and not os.environ.get("PRODUCTREEL_FONT_DIRS"):
+    if shutil.which("fc-list") and not get_settings().font_dirs:
         out = subprocess.run(
             ["fc-list", "--format", "%{file}|%{index}|%{family}|%{style}\n"],
             capture_output=True, text=True, check=False, timeout=30,

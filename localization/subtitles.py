@@ -8,12 +8,11 @@ cues follow the voice; without, they are paced by reading speed within the clip.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import unicodedata
 from pathlib import Path
 
+from productreel import atomic
 from productreel.models import Cue, Market
 
 from .linebreak import atoms, clauses, is_cjk_breakable, join, sentences, wrap
@@ -227,28 +226,14 @@ def vtt_text(cues: list[Cue]) -> str:
     return "\n".join(blocks)
 
 
-def _write_atomic(path: Path, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_srt(cues: list[Cue], path: Path) -> Path:
     """Write ``cues`` as an SRT file (atomically)."""
-    return _write_atomic(path, srt_text(cues))
+    return atomic.write_text(path, srt_text(cues))
 
 
 def write_vtt(cues: list[Cue], path: Path) -> Path:
     """Write ``cues`` as a WebVTT file (atomically)."""
-    return _write_atomic(path, vtt_text(cues))
+    return atomic.write_text(path, vtt_text(cues))
 
 
 _TIMING = re.compile(r"(\d+):(\d\d):(\d\d)[,.](\d{3})\s*-->\s*(\d+):(\d\d):(\d\d)[,.](\d{3})")

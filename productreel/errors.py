@@ -6,7 +6,12 @@
         ├── InputError          bad input: a catalog row, an image, a template, a setting
         ├── RenderError         the renderer could not make the clip (missing font, FFmpeg failure)
         ├── ComplianceBlock     a BLOCK finding stops the clip from being published
+        ├── ProvenanceError     the clip could not be signed or labelled (C2PA, AIGC metadata)
         └── PublishRejected     the destination refused the upload or the change
+
+ComplianceBlock means the clip itself breaks a rule; a failure of our own
+tooling around it (FFmpeg, the C2PA signer) is a RenderError or a
+ProvenanceError, so reports and the review page never blame the content for it.
 
 Every error carries where it happened (product, market, source location) so the
 one-line message a seller reads says what and where. Library errors are
@@ -67,6 +72,10 @@ class RenderError(PermanentError):
 
 class ComplianceBlock(PermanentError):
     """A BLOCK finding stops the clip from being published."""
+
+
+class ProvenanceError(PermanentError):
+    """The clip could not be signed or labelled (C2PA manifest, AIGC metadata)."""
 
 
 class PublishRejected(PermanentError):

@@ -9,12 +9,11 @@ when s3fs is installed). The receipt file is written last, so its presence means
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from productreel import atomic
 from productreel.errors import InputError, PublishRejected, TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
@@ -151,16 +150,7 @@ class _Store:
         """Copy a local file to ``rel`` so readers never see half a file."""
         try:
             if self.local:
-                target = Path(self._path(rel))
-                target.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-                try:
-                    with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-                        shutil.copyfileobj(inp, out, 1 << 20)
-                    os.replace(tmp, target)
-                except BaseException:
-                    Path(tmp).unlink(missing_ok=True)
-                    raise
+                atomic.copy_file(src, self._path(rel))
             else:
                 # An object store PUT is all-or-nothing, so no temp name is needed (and there is no rename).
                 self.fs.makedirs(self._path(rel).rsplit("/", 1)[0], exist_ok=True)

@@ -16,14 +16,13 @@ import fcntl
 import io
 import ipaddress
 import json
-import os
-import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from productreel import atomic
 from productreel.errors import TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
@@ -67,7 +66,7 @@ class MerchantCenterPublisher:
             previous = rows.get(slot)
             rows[slot] = {"job_key": clip.job_key, "ids": ids, "url": url}
             write_feed(rows, feed_dir / "videos.tsv")
-            _write_atomic(feed_dir / "videos.json", json.dumps(rows, indent=2, sort_keys=True) + "\n")
+            atomic.write_json(feed_dir / "videos.json", rows, sort_keys=True)
         replaced = previous is not None and previous.get("job_key") != clip.job_key
         receipt = PublishReceipt(
             destination=dest, job_key=clip.job_key, status="replaced" if replaced else "published",
@@ -137,7 +136,7 @@ def write_feed(rows: dict[str, dict[str, Any]], path: Path) -> None:
     for item in sorted(links):
         # A comma separates values in a TSV list attribute, so commas inside a URL must be %2C.
         writer.writerow([item, ",".join(_escape_commas(u) for u in links[item])])
-    _write_atomic(path, buf.getvalue())
+    atomic.write_text(path, buf.getvalue())
 
 
 def _escape_commas(url: str) -> str:
@@ -165,15 +164,3 @@ def _feed_lock(feed_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from productreel import atomic
 from productreel.errors import InputError, ProductreelError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
@@ -159,8 +158,4 @@ def write_report(path: Path, results: list[PublishResult]) -> None:
     """Write the publish report JSON atomically."""
     data = {"written_at": now().isoformat(), "counts": counts(results),
             "clips": [r.row() | {"job_key": r.receipt.job_key, "remote_id": r.receipt.remote_id} for r in results]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, ensure_ascii=False)
-    os.replace(tmp, path)
+    atomic.write_json(path, data)

@@ -16,7 +16,7 @@ from compliance.provenance import (
     sign_clip,
     verify_provenance,
 )
-from productreel.errors import ComplianceBlock
+from productreel.errors import ProvenanceError
 from productreel.models import RenderedClip
 
 
@@ -108,10 +108,10 @@ def test_aigc_metadata_table(meta, ok):
     assert (aigc_problem(meta) is None) is ok
 
 
-def test_signing_failure_is_a_compliance_block(tmp_path):
+def test_signing_failure_is_a_provenance_error_not_a_compliance_block(tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"not a video at all")
-    with pytest.raises(ComplianceBlock, match="PROV-1"):
+    with pytest.raises(ProvenanceError, match="PROV-1"):
         sign_clip(bad, generated=False, assets=[])
 
 
