@@ -169,29 +169,29 @@ def voice_backend(name: str | None = None) -> VoiceBackend:
     raise InputError(f"unknown voice backend {name!r}; known: espeak-ng, mms, silent", where="voice")
 
 
-# A full stop after these is an abbreviation ("inkl. MwSt."), not the end of a sentence.
-_ABBREVIATION = re.compile(r"(?:^|\s)(?:inkl|zzgl|exkl|ca|bzw|usw|etc|evtl|ggf|z\.\s?B|d\.\s?h|u\.\s?a|Nr|incl|excl|approx|vs|e\.g|i\.e|env|p\.\s?ex|Mio|Mrd)\.$", re.IGNORECASE)
+def sentences(text: str, locale: str | None = None) -> list[str]:
+    """A script as sentences, split by ICU's sentence rules for ``locale`` (a locale or voice name).
 
+    Prices, measures and abbreviations stay whole ("$18.00", "inkl. MwSt.", "No. 1"); see localization.segment.
+    """
+    from localization.segment import sentences as segment
 
-def sentences(text: str) -> list[str]:
-    """Split a script into sentences (Latin and CJK full stops; "inkl." and the like do not end one)."""
-    parts = [p.strip() for p in re.split(r"(?<=[.!?。！？])\s*", text.strip()) if p.strip()]
-    out: list[str] = []
-    for p in parts:
-        # "1." before a tutorial step numbers it; it belongs to the step.
-        if out and (_ABBREVIATION.search(out[-1]) or re.fullmatch(r"\d{1,2}\.", out[-1])):
-            out[-1] = f"{out[-1]} {p}"
-        else:
-            out.append(p)
-    return out
+    return segment(text, locale)
 
 
 def speak(text: str, voice: str, duration: float, backend: VoiceBackend | None = None, gap: float | None = None) -> Speech:
-    """Voice the script sentence by sentence, spread over `duration` (faster when it would not fit)."""
+    """Voice the script sentence by sentence, spread over `duration` (faster when it would not fit).
+
+    Prices are said as people say them in the voice's language ("$18.00" → "18 dollars"); the segments
+    keep the written sentence, which the captions show.
+    """
+    from localization.spoken import spoken_prices
+
     backend = backend or voice_backend()
-    parts = sentences(text)
+    parts = sentences(text, voice)
     if not parts:
         return Speech(np.zeros(0, np.float32), [], backend.name)
+    said = [spoken_prices(p, voice) for p in parts]
     lead, min_gap = 0.15, 0.25
     speed = 1.0
     for _ in range(3):
@@ -199,9 +199,9 @@ def speak(text: str, voice: str, duration: float, backend: VoiceBackend | None =
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=min(4, len(parts))) as pool:
-                clips = list(pool.map(lambda p: backend.synthesize(p, voice, speed), parts))
+                clips = list(pool.map(lambda p: backend.synthesize(p, voice, speed), said))
         else:
-            clips = [backend.synthesize(p, voice, speed) for p in parts]
+            clips = [backend.synthesize(p, voice, speed) for p in said]
         spoken = sum(len(c) for c in clips) / RATE
         total = spoken + min_gap * (len(clips) - 1) + lead + 0.3
         if total <= duration or speed >= 1.5:

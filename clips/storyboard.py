@@ -88,13 +88,13 @@ def fit_script(parts: list[str], duration: float, chars_per_second: float, fill:
     return [parts[i] for i in sorted(chosen)]
 
 
-def _script_sentences(script: Script) -> list[str]:
+def _script_sentences(script: Script, locale: str | None = None) -> list[str]:
     """The spoken script as sentences: the voice-over when written, else hook, lines and CTA."""
     from clips.audio import sentences
 
     if script.voiceover.strip():
-        return sentences(script.voiceover)
-    return [s for part in (script.hook, *script.lines, script.cta) for s in sentences(part or "")]
+        return sentences(script.voiceover, locale)
+    return [s for part in (script.hook, *script.lines, script.cta) for s in sentences(part or "", locale)]
 
 
 def join_sentences(parts: list[str]) -> str:
@@ -235,7 +235,7 @@ def build_storyboard(
     _snap_to_frames(scenes, 30)
     total = sum(s.duration for s in scenes)
 
-    parts = _script_sentences(script)
+    parts = _script_sentences(script, market.locale)
     # Only what a viewer can read at the market's caption speed is spoken and captioned.
     kept = fit_script(parts, total, market.caption_chars_per_second)
     if profile == "tiny" and parts and not kept:
@@ -318,7 +318,7 @@ def apply_repair_hints(storyboard: Storyboard, hints: dict[str, Any]) -> Storybo
         from clips.audio import sentences
         from localization.markets import get_market
 
-        parts = sentences(storyboard.voiceover)
+        parts = sentences(storyboard.voiceover, storyboard.locale)
         cps = float(meta.get("caption_chars_per_second") or 15.0)
         kept = fit_script(parts, storyboard.duration, cps, fill=RECAPTION_FILL) or (
             [min(parts, key=len)] if meta.get("profile") == "tiny" else [])

@@ -167,32 +167,16 @@ def _balanced(
     return None
 
 
-# Latin-style marks end a sentence or clause only before a space ("$49.99", "7,480", "ر.س." stay whole);
+# Latin-style marks end a clause only before a space ("$49.99", "7,480" stay whole);
 # full-width CJK marks end one wherever they are.
-_SENTENCE_END = re.compile(r"(?<=[.!?؟।…])[^\S\u00a0\u202f]+|(?<=[。！？])[^\S\u00a0\u202f]*")
 _CLAUSE_END = re.compile(r"(?<=[,;:،—–])[^\S\u00a0\u202f]+|(?<=[、，；：])[^\S\u00a0\u202f]*")
 
 
-# Abbreviations whose period does not end a sentence ("inkl. MwSt.", "z.B.", "approx. 2 kg").
-ABBREVIATIONS = {
-    "inkl", "zzgl", "ca", "bzw", "z.b", "usw", "evtl", "ggf", "u.a", "etc", "e.g", "i.e", "incl", "approx",
-    "nr", "no", "vs", "mr", "mrs", "ms", "dr", "st", "env", "aprox", "p.ej", "max", "min", "art",
-}
+def sentences(text: str, locale: str | None = None) -> list[str]:
+    """``text`` as sentences (ICU's sentence breaks for ``locale``; prices and abbreviations stay whole)."""
+    from .segment import sentences as segment
 
-
-def sentences(text: str) -> list[str]:
-    """``text`` split after sentence-ending punctuation (Latin, CJK, Arabic, Devanagari)."""
-    out: list[str] = []
-    for piece in (s.strip() for s in _SENTENCE_END.split(text)):
-        if not piece:
-            continue
-        last = out[-1].rsplit(" ", 1)[-1].rstrip(".").lower() if out else ""
-        # "inkl." and list numbers ("2.", "٢.") do not end a sentence.
-        if out and out[-1].endswith(".") and (last in ABBREVIATIONS or last.isdigit()):
-            out[-1] = f"{out[-1]} {piece}"
-        else:
-            out.append(piece)
-    return out
+    return segment(text, locale)
 
 
 def clauses(text: str) -> list[str]:

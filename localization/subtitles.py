@@ -36,7 +36,7 @@ def chunk_text(text: str, market: Market) -> list[str]:
     """``text`` cut into caption-sized chunks at sentence, clause and word boundaries."""
     cpl = _chars_per_line(market)
     chunks: list[str] = []
-    for sentence in sentences(re.sub(r"[^\S\u00a0\u202f]+", " ", text).strip()):
+    for sentence in sentences(re.sub(r"[^\S\u00a0\u202f]+", " ", text).strip(), market.locale):
         if _fits_cue(sentence, cpl):
             chunks.append(sentence)
             continue

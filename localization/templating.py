@@ -134,10 +134,14 @@ def _num(context: Any, value: Any) -> str:
     return format_number(value, shim)
 
 
-def _first_sentence(text: str) -> str:
-    """The first sentence of ``text`` (Latin or CJK punctuation)."""
-    match = re.search(r"^(.+?[.!?。！？])(\s|$)", text.strip())
-    return match.group(1) if match else text.strip()
+@pass_context
+def _first_sentence(context: Any, text: Any) -> str:
+    """The first sentence of ``text`` by the market's sentence rules ("inkl. MwSt." and "$18.00" stay whole)."""
+    from .segment import sentences
+
+    market = context.get("market") or {}
+    parts = sentences(str(text or ""), str(market.get("locale") or "") or None)
+    return parts[0] if parts else ""
 
 
 def _hash_file(path: Path) -> str:

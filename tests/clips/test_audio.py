@@ -75,6 +75,6 @@ def test_mms_voice_from_a_local_model_directory(tmp_path, monkeypatch):
     monkeypatch.delenv("PRODUCTREEL_VOICE", raising=False)
     backend = voice_backend()
     assert isinstance(backend, MmsVoice)
-    s = speak("hello there. good bye.", "en", 5.0, backend)
+    s = speak("Hello there. Good bye.", "en", 5.0, backend)  # a lower-case word after "." continues a sentence (UAX #29)
     assert s.backend == "mms" and len(s.segments) == 2
     assert np.abs(s.samples).max() > 0  # the model made sound, resampled to 48 kHz
