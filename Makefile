@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -e ".[dev]"
 	touch $(STAMP)
 
-# FFmpeg's ffprobe, Noto fonts for CJK/Arabic/Devanagari and espeak-ng come from Debian's packages.
+# Noto fonts for CJK/Arabic/Devanagari and espeak-ng come from Debian's packages (FFmpeg comes with imageio-ffmpeg and PyAV).
 system-deps:
 	@bash deploy/system-deps.sh
 

@@ -1,9 +1,8 @@
-"""FFmpeg: raw yuv420p frames streamed into libx264, muxed with the soundtrack, checked with ffprobe."""
+"""FFmpeg: raw yuv420p frames streamed into libx264, muxed with the soundtrack, checked with a PyAV probe."""
 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from productreel import media
 from productreel.errors import RenderError
 
 X264_PRESET = "veryfast"
@@ -30,14 +30,6 @@ def ffmpeg_exe() -> str:
         if not exe:
             raise RenderError("ffmpeg not found (install imageio-ffmpeg or run deploy/system-deps.sh)", where="encoder") from None
         return exe
-
-
-def ffprobe_exe() -> str:
-    """The system ffprobe (deploy/system-deps.sh installs it)."""
-    exe = shutil.which("ffprobe")
-    if not exe:
-        raise RenderError("ffprobe not found (run deploy/system-deps.sh)", where="encoder")
-    return exe
 
 
 def encode_command(out: Path, width: int, height: int, fps: int, *, threads: int = 0) -> list[str]:
@@ -195,11 +187,8 @@ class Encoder:
 
 
 def probe(path: Path) -> dict:
-    """ffprobe's JSON for a file: format and streams."""
-    res = subprocess.run(
-        [ffprobe_exe(), "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-        capture_output=True, text=True,
-    )
-    if res.returncode != 0:
-        raise RenderError(f"ffprobe cannot read the file: {res.stderr.strip()[:200]}", where=str(path))
-    return json.loads(res.stdout)
+    """A file's format and streams in ffprobe's JSON shape (read with PyAV); RenderError when unreadable."""
+    try:
+        return media.probe(path)
+    except media.ProbeError as exc:
+        raise RenderError(f"cannot read the rendered file: {exc}", where=str(path)) from exc

@@ -28,7 +28,7 @@ class Context:
     script_text: str = ""
     assets: list[dict] | None = None
     day: date = field(default_factory=date.today)
-    info: dict[str, Any] | None = None  # ffprobe facts; None when unreadable
+    info: dict[str, Any] | None = None  # probed facts (productreel.media); None when unreadable
     timings: dict[str, float] = field(default_factory=dict)
     _decoded: Any = None
     _ocr: Any = None

@@ -19,7 +19,7 @@ from typing import Any
 from compliance.context import Context, finding
 from compliance.rules import Rule
 from productreel import atomic
-from productreel.errors import InputError, ProvenanceError
+from productreel.errors import InputError, ProvenanceError, RenderError
 from productreel.models import Finding, RenderedClip
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -124,7 +124,7 @@ def write_aigc_metadata(path: Path, meta: dict[str, str]) -> None:
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         tmp.unlink(missing_ok=True)
-        raise ProvenanceError(f"cannot write AIGC metadata: {res.stderr.strip()[-300:]}", where=str(path))
+        raise RenderError(f"FFmpeg cannot write the AIGC metadata: {res.stderr.strip()[-300:]}", where=str(path))
     os.replace(tmp, path)
 
 
@@ -300,7 +300,7 @@ def verify_provenance(path: Path, *, generated: bool | None = None, market: str 
         if not any(t in want for t in types):
             out.append(Finding(rule="PROV-1", severity="BLOCK", message=f"no action with digitalSourceType {' or '.join(w.rsplit('/', 1)[-1] for w in want)}", evidence={"found": types}, source=src))
     if market == "cn" and generated:
-        from compliance.spec import probe
+        from productreel.media import probe
 
         try:
             tags = probe(Path(path)).get("format", {}).get("tags", {})

@@ -1,38 +1,16 @@
-"""SPEC-1: the file itself, read with ffprobe and the MP4 box layout, against a destination profile."""
+"""SPEC-1: the file itself, probed with PyAV and read for its MP4 box layout, against a destination profile."""
 
 from __future__ import annotations
 
-import json
-import shutil
 import struct
-import subprocess
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from productreel.media import probe
 from productreel.models import Finding
 
-FFPROBE = "/usr/bin/ffprobe"
-
-
-def ffprobe_bin() -> str:
-    """The ffprobe executable: the system one (Debian's ffmpeg package)."""
-    return FFPROBE if Path(FFPROBE).exists() else (shutil.which("ffprobe") or FFPROBE)
-
-
-def probe(path: Path) -> dict[str, Any]:
-    """ffprobe's JSON for the file's format and streams; raises ValueError when it cannot read it."""
-    cmd = [ffprobe_bin(), "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
-    try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ValueError(f"ffprobe failed: {exc}") from exc
-    if res.returncode != 0:
-        raise ValueError(res.stderr.strip().splitlines()[-1] if res.stderr.strip() else f"ffprobe exit {res.returncode}")
-    data = json.loads(res.stdout or "{}")
-    if not data.get("streams"):
-        raise ValueError("no streams")
-    return data
+__all__ = ["check_spec", "probe", "top_level_boxes", "video_info"]
 
 
 def top_level_boxes(path: Path, limit: int = 64) -> list[str]:
@@ -67,7 +45,7 @@ def _rate(text: str | None) -> float:
 
 
 def video_info(data: dict[str, Any]) -> dict[str, Any]:
-    """The facts SPEC-1 measures, taken from ffprobe's JSON."""
+    """The facts SPEC-1 measures, taken from the probe's (ffprobe-shaped) JSON."""
     streams = data.get("streams", [])
     v = next((s for s in streams if s.get("codec_type") == "video"), {})
     a = next((s for s in streams if s.get("codec_type") == "audio"), None)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs what productreel needs from the OS: ffprobe (FFmpeg), Noto fonts for every
-# script the markets use, and espeak-ng for voice-over. Does nothing when all are there.
+# Installs what productreel needs from the OS: Noto fonts for every script the markets use,
+# and espeak-ng for voice-over. Does nothing when all are there. FFmpeg is not needed here:
+# imageio-ffmpeg ships the encoder and PyAV probes files.
 set -euo pipefail
 need=()
-command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 ls /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf >/dev/null 2>&1 || need+=(fonts-noto-core)

@@ -62,6 +62,8 @@ def test_every_text_box_is_inside_the_safe_zone(rendered):
     _, clip, _ = rendered
     meta = json.loads(clip.metadata.read_text())
     x0, y0, x1, y1 = meta["safe_zone"]
+    # The loop below proves nothing without boxes to check: the ad always draws a title, price and CTA.
+    assert {"title", "price", "cta"} <= {o["role"] for o in meta["overlays"]}
     for o in meta["overlays"]:
         bx0, by0, bx1, by1 = o["box"]
         assert x0 <= bx0 and y0 <= by0 and bx1 <= x1 and by1 <= y1, o
@@ -184,6 +186,7 @@ def test_two_renders_at_once_in_one_process(product, lp, script, market, tmp_pat
     boards = [build_storyboard(product, lp, script, market, "ad", fmt, job_key=fmt, profile="tiny") for fmt in ("9:16", "1:1")]
     with ThreadPoolExecutor(2) as pool:
         clips = list(pool.map(lambda sb: render(sb, tmp_path), boards))
+    assert len(clips) == len(boards) == 2
     for sb, clip in zip(boards, clips):
         v = next(s for s in probe(clip.video)["streams"] if s["codec_type"] == "video")
         assert (v["width"], v["height"]) == (sb.width, sb.height)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -58,11 +57,15 @@ def settings_for(model: Path, tmp_path: Path) -> Settings:
 
 
 def ffprobe(path: Path) -> dict:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_frames", "-show_streams", "-of", "json", str(path)],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    return json.loads(out)["streams"][0]
+    """The first stream as ffprobe -count_frames shows it (PyAV: no ffprobe binary needed)."""
+    import av
+
+    from productreel.media import probe
+
+    stream = probe(path)["streams"][0]
+    with av.open(str(path)) as container:
+        stream["nb_read_frames"] = sum(1 for _ in container.decode(video=0))
+    return stream
 
 
 @pytest.mark.parametrize("family,pipeline", [("ltx", "LTXImageToVideoPipeline"), ("wan", "WanImageToVideoPipeline")])

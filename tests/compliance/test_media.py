@@ -1,4 +1,4 @@
-"""File spec (SPEC-1 by ffprobe), loudness (AUD-1 by pyloudnorm) and captions (ACC-4/5) on fixture clips."""
+"""File spec (SPEC-1 by a PyAV probe), loudness (AUD-1 by pyloudnorm) and captions (ACC-4/5) on fixture clips."""
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -49,11 +48,9 @@ def _change_price(catalog: Path, handle: str) -> None:
 
 
 def _probe(path: str) -> dict:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", path],
-        capture_output=True, text=True, check=True,
-    )
-    return json.loads(out.stdout)
+    from productreel.media import probe
+
+    return probe(path)
 
 
 def test_batch_renders_then_skips_then_rerenders_only_the_changed_product(prefect_harness, samples_dir, tmp_path):

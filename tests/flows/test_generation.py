@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -39,4 +40,10 @@ def test_diffusion_backend_generates_shots_in_their_own_task(prefect_harness, tm
     assert gpu.active_slots == 0
     job = [j for j in json.loads((out / "summary.json").read_text())["jobs"] if j["kind"]][0]
     metadata = json.loads(open(job["clip"].replace(".mp4", ".json")).read())
-    assert "diffusion" in json.dumps(metadata)
+    # Specific facts, not a substring: "diffusion" would match the temporary path of any clip.
+    assert metadata["has_generated"] is True
+    shots = metadata["inputs"]["generated"]
+    assert len(shots) >= 1 and all(Path(p).is_file() for p in shots)
+    sidecar = json.loads(Path(shots[0]).with_suffix(".json").read_text())
+    assert (sidecar["kind"], sidecar["family"], sidecar["tiny"]) == ("generated", "ltx", True)
+    assert Path(sidecar["model_path"]).resolve() == Path(model).resolve()

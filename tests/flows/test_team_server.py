@@ -7,7 +7,6 @@ whole module; every process it starts is stopped at the end.
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -57,9 +56,9 @@ def _finished_jobs(ledger_file: Path) -> list[str]:
 
 
 def _probe_duration(path: Path) -> float:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-                         capture_output=True, text=True, check=True).stdout
-    return float(out.strip())
+    from productreel.media import probe
+
+    return float(probe(path)["format"]["duration"])
 
 
 def test_catalog_batch_deployment_completes_on_a_worker(team, tmp_path):
