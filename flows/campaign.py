@@ -23,11 +23,12 @@ from prefect.input import RunInput
 from pydantic import BaseModel
 
 from flows import progress
-from flows.catalog_batch import SAMPLE_CATALOG, JobResult, make_clip, plan_jobs, publish_clip, read_catalog, write_outputs
-from flows.orchestration import ensure_concurrency_limits
+from flows.orchestration import job_runner
+from flows.tasks import finish, make_clips, publish_clips, start_run
+from jobs.outputs import write_outputs
+from jobs.plan import SAMPLE_CATALOG, plan_jobs, select
 from productreel.ledger import Ledger, open_ledger
-from productreel.models import Destination, Product
-from productreel.settings import Settings
+from productreel.models import JobOutcome
 
 
 CAMPAIGN_DEPLOYMENT = "campaign/campaign"
@@ -49,12 +50,12 @@ class CampaignApproval(RunInput):
     comment: str = ""
 
 
-def reviewable(result: JobResult) -> bool:
+def reviewable(outcome: JobOutcome) -> bool:
     """A clip a reviewer can approve: it passed its checks (BLOCK-free), including one whose WARN findings await approval."""
-    return bool(result.job_key) and (result.passed or result.publish.startswith("awaiting approval"))
+    return bool(outcome.job_key) and outcome.verdict in ("publish", "needs-approval")
 
 
-def select_products(products: list[Product], tag: str) -> list[Product]:
+def select_products(products: list, tag: str) -> list:
     """The products carrying ``tag`` (case-insensitive); every product when the tag is empty."""
     if not tag:
         return products
@@ -62,7 +63,7 @@ def select_products(products: list[Product], tag: str) -> list[Product]:
     return [p for p in products if wanted in {t.strip().lower() for t in p.tags}]
 
 
-def review_description(results: list[JobResult], review_page: Path, limit: int = 60) -> str:
+def review_description(results: list[JobOutcome], review_page: Path, limit: int = 60) -> str:
     """The pause description: the review page link, then each clip with its findings."""
     lines = [
         f"**Review page:** [{review_page}]({review_page.as_uri()})",
@@ -71,28 +72,23 @@ def review_description(results: list[JobResult], review_page: Path, limit: int =
         "",
     ]
     for result in results[:limit]:
-        job_id = f"{result.handle}/{result.market}/{result.kind}/{result.format}"
-        verdict = "passed" if result.passed else ("needs approval" if reviewable(result) else result.status)
-        lines.append(f"- `{job_id}` {verdict}" + (f": {result.error}" if result.error else ""))
+        verdict = {"publish": "passed", "needs-approval": "needs approval"}.get(result.verdict or "", result.status.value)
+        lines.append(f"- `{result.job_id}` {verdict}" + (f": {result.error}" if result.error else ""))
         for finding in result.findings[:5]:
-            lines.append(f"  - {finding.get('severity', '')} {finding.get('rule', '')}: {finding.get('message', '')}")
+            lines.append(f"  - {finding.severity} {finding.rule}: {finding.message}")
     if len(results) > limit:
         lines.append(f"- … and {len(results) - limit} more on the review page")
     return "\n".join(lines)
 
 
-def approval_form(results: list[JobResult], review_page: Path) -> type[CampaignApproval]:
+def approval_form(results: list[JobOutcome], review_page: Path) -> type[CampaignApproval]:
     """The RunInput the pause waits for, pre-filled with one decision per clip that passed its checks."""
-    decisions = [
-        ClipDecision(clip=f"{r.handle}/{r.market}/{r.kind}/{r.format}", approve=True)
-        for r in results
-        if reviewable(r)
-    ]
+    decisions = [ClipDecision(clip=r.job_id, approve=True) for r in results if reviewable(r)]
     return CampaignApproval.with_initial_data(description=review_description(results, review_page), clips=decisions)
 
 
-def apply_decisions(results: list[JobResult], approval: CampaignApproval, ledger: Ledger) -> tuple[list[JobResult], list[JobResult]]:
-    """Split reviewable clips into approved and rejected, recording every decision (who, why) in the ledger.
+def apply_decisions(results: list[JobOutcome], approval: CampaignApproval, ledger: Ledger) -> tuple[list[JobOutcome], list[JobOutcome]]:
+    """The outcomes with every reviewer decision applied (and recorded: who, why), and which of them were approved.
 
     A clip the reviewer left out of the form counts as rejected: only an
     explicit approval publishes. An approval also clears WARN findings that
@@ -100,26 +96,23 @@ def apply_decisions(results: list[JobResult], approval: CampaignApproval, ledger
     """
     decisions = {d.clip: d for d in approval.clips}
     who = approval.reviewer.strip() or "campaign reviewer"
-    approved: list[JobResult] = []
-    rejected: list[JobResult] = []
+    decided: list[JobOutcome] = []
+    approved: list[JobOutcome] = []
     for result in results:
         if not reviewable(result):
+            decided.append(result)
             continue
-        job_id = f"{result.handle}/{result.market}/{result.kind}/{result.format}"
-        decision = decisions.get(job_id)
+        decision = decisions.get(result.job_id)
         why = (decision.comment if decision and decision.comment else approval.comment) or ""
         if decision is not None and decision.approve:
             ledger.record_approval(result.job_key, "approved", who=who, why=why or "approved in the campaign review")
-            result.passed = True
-            result.needs_approval = False
-            result.publish = ""
+            result = result.model_copy(update={"verdict": "publish", "publish": ""})
             approved.append(result)
         else:
             ledger.record_approval(result.job_key, "rejected", who=who, why=why or "not in the reviewer's answer")
-            result.passed = False
-            result.publish = "rejected" + (f": {why}" if why else "")
-            rejected.append(result)
-    return approved, rejected
+            result = result.model_copy(update={"verdict": "rejected", "publish": "rejected" + (f": {why}" if why else "")})
+        decided.append(result)
+    return decided, approved
 
 
 @flow(name="campaign")
@@ -129,6 +122,8 @@ def campaign(
     kinds: list[str] = ["ad"],  # noqa: B006
     formats: list[str] = ["9:16"],  # noqa: B006
     template: str = "default",
+    brand: str = "default",
+    style: str | None = None,
     catalog: str = str(SAMPLE_CATALOG),
     out: str = "out/campaign",
     profile: str = "full",
@@ -139,59 +134,30 @@ def campaign(
     approval_poll: int = 5,
     publish_url: str | None = None,
 ) -> dict[str, Any]:
-    """Render and check a campaign's clips, pause for approval, then publish the approved ones."""
-    started = time.monotonic()
+    """Render and check a campaign's clips, pause for approval, then publish the approved ones.
+
+    ``template`` is a script template set (templates/NAME/), ``brand`` a brand kit, ``style`` an ad style.
+    """
     logger = get_run_logger()
-    settings = Settings()
-    out_dir = Path(out).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ledger_url = settings.ledger(out_dir)
-    ledger = open_ledger(ledger_url)
-    ensure_concurrency_limits([publish_to])
-
-    products, problems = read_catalog(catalog, source, None, str(settings.cache_dir / "images"))
-    products = select_products(products, tag)
-    if limit:
-        products = products[:limit]
-    jobs = plan_jobs(products, markets, kinds, {kind: formats for kind in kinds})
-    progress.planned(len(jobs))
-    futures = [make_clip.submit(job, product, str(out_dir), ledger_url, profile, publish_to, template) for job, product in jobs]
-    results: list[JobResult] = [future.result() for future in futures]
-    summary = write_outputs(out_dir, results, time.monotonic() - started)
-
-    passed = [r for r in results if reviewable(r)]
-    if passed:
-        form = approval_form(results, out_dir / "index.html")
-        logger.info("waiting for approval of %d clip(s); review page %s", len(passed), out_dir / "index.html")
-        approval = pause_flow_run(wait_for_input=form, timeout=approval_timeout, poll_interval=approval_poll)
-        approved, rejected = apply_decisions(results, approval, ledger)
-        by_handle = {p.handle: p for p in products}
-        destination = Destination(name=publish_to, options={"url": publish_url} if publish_url else {})
-        publishing = [publish_clip.submit(r, by_handle[r.handle], destination, str(out_dir), ledger_url) for r in approved]
-        published = {id(r): f.result() for r, f in zip(approved, publishing)}
-        results = [published.get(id(r), r) for r in results]
-        logger.info("published %d, rejected %d", len(approved), len(rejected))
-    for result in results:
-        progress.job_done(f"{result.handle}/{result.market}/{result.kind}/{result.format}", result.status)
-    for problem in problems:
-        results.append(JobResult(problem["product"] or "?", "", "", "", "failed", error=problem["reason"], source=problem["where"]))
-    summary = write_outputs(out_dir, results, time.monotonic() - started)
-    _campaign_artifacts(summary, out_dir, tag)
-    return summary
-
-
-def _campaign_artifacts(summary: dict[str, Any], out_dir: Path, tag: str) -> None:
-    """A table of the campaign's clips with their decisions, and a link to the review page."""
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
-
-    create_table_artifact(
-        key="campaign-summary",
-        table=[{k: r[k] for k in ("handle", "market", "kind", "format", "status", "findings_count", "publish", "error")}
-               for r in summary["jobs"]],
-        description=f"campaign {tag or '(all products)'}: {summary['counts']}",
-    )
-    page = out_dir / "index.html"
-    create_markdown_artifact(key="campaign-review", markdown=f"Review page: [{page}]({page.as_uri()})")
+    run = start_run(catalog=catalog, source=source, since=None, out=out, profile=profile, publish_to=publish_to,
+                    publish_url=publish_url, brand=brand, template=template, style=style, backend="compose", model=None)
+    run.catalog = select(run.catalog, tag=tag, limit=limit, catalog=catalog)
+    jobs = plan_jobs(run.catalog.products, markets, kinds, {kind: formats for kind in kinds})
+    with job_runner("threads") as submit:
+        outcomes = make_clips(run, jobs, submit, report_done=False)
+        write_outputs(run.out_dir, outcomes, time.monotonic() - run.started)  # the review page the reviewer opens
+        waiting = [o for o in outcomes if reviewable(o)]
+        if waiting:
+            page = run.out_dir / "index.html"
+            logger.info("waiting for approval of %d clip(s); review page %s", len(waiting), page)
+            approval = pause_flow_run(wait_for_input=approval_form(outcomes, page), timeout=approval_timeout,
+                                      poll_interval=approval_poll)
+            outcomes, approved = apply_decisions(outcomes, approval, open_ledger(run.options.ledger_url))
+            logger.info("approved %d of %d", len(approved), len(waiting))
+        outcomes = publish_clips(run, outcomes, submit)
+    for outcome in outcomes:
+        progress.job_done(outcome.job_id, outcome.status.value)
+    return finish(run, outcomes, artifact_key="campaign")
 
 
 # --- driving a paused campaign from the CLI ------------------------------------

@@ -98,17 +98,36 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 def _next_steps(summary: dict[str, Any]) -> list[str]:
-    """What the seller can do about clips waiting for a person, in a line or two."""
-    waiting = [r for r in summary["jobs"] if str(r.get("publish", "")).startswith("awaiting approval")]
+    """What the seller can do about clips waiting for a person, or about a failure with a traceback, in a line or two."""
+    lines = []
+    logged = [r for r in summary["jobs"] if r.get("log")]
+    if logged:
+        lines.append(f"{len(logged)} job(s) failed unexpectedly; their tracebacks are in {Path(summary['out']) / 'logs'} "
+                     "(please attach them to a bug report).")
+    waiting = [r for r in summary["jobs"] if r.get("needs_approval")]
     if not waiting:
-        return []
-    lines = [f"{len(waiting)} clip(s) wait for approval: look at the review page, then "
-             f"`productreel approve --out {summary['out']} --who NAME --why REASON` (or --reject)."]
+        return lines
+    lines.append(f"{len(waiting)} clip(s) wait for approval: look at the review page, then "
+                 f"`productreel approve --out {summary['out']} --who NAME --why REASON` (or --reject).")
     untranslated = [f for r in waiting for f in r["findings"] if f["rule"] == "L10N-UNTRANSLATED"]
     if any("no machine-translation model configured" in f["message"] for f in untranslated):
         lines.append("Their copy is untranslated: add translations to the catalog, or set PRODUCTREEL_MT_MODEL "
                      "to a local translation model folder.")
     return lines
+
+
+def _formats(value: str) -> dict[str, list[str]] | None:
+    """--formats as the flow takes it: the formats of ads (tutorials keep their 16:9)."""
+    from productreel.models import FORMATS
+
+    wanted = _split(value)
+    if not wanted:
+        return None
+    bad = [f for f in wanted if f not in FORMATS]
+    if bad:
+        err.print(f"productreel: unknown format {bad[0]!r}; choose from {', '.join(FORMATS)}", style="red", highlight=False)
+        raise typer.Exit(2)
+    return {"ad": wanted}
 
 
 def _check_catalog(catalog: str) -> None:
@@ -124,12 +143,14 @@ def demo(
     markets: str = typer.Option("us,de,jp", help="Comma-separated market codes."),
     kinds: str = typer.Option("ad,tutorial", help="Clip kinds."),
     profile: str = typer.Option("full", help="full or tiny (small, short clips for smoke runs)."),
+    formats: str = typer.Option("", help="Ad formats, e.g. 9:16,1:1,4:5,16:9 (default: 9:16 ads, 16:9 tutorials)."),
+    style: Optional[str] = typer.Option(None, help="Ad style (see `productreel styles`)."),
 ) -> None:
     """Render the bundled sample catalog for us, de and jp on the embedded default."""
-    from flows.catalog_batch import SAMPLE_CATALOG
+    from jobs.plan import SAMPLE_CATALOG
 
     summary = _run_batch(catalog=str(SAMPLE_CATALOG), markets=_split(markets), kinds=_split(kinds),
-                         out=str(out), limit=limit, profile=profile)
+                         out=str(out), limit=limit, profile=profile, formats=_formats(formats), style=style)
     _print_summary(summary)
 
 
@@ -146,6 +167,9 @@ def run(
     publish: str = typer.Option("folder", help="Destination to publish to."),
     backend: str = typer.Option("compose", help="compose (CPU) or diffusion (generated hero shots)."),
     model: Optional[str] = typer.Option(None, help="Diffusion model: a local folder or a cached Hugging Face id."),
+    formats: str = typer.Option("", help="Ad formats, e.g. 9:16,1:1,4:5,16:9 (default: 9:16 ads, 16:9 tutorials)."),
+    style: Optional[str] = typer.Option(None, help="Ad style (see `productreel styles`)."),
+    brand: str = typer.Option("default", help="Brand kit: colours, fonts, logo (clips/brands/NAME.yaml or a YAML path)."),
 ) -> None:
     """Render, check and publish a catalog."""
     _check_catalog(catalog)
@@ -153,15 +177,15 @@ def run(
         err.print(f"productreel: --backend must be compose or diffusion, not {backend!r}", style="red", highlight=False)
         raise typer.Exit(2)
     if backend == "diffusion":
-        if not model and not os.environ.get("PRODUCTREEL_MODEL"):
+        from productreel.settings import Settings
+
+        model = model or Settings().model
+        if not model:
             err.print("productreel: --backend diffusion needs --model DIR (try `productreel models tiny DIR`)", style="red", highlight=False)
             raise typer.Exit(2)
-        # The flow's tasks read the backend from settings, so workers and this process agree.
-        os.environ["PRODUCTREEL_BACKEND"] = "diffusion"
-        if model:
-            os.environ["PRODUCTREEL_MODEL"] = model
     summary = _run_batch(catalog=catalog, markets=_split(markets), kinds=_split(kinds), out=str(out),
-                         limit=limit, source=source, since=since, profile=profile, publish_to=publish)
+                         limit=limit, source=source, since=since, profile=profile, publish_to=publish,
+                         backend=backend, model=model, formats=_formats(formats), style=style, brand=brand)
     _print_summary(summary)
 
 
@@ -221,7 +245,9 @@ def campaign(
     markets: str = typer.Option("us", help="Comma-separated market codes."),
     kinds: str = typer.Option("ad", help="Clip kinds."),
     formats: str = typer.Option("9:16", help="Comma-separated formats, e.g. 9:16,1:1."),
-    template: str = typer.Option("default", help="Template set (a folder under templates/)."),
+    template: str = typer.Option("default", help="Script template set (a folder under templates/, e.g. summer-sale)."),
+    brand: str = typer.Option("default", help="Brand kit: colours, fonts, logo (clips/brands/NAME.yaml or a YAML path)."),
+    style: Optional[str] = typer.Option(None, help="Ad style (see `productreel styles`)."),
     catalog: Optional[str] = typer.Option(None, help="Catalog file or URL (default: the bundled sample)."),
     out: Path = typer.Option(Path("out/campaign"), help="Output folder."),
     profile: str = typer.Option("full", help="full or tiny."),
@@ -231,14 +257,16 @@ def campaign(
 ) -> None:
     """Render and check a campaign, ask for approval (Prefect UI on a server, this terminal on a laptop), publish the approved clips."""
     from flows.campaign import CAMPAIGN_DEPLOYMENT, CampaignApproval, ClipDecision, run_campaign_locally
-    from flows.catalog_batch import SAMPLE_CATALOG
     from flows.orchestration import deployment_available, flow_run_url, trigger_deployment
+    from jobs.plan import SAMPLE_CATALOG
+    from localization.templating import check_template_set
 
     if catalog:
         _check_catalog(catalog)
+    check_template_set(template)  # an unknown set is one line here, not a failure per job
     params: dict[str, Any] = dict(tag=tag, markets=_split(markets), kinds=_split(kinds), formats=_split(formats),
-                                  template=template, catalog=catalog or str(SAMPLE_CATALOG), out=str(out.resolve()),
-                                  profile=profile, publish_to=publish)
+                                  template=template, brand=brand, style=style, catalog=catalog or str(SAMPLE_CATALOG),
+                                  out=str(out.resolve()), profile=profile, publish_to=publish)
     if not local and deployment_available(CAMPAIGN_DEPLOYMENT):
         run = trigger_deployment(CAMPAIGN_DEPLOYMENT, params)
         console.print(f"campaign started on the Prefect server: {run.name}; approve it in the Prefect UI: {flow_run_url(run.id)}")
@@ -320,8 +348,8 @@ def serve_webhooks_command(
     publish: str = typer.Option("folder", help="Destination to publish to."),
 ) -> None:
     """Receive Shopify product webhooks and run product-changed for each (a deployment run when a Prefect server has it)."""
-    from flows.catalog_batch import SAMPLE_CATALOG
     from flows.product_changed import make_on_product
+    from jobs.plan import SAMPLE_CATALOG
     from productreel.settings import Settings
     from publishers.webhooks import serve_webhooks
 
@@ -372,11 +400,9 @@ def approve(
     reject: bool = typer.Option(False, "--reject", help="Reject instead of approve."),
 ) -> None:
     """Record a person's approval (or rejection) of clips whose WARN findings wait for one."""
-    import json
-
     from compliance import gate, record_approval
+    from jobs.outputs import read_outcomes
     from productreel.ledger import Ledger
-    from productreel.models import ComplianceReport
     from productreel.settings import Settings
 
     if not (out / "summary.json").exists():
@@ -387,16 +413,18 @@ def approve(
     decided = Table(title="decisions")
     for col in ("job", "decision", "rules"):
         decided.add_column(col)
-    for row in json.loads((out / "summary.json").read_text(encoding="utf-8"))["jobs"]:
-        job_id = f"{row['handle']}/{row['market']}/{row['kind']}/{row['format']}"
-        record = ledger.job(job_id)
-        if not record or not row.get("job_key") or (wanted and job_id not in wanted):
+    for row in read_outcomes(out):
+        if not row.job_key or not row.market or (wanted and row.job_id not in wanted):
             continue
-        report = ComplianceReport.model_validate((record.get("outputs") or {}).get("report") or {"clip": job_id, "market": row["market"]})
-        if not wanted and gate(report, ledger, row["job_key"]) != "needs-approval":
+        recorded = ledger.outcome(row.job_id)  # the ledger's record, as the run stored it
+        if recorded is None or recorded.job_key != row.job_key:
+            continue
+        report = recorded.report
+        if not wanted and gate(report, ledger, row.job_key) != "needs-approval":
             continue
         decision = "rejected" if reject else "approved"
-        record_approval(ledger, row["job_key"], who=who, why=why, report=report, decision=decision)
+        record_approval(ledger, row.job_key, who=who, why=why, report=report, decision=decision)
+        job_id = row.job_id
         decided.add_row(job_id, decision, ", ".join(sorted({f.rule for f in report.findings if f.severity == "WARN"})))
     console.print(decided if decided.row_count else "nothing awaits approval")
     console.print(f"next: productreel publish --out {out}", highlight=False)

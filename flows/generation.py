@@ -13,30 +13,32 @@ from typing import Any
 from prefect import task
 
 from flows.orchestration import gpu_slot, retry_transient
+from jobs.job import generation_key as _generation_key
 from productreel.models import Finding, Storyboard
 from productreel.settings import Settings
 
 
 def generation_enabled(settings: Settings | None = None) -> bool:
-    """True when this worker makes generated shots (PRODUCTREEL_BACKEND=diffusion, as the `gpu` pool sets)."""
+    """True when this worker makes generated shots (backend diffusion: the run's choice, or the `gpu` pool's setting)."""
     return (settings or Settings()).backend == "diffusion"
 
 
 def generation_key(settings: Settings | None = None) -> dict[str, Any]:
     """What about the model changes a generated shot, for the job key; empty for the compose backend."""
-    settings = settings or Settings()
-    if not generation_enabled(settings):
-        return {}
-    from clips.diffusion import model_key
-
-    return model_key(settings)
+    return _generation_key(settings or Settings())
 
 
 @task(name="generate-shots", retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=retry_transient,
       task_run_name="generate {storyboard.product_handle}/{storyboard.market}/{storyboard.kind}/{storyboard.format}")
-def generate_shots(storyboard: Storyboard) -> tuple[Storyboard, list[Finding]]:
+def generate_shots(storyboard: Storyboard, model: str | None = None) -> tuple[Storyboard, list[Finding]]:
     """Fill every generated shot of a storyboard, holding one `gpu` slot while the model runs."""
     from clips.diffusion import fill_generated_shots
 
+    settings = Settings(backend="diffusion", **({"model": model} if model else {}))
     with gpu_slot(storyboard.has_generated):
-        return fill_generated_shots(storyboard, settings=Settings())
+        return fill_generated_shots(storyboard, settings=settings)
+
+
+def generate_in_task(storyboard: Storyboard, settings: Settings) -> tuple[Storyboard, list[Finding]]:
+    """jobs.job.Generate for run_job: the generate-shots task, called from inside make-clip."""
+    return generate_shots(storyboard, settings.model)

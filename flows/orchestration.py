@@ -85,49 +85,36 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
 # --- cache keys ---------------------------------------------------------------
 
 
-def _ledger(url: str):
-    from productreel.ledger import open_ledger
-
-    return open_ledger(url)
-
-
 def job_cache_key(context: Any, parameters: dict[str, Any]) -> str | None:
-    """``cache_key_fn`` for make-clip: the job key plus the ledger's state of that job.
+    """``cache_key_fn`` for make-clip: the job key (from the task's own ``JobInputs``) plus the ledger's state of that job.
 
-    A hit means the ledger holds this job finished under the same job key
-    (flows.catalog_batch.job_inputs), with the same approval and receipt as
-    when the result was cached; anything else (never made, failed last time,
-    a new key, a new approval or publish) runs the task again.
+    A hit means the ledger holds this job finished under the same job key,
+    with the same approval and receipt as when the result was cached; anything
+    else (never made, failed last time, a new key, a new approval or publish)
+    runs the task again. The inputs are the ones the task gets: nothing is
+    computed twice.
     """
-    job = parameters.get("job")
-    product = parameters.get("product")
-    ledger_url = parameters.get("ledger_url")
-    if job is None or product is None or not ledger_url:
-        return None
-    ledger = _ledger(ledger_url)
-    row = ledger.job(job.id)
-    if row is None or row["status"] not in {"rendered", "blocked", "published"}:
-        return None
-    try:
-        from flows.catalog_batch import job_inputs
+    from productreel.ledger import FINISHED, open_ledger
 
-        key = job_inputs(job, product, parameters.get("profile", "full"), parameters.get("destination", "folder"),
-                         parameters.get("brand", "default"))[0]
-    except Exception:  # noqa: BLE001 - no cache key beats a wrong one; the task reports the error
+    inputs = parameters.get("inputs")
+    options = parameters.get("options")
+    if inputs is None or options is None:
         return None
-    if row["key"] != key:
+    ledger = open_ledger(options.ledger_url)
+    row = ledger.job(inputs.job.id)
+    if row is None or row["status"] not in FINISHED or row["key"] != inputs.key:
         return None
-    approval = ledger.approval(key)
-    receipt = ledger.receipt(key, parameters.get("destination", "folder"))
+    approval = ledger.approval(inputs.key)
+    receipt = ledger.receipt(inputs.key, options.destination)
     return "job-" + stable_hash(
         {
-            "job": job.id,
-            "key": key,
+            "job": inputs.job.id,
+            "key": inputs.key,
             "status": row["status"],
             "updated": str(row["updated_at"]),
             "approval": [approval["decision"], str(approval["created_at"])] if approval else None,
             "receipt": receipt.status if receipt else None,
-            "out": parameters.get("out_dir"),
+            "out": options.out_dir,
         }
     )
 

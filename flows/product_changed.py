@@ -15,8 +15,9 @@ from typing import Any
 
 from prefect import flow
 
-from flows.catalog_batch import SAMPLE_CATALOG, catalog_batch
+from flows.catalog_batch import catalog_batch
 from flows.orchestration import deployment_available, trigger_deployment
+from jobs.plan import SAMPLE_CATALOG
 
 PRODUCT_CHANGED_DEPLOYMENT = "product-changed/product-changed"
 log = logging.getLogger(__name__)
@@ -41,10 +42,13 @@ def product_changed(
     publish_to: str = "folder",
     updated_at: str | None = None,
     publish_url: str | None = None,
+    brand: str = "default",
+    style: str | None = None,
 ) -> dict[str, Any]:
     """Render, check and publish one product (by id or handle) for all its markets (every configured market by default)."""
     return catalog_batch(catalog=catalog, source=source, markets=markets or all_markets(), kinds=kinds, out=out,
-                         profile=profile, publish_to=publish_to, products=[product], publish_url=publish_url)
+                         profile=profile, publish_to=publish_to, products=[product], publish_url=publish_url,
+                         brand=brand, style=style)
 
 
 def make_on_product(

@@ -50,10 +50,12 @@ def _templates_dir(templates_dir: Path | None) -> Path:
     return Path(get_settings().templates_dir)
 
 
-def template_candidates(kind: str, market: Market | str, brand: str = "default") -> list[str]:
-    """Template names in lookup order for a clip kind, market and brand."""
+def template_candidates(kind: str, market: Market | str, brand: str = "default", template: str = "default") -> list[str]:
+    """Template names in lookup order for a clip kind, market, brand and template set (a campaign's own templates)."""
     code = market if isinstance(market, str) else market.code
     names = []
+    if template and template != "default":
+        names += [f"{template}/{code}/{kind}.j2", f"{template}/{kind}.j2"]
     if brand and brand != "default":
         names.append(f"{brand}/{code}/{kind}.j2")
     names.append(f"{code}/{kind}.j2")
@@ -63,10 +65,27 @@ def template_candidates(kind: str, market: Market | str, brand: str = "default")
     return names
 
 
-def find_template(kind: str, market: Market | str, brand: str = "default", templates_dir: Path | None = None) -> str:
-    """The first template name that exists for ``kind``, ``market`` and ``brand``."""
+def template_sets(templates_dir: Path | None = None) -> list[str]:
+    """The template sets a run or campaign may name: the folders under templates/ that are not a market."""
+    from localization.markets import load_markets
+
     root = _templates_dir(templates_dir)
-    names = template_candidates(kind, market, brand)
+    markets = set(load_markets())
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and p.name not in markets and any(p.rglob("*.j2")))
+
+
+def check_template_set(template: str, templates_dir: Path | None = None) -> None:
+    """Raise InputError naming the known sets when ``template`` is not a template set."""
+    if template and template != "default" and template not in template_sets(templates_dir):
+        known = ", ".join(template_sets(templates_dir))
+        raise InputError(f"no template set {template!r}; known: {known}", where=str(_templates_dir(templates_dir)))
+
+
+def find_template(kind: str, market: Market | str, brand: str = "default", templates_dir: Path | None = None,
+                  template: str = "default") -> str:
+    """The first template name that exists for ``kind``, ``market``, ``brand`` and ``template`` set."""
+    root = _templates_dir(templates_dir)
+    names = template_candidates(kind, market, brand, template)
     for name in names:
         if (root / name).is_file():
             return name
@@ -148,12 +167,13 @@ def _hash_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:20]
 
 
-def template_versions(kind: str, market: Market | str, brand: str = "default", templates_dir: Path | None = None) -> dict[str, str]:
+def template_versions(kind: str, market: Market | str, brand: str = "default", templates_dir: Path | None = None,
+                      template: str = "default") -> dict[str, str]:
     """{template name: content hash} for the template a job uses and every template it pulls in."""
     root = _templates_dir(templates_dir)
     env = _environment(root.resolve())
     versions: dict[str, str] = {}
-    todo = [find_template(kind, market, brand, root)]
+    todo = [find_template(kind, market, brand, root, template)]
     while todo:
         name = todo.pop()
         if name in versions:
@@ -230,13 +250,14 @@ def render_script(
     kind: str,
     *,
     brand: str = "default",
+    template: str = "default",
     templates_dir: Path | None = None,
 ) -> Script:
     """The script for one clip: rendered from the first matching template and parsed into sections."""
     root = _templates_dir(templates_dir)
     env = _environment(root.resolve())
-    name = find_template(kind, market, brand, root)
-    versions = template_versions(kind, market, brand, root)
+    name = find_template(kind, market, brand, root, template)
+    versions = template_versions(kind, market, brand, root, template)
     try:
         template = env.get_template(name)
         text = template.render(template_context(lp, product, market, kind, brand))

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from productreel.models import PublishReceipt
+from productreel.models import JobOutcome, JobStatus, PublishReceipt
 
 metadata = MetaData()
 
@@ -40,11 +40,12 @@ jobs = Table(
     Column("market", String(16), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("format", String(8), nullable=False),
-    Column("status", String(16), nullable=False),  # running, rendered, blocked, failed, published
+    Column("status", String(16), nullable=False),  # a JobStatus: running, rendered, blocked, failed
     Column("outputs", JSON, default=dict),
     Column("findings", JSON, default=list),
     Column("error", Text, default=""),
     Column("updated_at", DateTime(timezone=True)),
+    Column("outcome", JSON),  # the JobOutcome, stored once; every reader takes it as it is
 )
 
 receipts = Table(
@@ -90,6 +91,7 @@ class Ledger:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     # --- jobs -------------------------------------------------------------
     def job(self, job_id: str) -> dict[str, Any] | None:
@@ -104,9 +106,21 @@ class Ledger:
             return [dict(r) for r in conn.execute(select(jobs).order_by(jobs.c.job_id)).mappings()]
 
     def is_current(self, job_id: str, key: str) -> bool:
-        """True when the job finished with this key (rendered, blocked or published)."""
+        """True when the job finished with this key (rendered or blocked)."""
         row = self.job(job_id)
-        return bool(row and row["key"] == key and row["status"] in {"rendered", "blocked", "published"})
+        return bool(row and row["key"] == key and row["status"] in FINISHED)
+
+    def outcome(self, job_id: str) -> JobOutcome | None:
+        """The outcome recorded for a job (None when it never finished or was recorded before outcomes existed)."""
+        row = self.job(job_id)
+        if not row or not row.get("outcome"):
+            return None
+        return JobOutcome.model_validate(row["outcome"])
+
+    def record_outcome(self, outcome: JobOutcome) -> None:
+        """Store a job's outcome (one row per job; its status, key and error are columns for queries)."""
+        data = json.loads(outcome.model_dump_json())
+        self.record_job(outcome.job_id, outcome.job_key or "-", outcome.status.value, error=outcome.error, outcome=data)
 
     def record_job(
         self,
@@ -117,6 +131,7 @@ class Ledger:
         outputs: dict[str, Any] | None = None,
         findings: list[dict[str, Any]] | None = None,
         error: str = "",
+        outcome: dict[str, Any] | None = None,
     ) -> None:
         """Insert or update one job's row."""
         handle, market, kind, fmt = job_id.split("/", 3)
@@ -130,6 +145,7 @@ class Ledger:
             outputs=_jsonable(outputs or {}),
             findings=_jsonable(findings or []),
             error=error,
+            outcome=outcome,
             updated_at=_now(),
         )
         with self.engine.begin() as conn:
@@ -216,6 +232,20 @@ class Ledger:
             conn.execute(
                 approvals.insert().values(job_key=job_key, decision=decision, who=who, why=why, created_at=_now())
             )
+
+
+FINISHED = {JobStatus.RENDERED.value, JobStatus.BLOCKED.value}
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add columns a ledger made by an older productreel lacks (create_all makes tables, never columns)."""
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(engine).get_columns("jobs")}
+    with engine.begin() as conn:
+        for column in jobs.columns:
+            if column.name not in have:
+                conn.execute(text(f"ALTER TABLE jobs ADD COLUMN {column.name} {column.type.compile(engine.dialect)}"))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

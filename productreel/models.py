@@ -9,6 +9,7 @@ import hashlib
 import json
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -243,6 +244,89 @@ class Cue(BaseModel):
     text: str
 
 
+class Cutout(BaseModel):
+    """Where the product is in one photo: its box, a feathered mask (cached PNG) and how it was found.
+
+    kind: "alpha" (the photo is already transparent), "studio" (segmented from a plain or gradient
+    backdrop), "lifestyle" (busy backdrop: a salient box, the photo shown whole), "failed" (nothing found).
+    """
+
+    image: Path
+    sha256: str
+    width: int
+    height: int
+    kind: Literal["alpha", "studio", "lifestyle", "failed"]
+    box: tuple[int, int, int, int]  # the product in image pixels: x0, y0, x1, y1
+    mask: Path | None = None  # 8-bit alpha PNG, image-sized; None for lifestyle and failed
+    background: tuple[int, int, int] | None = None  # the backdrop colour read from the border
+    palette: list[tuple[int, int, int]] = Field(default_factory=list)  # the product's main colours
+    coverage: float = 0.0  # share of the photo the product covers
+    method: str = ""  # how it was found: "alpha", "grabcut", "saliency", "matting:<model>"
+    reason: str = ""  # why a cutout failed
+
+    @property
+    def aspect(self) -> float:
+        """The product box's width over its height."""
+        x0, y0, x1, y1 = self.box
+        return max(1, x1 - x0) / max(1, y1 - y0)
+
+
+class Repairs(BaseModel):
+    """Repairs the compliance loop asked for (clips.storyboard.apply_repair_hints records them; the layout reads them)."""
+
+    contrast_box: bool = False
+    text_scale: float = 1.0
+    safe_zone: dict[str, float] | None = None  # margins (share of the frame) per side: top, bottom, left, right
+    loudness: float | None = None
+    labels: list[str] = Field(default_factory=list)  # label rule ids whose label is drawn larger and boxed
+    recaption: bool = False
+
+
+class StoryboardMeta(BaseModel):
+    """What a storyboard carries besides its scenes: inputs for the job key, provenance, cutouts and findings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    storyboard_version: str = ""
+    profile: str = "full"
+    style: str = "studio"
+    templates: dict[str, str] = Field(default_factory=dict)  # template name -> content hash
+    product_id: str = ""
+    product_content_hash: str = ""
+    market_hash: str = ""
+    language: str = ""
+    voice: str = ""
+    ad_label: str = ""
+    ai_label: str = ""
+    ai_label_required: bool = False
+    true_peak_dbtp: float = -1.0
+    images: list[str] = Field(default_factory=list)
+    image_alts: list[str] = Field(default_factory=list)
+    prompt: str = ""
+    negative_prompt: str = ""
+    caption_chars_per_second: float = 15.0
+    script_sentences: int = 0
+    spoken_sentences: int = 0
+    beat_s: float | None = None  # the music's beat: scene cuts land on it
+    discount: str = ""  # the percent off as the market writes it ("-25 %"), when a compare-at price shows one
+    cutouts: list[Cutout] = Field(default_factory=list)  # one per image in `images` order
+    input_findings: list[Finding] = Field(default_factory=list)  # the input-quality gate (INPUT-*)
+    repairs: Repairs = Field(default_factory=Repairs)
+    # Set by clips.diffusion.fill_generated_shots.
+    diffusion: dict[str, Any] | None = None
+    digital_source_type: str = ""
+    c2pa_assets: list[dict[str, Any]] = Field(default_factory=list)
+    # Rights: the assets a clip uses (compliance.rights) and the model that made a generated shot.
+    assets: list[dict[str, Any]] | None = None
+    model: str = ""
+
+    def cutout_for(self, image: Path | str | None) -> Cutout | None:
+        """The cutout of one of the storyboard's images (None when it has none)."""
+        if image is None:
+            return None
+        return next((c for c in self.cutouts if str(c.image) == str(image)), None)
+
+
 class Storyboard(BaseModel):
     """Everything the renderer needs to make one clip."""
 
@@ -265,7 +349,7 @@ class Storyboard(BaseModel):
     destination: str = "folder"
     brand: str = "default"
     loudness_target: float = -14.0
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: StoryboardMeta = Field(default_factory=StoryboardMeta)
 
     @property
     def duration(self) -> float:
@@ -356,6 +440,92 @@ class Job(BaseModel):
     def id(self) -> str:
         """A readable identity, stable across runs."""
         return f"{self.handle}/{self.market}/{self.kind}/{self.format}"
+
+
+class JobStatus(str, Enum):
+    """Where a job stands: running while a worker has it, then one of the four ends a run summary shows."""
+
+    RUNNING = "running"
+    RENDERED = "rendered"  # made and checked; no BLOCK finding
+    BLOCKED = "blocked"  # made and checked; a BLOCK finding stops it
+    FAILED = "failed"  # could not be made (bad input, a bug, a library error)
+    SKIPPED = "skipped"  # unchanged since the run that made it: nothing was redone
+
+    @property
+    def finished(self) -> bool:
+        """True for a job the ledger may skip next time (it was made under its key)."""
+        return self in (JobStatus.RENDERED, JobStatus.BLOCKED)
+
+
+# What may happen to a checked clip now (compliance.approvals.gate).
+Verdict = Literal["publish", "needs-approval", "rejected", "blocked"]
+
+
+class JobOutcome(BaseModel):
+    """What happened to one job: the one record the ledger stores and the summary, review page and publish read.
+
+    A catalog problem (a product that could not be read) is an outcome too, with
+    empty market, kind and format.
+    """
+
+    handle: str
+    market: str = ""
+    kind: str = ""
+    format: str = ""
+    status: JobStatus
+    job_key: str = ""
+    source: str = ""  # where the product came from (file:row, URL)
+    clip: str = ""
+    poster: str = ""
+    srt: str = ""
+    vtt: str = ""
+    metadata: str = ""  # the renderer's JSON sidecar
+    duration: float = 0.0
+    destination: str = "folder"
+    findings: list[Finding] = Field(default_factory=list)
+    verdict: Verdict | None = None  # None until the clip was checked
+    receipt: PublishReceipt | None = None
+    publish: str = ""  # what publishing did or waits for, in words: "published", "awaiting approval (L10N-1)", ...
+    error: str = ""  # one line: what failed and where
+    log: str = ""  # the traceback of an unexpected error, under <out>/logs/
+
+    @property
+    def job_id(self) -> str:
+        """handle/market/kind/format."""
+        return f"{self.handle}/{self.market}/{self.kind}/{self.format}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def passed(self) -> bool:
+        """True when the clip may be published, now or after a person's approval."""
+        return self.verdict in ("publish", "needs-approval")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def needs_approval(self) -> bool:
+        """True while WARN findings wait for a person."""
+        return self.verdict == "needs-approval"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def findings_count(self) -> int:
+        """How many findings the clip has."""
+        return len(self.findings)
+
+    @property
+    def report(self) -> ComplianceReport:
+        """The findings as a compliance report."""
+        return ComplianceReport(clip=self.clip or self.job_id, market=self.market, destination=self.destination,
+                                findings=list(self.findings))
+
+    def rendered_clip(self) -> RenderedClip:
+        """The clip files as the publishers take them."""
+        return RenderedClip(
+            job_key=self.job_key, product_handle=self.handle, market=self.market, kind=self.kind,  # type: ignore[arg-type]
+            format=self.format, video=Path(self.clip), srt=Path(self.srt) if self.srt else None,
+            vtt=Path(self.vtt) if self.vtt else None, poster=Path(self.poster) if self.poster else None,
+            metadata=Path(self.metadata) if self.metadata else None, duration=self.duration,
+        )
 
 
 LocalizedProduct.model_rebuild()

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from productreel import atomic
 from productreel.errors import InputError, ProductreelError
 from productreel.ledger import Ledger
-from productreel.models import Destination, Product, PublishReceipt, RenderedClip
+from productreel.models import Destination, JobOutcome, Product, PublishReceipt, RenderedClip
 from productreel.settings import Settings
 
 from publishers.base import now, redact
@@ -61,16 +61,17 @@ def publish_run(
     out = Path(out_dir).resolve()
     summary_path = out / "summary.json"
     try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        data = json.loads(summary_path.read_text(encoding="utf-8"))
+        outcomes = [JobOutcome.model_validate(row) for row in data.get("jobs") or []]
     except FileNotFoundError:
         raise InputError(f"no finished run in {out}: summary.json not found (run `productreel run` first)") from None
     except ValueError as exc:
-        raise InputError(f"{summary_path} is not valid JSON: {exc}") from exc
+        raise InputError(f"{summary_path} is not a run summary: {' '.join(str(exc).split())[:200]}") from exc
     ledger = ledger or Ledger(Settings().ledger(out))
     destination = Destination(name=to, options=dict(options or {}), dry_run=dry_run)
-    jobs = [j for j in summary.get("jobs") or [] if j.get("market") and j.get("kind")]  # not catalog problem rows
+    jobs = [o for o in outcomes if o.market and o.kind]  # not catalog problem rows
     if require_approval is None:
-        require_approval = any(j.get("job_key") and ledger.approval(j["job_key"]) for j in jobs)
+        require_approval = any(o.job_key and ledger.approval(o.job_key) for o in jobs)
     results: list[PublishResult] = []
     for job in jobs:
         results.append(_publish_job(job, destination, ledger, out, products or {}, require_approval, secrets, publish))
@@ -78,35 +79,29 @@ def publish_run(
     return results
 
 
-def _publish_job(job: dict[str, Any], destination: Destination, ledger: Ledger, out: Path,
+def _publish_job(job: JobOutcome, destination: Destination, ledger: Ledger, out: Path,
                  products: Mapping[str, Product], require_approval: bool, secrets: Mapping[str, str] | None,
                  publish: Any) -> PublishResult:
-    handle, market, kind, fmt = job["handle"], job["market"], job["kind"], job["format"]
-    key = job.get("job_key") or ""
+    key = job.job_key
 
     def result(status: str, detail: str = "", receipt: PublishReceipt | None = None) -> PublishResult:
         receipt = receipt or PublishReceipt(destination=destination.name, job_key=key, status=status, detail=detail)
-        return PublishResult(handle, market, kind, fmt, receipt)
+        return PublishResult(job.handle, job.market, job.kind, job.format, receipt)
 
-    passed = job.get("passed")
-    if passed is None:
-        passed = job.get("status") in {"rendered", "published"}
-    if not passed:
-        why = {"blocked": "blocked by compliance", "failed": f"render failed: {job.get('error', '')}".rstrip(": ")}
-        return result("skipped", why.get(job.get("status", ""), f"not publishable ({job.get('status')})"))
-    if not key or not job.get("clip"):
+    if job.status.value == "failed":
+        return result("skipped", f"render failed: {job.error}".rstrip(": "))
+    if job.verdict == "blocked" or job.verdict is None:
+        return result("skipped", "blocked by compliance" if job.verdict == "blocked" else f"not publishable ({job.status.value})")
+    if not key or not job.clip:
         return result("skipped", "the run recorded no clip for this job")
     approval = ledger.approval(key)
-    if approval and approval.get("decision") == "rejected":
-        return result("skipped", f"rejected by {approval.get('who') or 'a reviewer'}: {approval.get('why') or ''}".rstrip(": "))
-    if (require_approval or job.get("needs_approval")) and not (approval and approval.get("decision") == "approved"):
+    if job.verdict == "rejected" or (approval and approval.get("decision") == "rejected"):
+        who = (approval or {}).get("who") or "a reviewer"
+        return result("skipped", f"rejected by {who}: {(approval or {}).get('why') or ''}".rstrip(": "))
+    if (require_approval or job.needs_approval) and not (approval and approval.get("decision") == "approved"):
         return result("skipped", "awaiting approval")
-    clip = RenderedClip(
-        job_key=key, product_handle=handle, market=market, kind=kind, format=fmt, video=Path(job["clip"]),
-        srt=Path(job["srt"]) if job.get("srt") else None, vtt=Path(job["vtt"]) if job.get("vtt") else None,
-        poster=Path(job["poster"]) if job.get("poster") else None, duration=float(job.get("duration") or 0.0),
-    )
-    product = products.get(handle) or product_from_clip(clip)
+    clip = job.rendered_clip()
+    product = products.get(job.handle) or product_from_clip(clip)
     try:
         receipt = publish(clip, product, destination, ledger=ledger, out_dir=out, secrets=secrets)
     except ProductreelError as exc:

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from flows.campaign import CampaignApproval, ClipDecision, apply_decisions, approval_form, select_products
-from flows.catalog_batch import JobResult
 from productreel.ledger import Ledger
-from productreel.models import Product
+from productreel.models import Finding, JobOutcome, JobStatus, Product
 
 
-def _result(handle: str, passed: bool = True, status: str = "rendered") -> JobResult:
-    return JobResult(handle, "us", "ad", "9:16", status, job_key=f"key-{handle}", passed=passed,
-                     findings=[{"severity": "WARN", "rule": "ACC-2", "message": "contrast 4.2:1"}])
+def _result(handle: str, verdict: str = "publish", status: str = "rendered") -> JobOutcome:
+    return JobOutcome(handle=handle, market="us", kind="ad", format="9:16", status=JobStatus(status),
+                      job_key=f"key-{handle}", verdict=verdict,
+                      findings=[Finding(severity="WARN", rule="ACC-2", message="contrast 4.2:1")])
 
 
 def test_select_products_by_tag():
@@ -26,9 +26,8 @@ def test_select_products_by_tag():
 
 
 def test_approval_form_offers_passing_clips_and_shows_findings(tmp_path):
-    waiting = _result("hat", passed=False)
-    waiting.publish = "awaiting approval (ACC-2)"
-    results = [_result("mug"), _result("cap", passed=False, status="blocked"), waiting]
+    waiting = _result("hat", verdict="needs-approval")
+    results = [_result("mug"), _result("cap", verdict="blocked", status="blocked"), waiting]
     form = approval_form(results, tmp_path / "index.html")
     assert [d.clip for d in form().clips] == ["mug/us/ad/9:16", "hat/us/ad/9:16"]
     description = form._description
@@ -38,15 +37,16 @@ def test_approval_form_offers_passing_clips_and_shows_findings(tmp_path):
 
 def test_decisions_go_to_the_ledger_and_silence_is_a_rejection(tmp_path):
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    waiting = _result("hat", passed=False)
-    waiting.publish = "awaiting approval (ACC-2)"
-    results = [_result("mug"), _result("cap"), waiting, _result("bag", passed=False, status="blocked")]
+    waiting = _result("hat", verdict="needs-approval")
+    results = [_result("mug"), _result("cap"), waiting, _result("bag", verdict="blocked", status="blocked")]
     approval = CampaignApproval(reviewer="ann", comment="summer copy only", clips=[
         ClipDecision(clip="mug/us/ad/9:16", approve=True),
         ClipDecision(clip="cap/us/ad/9:16", approve=False, comment="logo too small"),
     ])
-    approved, rejected = apply_decisions(results, approval, ledger)
+    decided, approved = apply_decisions(results, approval, ledger)
+    rejected = [r for r in decided if r.verdict == "rejected"]
     assert [r.handle for r in approved] == ["mug"] and [r.handle for r in rejected] == ["cap", "hat"]
+    assert [r.handle for r in decided] == ["mug", "cap", "hat", "bag"] and not any(r.passed for r in rejected)
     assert ledger.approval("key-mug")["decision"] == "approved"
     assert ledger.approval("key-cap")["why"] == "logo too small" and ledger.approval("key-cap")["who"] == "ann"
     assert ledger.approval("key-hat")["why"] == "summer copy only"

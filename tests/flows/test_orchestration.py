@@ -117,15 +117,16 @@ def test_only_remote_stores_are_paced():
 
 
 def test_job_cache_key_serves_only_finished_unchanged_jobs(tmp_path):
-    from flows.catalog_batch import job_inputs
+    from jobs.job import RunOptions, job_inputs
 
     ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     ledger = Ledger(ledger_url)
     job = Job(handle="mug", market="us", kind="ad", format="9:16")
     product = Product(id="1", handle="mug", title="Mug", description="A stoneware mug.")
-    params = dict(job=job, product=product, out_dir=str(tmp_path), ledger_url=ledger_url, profile="tiny",
-                  destination="folder", brand="default")
-    key = job_inputs(job, product, "tiny", "folder", "default")[0]
+    options = RunOptions(out_dir=str(tmp_path), ledger_url=ledger_url, profile="tiny")
+    inputs = job_inputs(job, product, options)
+    params = dict(inputs=inputs, product=product, options=options)
+    key = inputs.key
 
     assert job_cache_key(None, params) is None  # never made: run it
     ledger.record_job(job.id, key, "failed", error="bad image")
@@ -135,7 +136,7 @@ def test_job_cache_key_serves_only_finished_unchanged_jobs(tmp_path):
     ledger.record_job(job.id, key, "rendered")
     hit = job_cache_key(None, params)
     assert hit and hit == job_cache_key(None, dict(params))
-    changed = dict(params, product=product.model_copy(update={"title": "Big mug"}))
+    changed = dict(params, inputs=job_inputs(job, product.model_copy(update={"title": "Big mug"}), options))
     assert job_cache_key(None, changed) is None  # the product changed: its job key no longer matches
     ledger.record_approval(key, "approved", who="ann", why="fine")
     assert job_cache_key(None, params) not in {None, hit}  # a decision since: the cached result is stale

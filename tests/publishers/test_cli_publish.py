@@ -13,9 +13,9 @@ def make_run(out, clip_files):
     out.mkdir(parents=True)
     jobs = [
         {"handle": "mug", "market": "us", "kind": "ad", "format": "9:16", "status": "rendered", "job_key": "k1",
-         "passed": True, "clip": str(clip_files["video"]), "srt": str(clip_files["srt"]), "vtt": "", "poster": "", "duration": 1.0},
+         "verdict": "publish", "clip": str(clip_files["video"]), "srt": str(clip_files["srt"]), "vtt": "", "poster": "", "duration": 1.0},
         {"handle": "mug", "market": "de", "kind": "ad", "format": "9:16", "status": "blocked", "job_key": "k2",
-         "passed": False, "clip": str(clip_files["video"])},
+         "verdict": "blocked", "clip": str(clip_files["video"])},
     ]
     (out / "summary.json").write_text(json.dumps({"jobs": jobs}))
 

@@ -20,10 +20,10 @@ def finished_run(tmp_path, clip_files):
     common = {"clip": str(clip_files["video"]), "srt": str(clip_files["srt"]), "vtt": str(clip_files["vtt"]),
               "poster": str(clip_files["poster"]), "duration": 1.0, "publish": "", "error": "", "findings_count": 0}
     jobs = [
-        {"handle": "mug", "market": "us", "kind": "ad", "format": "9:16", "status": "rendered", "job_key": "k-us", "passed": True, **common},
-        {"handle": "mug", "market": "de", "kind": "ad", "format": "9:16", "status": "blocked", "job_key": "k-de", "passed": False, **common},
-        {"handle": "mug", "market": "jp", "kind": "ad", "format": "9:16", "status": "skipped", "job_key": "k-jp", "passed": True, **common},
-        {"handle": "mug", "market": "fr", "kind": "ad", "format": "9:16", "status": "rendered", "job_key": "k-fr", "passed": True, **common},
+        {"handle": "mug", "market": "us", "kind": "ad", "format": "9:16", "status": "rendered", "job_key": "k-us", "verdict": "publish", **common},
+        {"handle": "mug", "market": "de", "kind": "ad", "format": "9:16", "status": "blocked", "job_key": "k-de", "verdict": "blocked", **common},
+        {"handle": "mug", "market": "jp", "kind": "ad", "format": "9:16", "status": "skipped", "job_key": "k-jp", "verdict": "publish", **common},
+        {"handle": "mug", "market": "fr", "kind": "ad", "format": "9:16", "status": "rendered", "job_key": "k-fr", "verdict": "publish", **common},
         {"handle": "?", "market": "", "kind": "", "format": "", "status": "failed", "error": "price 'abc' is not a number"},
     ]
     (out / "summary.json").write_text(json.dumps({"out": str(out), "counts": {}, "jobs": jobs}))

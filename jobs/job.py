@@ -1,0 +1,290 @@
+"""One job from inputs to outcome: inputs computed once, then skip, storyboard, render, repair, gate, sign.
+
+``job_inputs`` computes what a job is made of (market, localized product,
+script) and its key, once; the flow hands the same ``JobInputs`` to Prefect's
+cache key and to ``run_job``. ``run_job`` returns a typed ``JobOutcome`` and
+stores it in the ledger; any exception inside a job fails that job alone (a
+transient one is raised for the task's retries).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from jobs.plan import one_line
+from productreel.errors import ProductreelError, is_transient
+from productreel.ledger import Ledger, open_ledger
+from productreel.models import (
+    Destination,
+    Finding,
+    Job,
+    JobOutcome,
+    JobStatus,
+    LocalizedProduct,
+    Market,
+    Product,
+    Script,
+    Storyboard,
+    stable_hash,
+)
+from productreel.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Fills a storyboard's generated shots: (storyboard, settings) -> (storyboard, findings).
+Generate = Callable[[Storyboard, Settings], tuple[Storyboard, list[Finding]]]
+
+
+class RunOptions(BaseModel):
+    """The choices of one run that every job shares (flow parameters, never environment variables)."""
+
+    out_dir: str
+    ledger_url: str
+    profile: str = "full"
+    destination: str = "folder"
+    brand: str = "default"  # brand kit: colours, fonts, logo (clips/brands/NAME.yaml)
+    template: str = "default"  # script template set (templates/NAME/)
+    style: str | None = None  # ad style (None: the brand's or the default)
+    backend: str = "compose"
+    model: str | None = None
+
+    def settings(self) -> Settings:
+        """Machine settings with this run's backend and model."""
+        overrides: dict[str, Any] = {"backend": self.backend}
+        if self.model:
+            overrides["model"] = self.model
+        return Settings(**overrides)
+
+
+class JobInputs(BaseModel):
+    """What one job is made of, computed once: the source of its key and the task's argument."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    job: Job
+    key: str
+    market: Market
+    lp: LocalizedProduct
+    script: Script
+    generator: dict[str, Any] = Field(default_factory=dict)  # the model that makes generated shots; empty on compose
+
+
+def generation_key(settings: Settings) -> dict[str, Any]:
+    """What about the model changes a generated shot (for the job key); empty on the compose backend."""
+    if settings.backend != "diffusion":
+        return {}
+    from clips.diffusion import model_key
+
+    return model_key(settings)
+
+
+def job_inputs(job: Job, product: Product, options: RunOptions) -> JobInputs:
+    """Localize, template the script and compute the job key: everything that changes the clip, hashed."""
+    from clips.compose import RENDERER_VERSION
+    from clips.storyboard import STORYBOARD_VERSION
+    from localization import localize
+    from localization.markets import get_market
+    from localization.templating import render_script
+
+    market = get_market(job.market)
+    lp = localize(product, market)
+    script = render_script(lp, product, market, job.kind, brand=options.brand, template=options.template)
+    key_data: dict[str, Any] = {
+        "product": product.content_hash,
+        "market": market.model_dump(mode="json"),
+        "kind": job.kind,
+        "format": job.format,
+        "templates": script.templates,
+        "renderer": [RENDERER_VERSION, STORYBOARD_VERSION],
+        "profile": options.profile,
+        "brand": options.brand,
+        "destination": options.destination,
+    }
+    # Only non-default choices enter the key, so keys of runs that never chose them stay as they were.
+    if options.template != "default":
+        key_data["template"] = options.template
+    if options.style:
+        key_data["style"] = options.style
+    generator = generation_key(options.settings())
+    if generator:
+        key_data["generator"] = generator
+    return JobInputs(job=job, key=stable_hash(key_data), market=market, lp=lp, script=script, generator=generator)
+
+
+def prepare(job: Job, product: Product, options: RunOptions) -> JobInputs | JobOutcome:
+    """The job's inputs, or its failed outcome (recorded in the ledger) when computing them raised anything."""
+    try:
+        return job_inputs(job, product, options)
+    except Exception as exc:  # noqa: BLE001 - one job's bad input or bug fails that job alone
+        return failed(job, exc, options, source=product.source)
+
+
+def run_job(inputs: JobInputs, product: Product, options: RunOptions, *, generate: Generate | None = None) -> JobOutcome:
+    """Make one job: skip it when the ledger has it under the same key, else storyboard, render, check, gate and sign.
+
+    A transient error (throttled, GPU out of memory) is raised for the caller's
+    retries; anything else fails this job alone, with a one-line error and,
+    for an unexpected exception, its traceback in ``<out>/logs/``.
+    """
+    ledger = open_ledger(options.ledger_url)
+    try:
+        previous = ledger.outcome(inputs.job.id)
+        if previous is not None and previous.job_key == inputs.key and previous.status.finished:
+            return skipped(previous, ledger, options)
+        ledger.record_job(inputs.job.id, inputs.key, JobStatus.RUNNING.value)
+        outcome = _make(inputs, product, options, ledger, generate)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        outcome = failed(inputs.job, exc, options, key=inputs.key, source=product.source)
+        return outcome
+    ledger.record_outcome(outcome)
+    return outcome
+
+
+def _make(inputs: JobInputs, product: Product, options: RunOptions, ledger: Ledger, generate: Generate | None) -> JobOutcome:
+    from clips.compose import render
+    from clips.storyboard import apply_repair_hints, build_storyboard
+    from compliance import asset_manifest, check_with_repairs, gate, sign_clip
+
+    job, market, lp, script, key = inputs.job, inputs.market, inputs.lp, inputs.script, inputs.key
+    storyboard = build_storyboard(
+        product, lp, script, market, job.kind, job.format, job_key=key, profile=options.profile,
+        brand=options.brand, destination=options.destination, generated=bool(inputs.generator),
+        **({"style": options.style} if options.style else {}),
+    )
+    generated_findings: list[Finding] = []
+    if storyboard.has_generated:
+        storyboard, generated_findings = (generate or _generate_here)(storyboard, options.settings())
+    clips_dir = Path(options.out_dir) / "clips"
+    clip = render(storyboard, clips_dir)
+    assets = asset_manifest(storyboard, assets=_c2pa_assets(storyboard))
+
+    def rerender(hints: dict[str, Any]):
+        # FIX findings the renderer can repair (contrast, text size, safe zone, loudness, captions, layout).
+        repaired = apply_repair_hints(storyboard, hints)
+        return render(repaired, clips_dir), repaired
+
+    clip, checked, repairs = check_with_repairs(
+        clip, market, rerender=rerender, destination=options.destination, storyboard=storyboard, lp=lp,
+        script_text=script.voiceover, assets=assets,
+    )
+    findings = [*lp.findings, *generated_findings, *_storyboard_findings(storyboard), *checked.findings]
+    if repairs:
+        findings.append(Finding(rule="REPAIR", severity="INFO", message=f"re-rendered {len(repairs)}x to repair FIX findings",
+                                evidence={"hints": repairs[-1]}))
+    report = checked.model_copy(update={"findings": findings})
+    verdict = gate(report, ledger, key)
+    if verdict != "blocked":
+        # C2PA signing is the very last write to the clip; it reads the manifest back and verifies it.
+        sign_clip(clip, generated=storyboard.has_generated, assets=assets, market=market.code)
+        findings = [f for f in findings if not (f.rule == "PROV-1" and f.severity == "INFO")]
+        findings.append(Finding(rule="PROV-1", severity="INFO", message="signed with C2PA and verified",
+                                evidence={"generated": storyboard.has_generated}))
+    return JobOutcome(
+        handle=job.handle, market=job.market, kind=job.kind, format=job.format,
+        status=JobStatus.RENDERED if report.passed else JobStatus.BLOCKED, job_key=key, source=product.source,
+        clip=str(clip.video), poster=str(clip.poster or ""), srt=str(clip.srt or ""), vtt=str(clip.vtt or ""),
+        metadata=str(clip.metadata or ""), duration=clip.duration, destination=options.destination,
+        findings=findings, verdict=verdict, publish=awaiting(verdict, findings),
+    )
+
+
+def _generate_here(storyboard: Storyboard, settings: Settings) -> tuple[Storyboard, list[Finding]]:
+    from clips.diffusion import fill_generated_shots
+
+    return fill_generated_shots(storyboard, settings=settings)
+
+
+def _c2pa_assets(storyboard: Storyboard) -> list[dict] | None:
+    meta = storyboard.metadata
+    assets = meta.get("c2pa_assets") if isinstance(meta, dict) else getattr(meta, "c2pa_assets", None)
+    return list(assets) if assets else None
+
+
+def _storyboard_findings(storyboard: Storyboard) -> list[Finding]:
+    """Findings the storyboard carries (the input-quality gate on product photos)."""
+    meta = storyboard.metadata
+    found = meta.get("findings") if isinstance(meta, dict) else getattr(meta, "findings", None)
+    return [f if isinstance(f, Finding) else Finding.model_validate(f) for f in found or []]
+
+
+def awaiting(verdict: str | None, findings: list[Finding]) -> str:
+    """The publish column while a clip waits: which WARN rules a person must approve, or that it was rejected."""
+    if verdict == "needs-approval":
+        rules = sorted({f.rule for f in findings if f.severity == "WARN"})
+        return f"awaiting approval ({', '.join(rules)})"
+    if verdict == "rejected":
+        return "rejected"
+    return ""
+
+
+def skipped(previous: JobOutcome, ledger: Ledger, options: RunOptions) -> JobOutcome:
+    """An unchanged job: the outcome of the run that made it, with today's approval and receipt."""
+    from compliance import gate
+
+    verdict = previous.verdict
+    if previous.status == JobStatus.RENDERED:
+        verdict = gate(previous.report, ledger, previous.job_key)
+    receipt = ledger.receipt(previous.job_key, options.destination)
+    return previous.model_copy(update={
+        "status": JobStatus.SKIPPED, "verdict": verdict, "receipt": receipt, "destination": options.destination,
+        "publish": receipt.status if receipt else awaiting(verdict, previous.findings),
+    })
+
+
+def _log_name(job: Job) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{job.handle}__{job.market}__{job.kind}__{job.format}") + ".log"
+
+
+def failed(job: Job, exc: BaseException, options: RunOptions, *, key: str = "", source: str = "") -> JobOutcome:
+    """A failed job's outcome, recorded in the ledger; an unexpected exception's traceback goes to <out>/logs/."""
+    error = one_line(exc)
+    log_path = ""
+    if not isinstance(exc, ProductreelError):
+        error = f"{job.id}: {error}"
+        log_path = str(write_traceback(Path(options.out_dir) / "logs" / _log_name(job), exc))
+        error += f" (traceback: {Path(log_path).relative_to(Path(options.out_dir)).as_posix()})"
+    outcome = JobOutcome(handle=job.handle, market=job.market, kind=job.kind, format=job.format, status=JobStatus.FAILED,
+                         job_key=key, source=source, destination=options.destination, error=error, log=log_path)
+    try:
+        open_ledger(options.ledger_url).record_outcome(outcome)
+    except Exception as ledger_exc:  # noqa: BLE001 - the outcome still reaches the summary
+        log.warning("could not record the failure of %s in the ledger: %s", job.id, one_line(ledger_exc))
+    return outcome
+
+
+def write_traceback(path: Path, exc: BaseException) -> Path:
+    """Write an exception's traceback to ``path`` (the file a seller sends with a bug report)."""
+    from productreel.atomic import write_text
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return write_text(path, text)
+
+
+def publish_job(outcome: JobOutcome, product: Product, destination: Destination, options: RunOptions) -> JobOutcome:
+    """Publish a clip that passed and needs no approval; the ledger makes it exactly once. Any failure is this job's."""
+    from publishers import publish
+
+    try:
+        receipt = publish(outcome.rendered_clip(), product, destination, ledger=open_ledger(options.ledger_url),
+                          out_dir=Path(options.out_dir))
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        return outcome.model_copy(update={"publish": f"failed: {one_line(exc)}"})
+    return outcome.model_copy(update={"publish": receipt.status, "receipt": receipt})
+
+
+def publishable(outcome: JobOutcome, destination: str | None) -> bool:
+    """True when the clip passed, waits for nobody and has not been published there yet."""
+    if not destination or outcome.verdict != "publish" or not outcome.clip:
+        return False
+    return outcome.receipt is None or outcome.receipt.status == "failed"

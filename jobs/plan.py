@@ -1,0 +1,103 @@
+"""Read a catalog into products and plan its jobs: every (product, market, kind, format) to make, in a stable order."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from productreel.errors import ProductreelError
+from productreel.models import Job, JobOutcome, JobStatus, Product
+from productreel.settings import ROOT
+
+SAMPLE_CATALOG = ROOT / "samples" / "catalog.csv"
+DEFAULT_FORMATS: dict[str, list[str]] = {"ad": ["9:16"], "tutorial": ["16:9"]}
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CatalogRead:
+    """The products read from a catalog (images fetched), and one problem line per product that could not be."""
+
+    products: list[Product] = field(default_factory=list)
+    problems: list[JobOutcome] = field(default_factory=list)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: our own errors as they say it, anything else with its class name."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, ProductreelError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def problem(product: str, where: str, reason: str) -> JobOutcome:
+    """A catalog problem as an outcome row (no market, kind or format)."""
+    return JobOutcome(handle=product or "?", status=JobStatus.FAILED, source=where, error=reason)
+
+
+def read_catalog(catalog: str, source: str | None = None, since: str | None = None, *, cache_dir: Path) -> CatalogRead:
+    """Read the catalog and fetch every product's images; a product that fails for any reason is one problem line."""
+    from catalog_adapters import is_remote, open_catalog
+    from catalog_adapters.images import fetch_image
+
+    since_dt = datetime.fromisoformat(since) if since else None
+    adapter = open_catalog(catalog, source, since=since_dt)
+    remote = is_remote(catalog, source)
+    base_dir = Path.cwd() if remote else Path(catalog).resolve().parent
+    read = CatalogRead()
+    for product in adapter.products():
+        try:
+            if not product.images:
+                raise ProductreelError("has no image", product=product.handle, where=product.source or None)
+            for image in product.images:
+                image.path = fetch_image(image.src, base_dir=base_dir, cache_dir=Path(cache_dir), remote=remote)
+        except Exception as exc:  # noqa: BLE001 - one product's failure, whatever it is, is that product's problem
+            reason = one_line(exc)
+            if not isinstance(exc, ProductreelError):
+                reason = f"product {product.handle}: {reason}"
+                log.debug("reading product %s failed", product.handle, exc_info=exc)
+            read.problems.append(problem(product.handle, product.source, reason))
+            continue
+        read.products.append(product)
+    for p in adapter.problems:
+        read.problems.append(problem(p.product or "", p.where, p.reason))
+    return read
+
+
+def select(read: CatalogRead, *, wanted: list[str] | None = None, tag: str = "", limit: int = 0, catalog: str = "") -> CatalogRead:
+    """Keep the products named in ``wanted`` (ids or handles) or carrying ``tag``, at most ``limit`` of them.
+
+    A named product that is in neither the products nor the problems becomes a
+    problem line of its own: it is said, not silently skipped.
+    """
+    products, problems = read.products, read.problems
+    if wanted:
+        names = set(wanted)
+        products = [p for p in products if p.id in names or p.handle in names]
+        problems = [p for p in problems if p.handle in names]
+        seen = {p.id for p in products} | {p.handle for p in products} | {p.handle for p in problems}
+        for name in sorted(names - seen):
+            problems.append(problem(name, catalog, f"product {name!r} is not in the catalog {catalog}"))
+    if tag:
+        want = tag.strip().lower()
+        products = [p for p in products if want in {t.strip().lower() for t in p.tags}]
+    if limit:
+        products = products[:limit]
+    return CatalogRead(products, problems)
+
+
+def plan_jobs(products: list[Product], markets: list[str], kinds: list[str],
+              formats: dict[str, list[str]] | None = None) -> list[tuple[Job, Product]]:
+    """Every (product, market, kind, format) to make, in a stable order; a tutorial needs how-to steps."""
+    formats = formats or {}
+    jobs = []
+    for product in products:
+        for market in markets:
+            for kind in kinds:
+                if kind == "tutorial" and not product.steps and not any(t.steps for t in product.translations.values()):
+                    continue
+                for fmt in formats.get(kind) or DEFAULT_FORMATS.get(kind, ["9:16"]):
+                    jobs.append((Job(handle=product.handle, market=market, kind=kind, format=fmt), product))
+    return jobs
