@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import warnings
 from pathlib import Path
+from typing import Callable
 from urllib.parse import unquote, urljoin, urlparse
 
 from productreel import atomic
@@ -14,6 +16,7 @@ from productreel.errors import InputError, TransientError
 MAX_BYTES = 25 * 1024 * 1024
 TIMEOUT = 15.0
 MAX_REDIRECTS = 3
+RETRIES = 2
 FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif"}
 
 
@@ -26,11 +29,14 @@ def fetch_image(
     max_bytes: int = MAX_BYTES,
     timeout: float = TIMEOUT,
     max_redirects: int = MAX_REDIRECTS,
+    retries: int = RETRIES,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Path:
     """A local, decoded-and-verified copy of a catalog image in the cache; InputError with the reason otherwise.
 
     ``remote`` marks a source read from a remote catalog (API, feed URL): only
     http(s) images are accepted from it, never a local path or ``file:`` URL.
+    A download is retried (productreel.http) ``retries`` times on timeouts, 429 and 5xx.
     """
     src = src.strip()
     if not src:
@@ -47,7 +53,7 @@ def fetch_image(
             cached = Path(cache_dir) / "images" / known.read_text(encoding="utf-8").strip()
             if cached.is_file():
                 return cached
-        data = _download(src, max_bytes=max_bytes, timeout=timeout, max_redirects=max_redirects)
+        data = _download(src, max_bytes=max_bytes, timeout=timeout, max_redirects=max_redirects, retries=retries, sleep=sleep)
         ext = verify_image(data, src)
         path = _store(data, ext, Path(cache_dir))
         atomic.write_bytes(known, str(path.relative_to(Path(cache_dir) / "images")).encode())
@@ -103,19 +109,23 @@ def _read_local(path: Path, src: str, max_bytes: int) -> bytes:
         raise InputError(f"image {src!r}: cannot be read ({exc})") from None
 
 
-def _download(url: str, *, max_bytes: int, timeout: float, max_redirects: int) -> bytes:
+def _download(url: str, *, max_bytes: int, timeout: float, max_redirects: int, retries: int,
+              sleep: Callable[[float], None]) -> bytes:
     """GET an image with bounded size, time and redirects (each hop must stay http/https)."""
     import requests
 
+    from productreel import http
+
     current = url
-    with requests.Session() as session:
+    with http.session(retries=retries, timeout=timeout, sleep=sleep) as session:
         for _hop in range(max_redirects + 1):
             try:
-                resp = session.get(current, stream=True, timeout=timeout, allow_redirects=False)
-            except requests.Timeout as exc:
-                raise TransientError(f"image {url!r}: timed out after {timeout:g} s") from exc
+                resp = session.get(current, stream=True, allow_redirects=False)
             except requests.RequestException as exc:
-                raise InputError(f"image {url!r}: cannot be fetched ({type(exc).__name__})") from exc
+                reason = http.failure_reason(exc)
+                if reason.startswith("did not answer"):
+                    raise TransientError(f"image {url!r}: timed out after {timeout:g} s ({reason})") from exc
+                raise InputError(f"image {url!r}: cannot be fetched ({reason})") from exc
             with resp:
                 if resp.is_redirect:
                     target = urljoin(current, resp.headers.get("Location", ""))
@@ -124,7 +134,8 @@ def _download(url: str, *, max_bytes: int, timeout: float, max_redirects: int) -
                     current = target
                     continue
                 if resp.status_code >= 500 or resp.status_code == 429:
-                    raise TransientError(f"image {url!r}: HTTP {resp.status_code}")
+                    raise TransientError(f"image {url!r}: HTTP {resp.status_code}",
+                                         retry_after=http.retry_after_seconds(resp.headers.get("Retry-After")))
                 if resp.status_code != 200:
                     raise InputError(f"image {url!r}: HTTP {resp.status_code}")
                 length = resp.headers.get("Content-Length")

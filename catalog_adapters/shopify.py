@@ -9,8 +9,8 @@ Settings (options, else environment):
 
 Pagination is by cursor (``page_size`` <= 250); throttling is either HTTP 429
 with Retry-After (handled by the HTTP client) or HTTP 200 with a THROTTLED
-error, after which we wait what the cost bucket needs
-(``(requestedQueryCost - currentlyAvailable) / restoreRate``) and retry.
+error, after which productreel.shopify_throttle waits what the cost bucket needs
+(``(requestedQueryCost - currentlyAvailable) / restoreRate``) and retries.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import requests
 from pydantic import ValidationError
 
 from productreel.errors import InputError, PermanentError, TransientError
 from productreel.models import Product
+from productreel.shopify_throttle import Throttle
 
 from .base import BadValue, CatalogProblem, check_currency, html_to_text, parse_price, parse_since, setting, split_list
 from .http import HttpClient
@@ -88,27 +88,6 @@ def _pairs(text: str) -> dict[str, str]:
             k, v = part.split("=", 1)
             out[k.strip().lower()] = v.strip().upper()
     return out
-
-
-def throttle_wait(body: dict[str, Any]) -> float | None:
-    """Seconds to wait when a 200 response says THROTTLED, from the cost bucket; None when not throttled."""
-    errors = body.get("errors") or []
-    if not any(
-        (e.get("extensions") or {}).get("code") == "THROTTLED" or str(e.get("message", "")).lower() == "throttled"
-        for e in errors
-        if isinstance(e, dict)
-    ):
-        return None
-    cost = (body.get("extensions") or {}).get("cost") or {}
-    status = cost.get("throttleStatus") or {}
-    try:
-        need = float(cost.get("requestedQueryCost") or 0) - float(status.get("currentlyAvailable") or 0)
-        rate = float(status.get("restoreRate") or 0)
-    except (TypeError, ValueError):
-        return 1.0
-    if rate <= 0:
-        return 1.0
-    return max(need / rate, 0.0) + 0.05  # a little margin: the bucket refills continuously
 
 
 class ShopifyAdmin:
@@ -176,6 +155,7 @@ class ShopifyAdmin:
             sleep=sleep,
             headers={"X-Shopify-Access-Token": token, "Content-Type": "application/json"},
         )
+        self.throttle = Throttle(sleep=sleep, max_retries=max_attempts - 1, max_wait=max_wait)
 
     def __repr__(self) -> str:
         return f"ShopifyAdmin({self.store!r}, api_version={self.api_version!r})"
@@ -188,27 +168,7 @@ class ShopifyAdmin:
 
     def _post(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """One GraphQL call, retried on timeouts, 5xx, 429 and THROTTLED; errors become productreel errors."""
-        state: dict[str, Any] = {}
-
-        def throttled(resp: requests.Response) -> float | None:
-            if resp.status_code != 200:
-                return None
-            try:
-                state["body"] = resp.json()
-            except ValueError:
-                return None
-            return throttle_wait(state["body"]) if isinstance(state["body"], dict) else None
-
-        resp = self.client.request("POST", self.endpoint, json={"query": query, "variables": variables}, retry_wait=throttled)
-        if resp.status_code in (401, 403):
-            raise InputError(f"Shopify rejected the access token (HTTP {resp.status_code})", where=self.store)
-        if resp.status_code == 423:
-            raise PermanentError("Shopify store is locked (HTTP 423)", where=self.store)
-        if resp.status_code != 200:
-            raise InputError(f"Shopify Admin API answered HTTP {resp.status_code}", where=self.store)
-        body = state.get("body")
-        if not isinstance(body, dict):
-            raise TransientError("Shopify Admin API answered with a body that is not JSON", where=self.store)
+        body = self.throttle.call(lambda: self._send(query, variables), where=self.store)
         if body.get("errors") and not body.get("data"):
             messages = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in body["errors"])
             cost = _MAX_COST.search(messages)
@@ -217,6 +177,23 @@ class ShopifyAdmin:
                 raise _TooCostly(int(cost.group(1)) if cost else None, int(cost.group(2)) if cost else None, messages)
             raise InputError(f"Shopify Admin API query failed: {messages}", where=self.store)
         return body["data"]
+
+    def _send(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One POST (the HTTP client retries transport failures); the parsed answer of a 200."""
+        resp = self.client.request("POST", self.endpoint, json={"query": query, "variables": variables})
+        if resp.status_code in (401, 403):
+            raise InputError(f"Shopify rejected the access token (HTTP {resp.status_code})", where=self.store)
+        if resp.status_code == 423:
+            raise PermanentError("Shopify store is locked (HTTP 423)", where=self.store)
+        if resp.status_code != 200:
+            raise InputError(f"Shopify Admin API answered HTTP {resp.status_code}", where=self.store)
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise TransientError("Shopify Admin API answered with a body that is not JSON", where=self.store)
+        return body
 
     def supported_versions(self) -> dict[str, bool]:
         """The store's API versions (``publicApiVersions``): handle -> still supported."""

@@ -2,48 +2,17 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from pathlib import Path
-
 from compliance.context import Context, finding
 from compliance.rules import Rule
-from productreel.models import Cue, Finding
+from localization.subtitles import caption_chars, read_cues, reading_speed
+from productreel.models import Finding
 
-TIME = re.compile(r"(?:(\d+):)?(\d+):(\d+)[.,](\d+)")
-
-
-def _seconds(text: str) -> float:
-    m = TIME.search(text)
-    if not m:
-        raise ValueError(text)
-    h, mnt, s, frac = m.groups()
-    return int(h or 0) * 3600 + int(mnt) * 60 + int(s) + int(frac) / 10 ** len(frac)
-
-
-def read_cues(path: Path) -> list[Cue]:
-    """Cues of an SRT or WebVTT file (text lines kept with their line breaks)."""
-    try:
-        raw = path.read_text(encoding="utf-8-sig")
-    except OSError:
-        return []
-    cues = []
-    for block in re.split(r"\n\s*\n", raw.replace("\r\n", "\n")):
-        lines = [ln for ln in block.strip().split("\n") if ln.strip()]
-        for i, ln in enumerate(lines):
-            if "-->" in ln:
-                a, b = ln.split("-->", 1)
-                try:
-                    cues.append(Cue(start=_seconds(a), end=_seconds(b), text="\n".join(lines[i + 1:])))
-                except ValueError:
-                    pass
-                break
-    return cues
+__all__ = ["check_layout", "check_reading_speed", "display_width", "read_cues"]
 
 
 def display_width(text: str) -> float:
-    """Characters as a reader counts them: full-width CJK counts one, like the per-language limits assume."""
-    return float(len(unicodedata.normalize("NFC", text)))
+    """Characters as a reader counts them (localization.subtitles.caption_chars: one parser, one count)."""
+    return float(caption_chars(text))
 
 
 def check_layout(rule: Rule, ctx: Context) -> list[Finding]:
@@ -78,9 +47,7 @@ def check_reading_speed(rule: Rule, ctx: Context) -> list[Finding]:
     limit = float(ctx.market.caption_chars_per_second) * (1 + float(rule.params.get("slack_ratio", 0.1)))
     out = []
     for c in ctx.cues:
-        dur = max(1e-3, c.end - c.start)
-        chars = display_width(c.text.replace("\n", ""))
-        cps = chars / dur
+        cps = reading_speed(c)
         if cps > limit:
             out.append(finding(rule, ctx, f"caption reads at {cps:.1f} chars/s, over {ctx.market.caption_chars_per_second:g}", input="captions", time=[round(c.start, 2), round(c.end, 2)], text=c.text, measured=round(cps, 2), expected=ctx.market.caption_chars_per_second, fix="captions"))
     return out

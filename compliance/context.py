@@ -149,7 +149,7 @@ class Context:
             return list(self.storyboard.captions)
         for cand in ([self.clip.srt, self.clip.vtt] if self.clip else []) + [self.path.with_suffix(".srt"), self.path.with_suffix(".vtt")]:
             if cand and Path(cand).is_file():
-                from compliance.captions import read_cues
+                from localization.subtitles import read_cues
 
                 cues = read_cues(Path(cand))
                 if cues:

@@ -15,7 +15,7 @@ Check = Callable[[Rule, Context], list[Finding]]
 
 
 def _checks() -> dict[str, Check]:
-    from compliance import audio, captions, claims, flashes, nudity, price, provenance, rights, visual
+    from compliance import audio, captions, claims, design, flashes, nudity, price, provenance, rights, visual
 
     return {
         "regex_any": claims.check_regex_any,
@@ -30,6 +30,11 @@ def _checks() -> dict[str, Check]:
         "nudity": nudity.check_nudity,
         "caption_layout": captions.check_layout,
         "reading_speed": captions.check_reading_speed,
+        "text_over_product": design.check_text_over_product,
+        "text_overlap": design.check_text_overlap,
+        "product_size": design.check_product_size,
+        "empty_band": design.check_empty_band,
+        "caption_numbers": design.check_caption_numbers,
         "provenance": provenance.check_provenance,
         "provenance_ai": provenance.check_provenance_ai,
         "aigc_metadata": provenance.check_aigc_metadata,
@@ -79,7 +84,7 @@ def run_checks(
     for rule in book.for_clip(market.code, eu=market.eu, destination=destination, kind=ctx.kind):
         if rule.type == "file_spec" or (only is not None and rule.id not in only):
             continue
-        if ctx.info is None and rule.type not in ("regex_any", "regex_requires", "license", "caption_layout", "reading_speed"):
+        if ctx.info is None and rule.type not in ("regex_any", "regex_requires", "license", "caption_layout", "reading_speed", "caption_numbers"):
             continue  # an unreadable file has nothing to see or hear; its text rules still run on the script
         fn = registry.get(rule.type)
         if fn is None:

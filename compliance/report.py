@@ -61,4 +61,8 @@ def repair_hints(report: ComplianceReport) -> dict[str, Any]:
             hints.setdefault("labels", []).append(f.rule)
         elif fix == "captions":
             hints["recaption"] = True
+        elif fix == "layout":
+            # A re-layout: the rule ids with what was measured (LAYOUT-1 text over the product, -2 overlapping
+            # text, -3 product too small, -4 empty band); the renderer decides how to move and scale.
+            hints.setdefault("layout", {})[f.rule] = {k: f.evidence[k] for k in ("measured", "expected", "time", "box") if k in f.evidence}
     return hints

@@ -32,7 +32,7 @@ DESTINATION_ALIASES = {"meta": "reels", "meta-reels": "reels", "shorts": "youtub
 RULE_TYPES = {
     "regex_any", "regex_requires", "price_match", "ocr_label", "contrast", "text_size", "safe_zone", "loudness",
     "flashes", "nudity", "caption_layout", "reading_speed", "provenance", "provenance_ai", "aigc_metadata",
-    "license", "file_spec",
+    "license", "file_spec", "text_over_product", "text_overlap", "product_size", "empty_band", "caption_numbers",
 }
 Input = Literal["script", "ocr", "captions", "metadata", "audio", "file", "frames", "assets"]
 

@@ -100,8 +100,15 @@ def layout_cue(text: str, market: Market) -> str:
     return "\n".join(lines)
 
 
-def _count(text: str) -> int:
-    return len(text.replace("\n", ""))
+def caption_chars(text: str) -> int:
+    """Characters a reader reads: NFC, without line breaks and invisible marks (RLM), a CJK character counting one.
+
+    The one count behind chars per line and reading speed, here and in the compliance checks (ACC-4/5).
+    """
+    return sum(1 for ch in unicodedata.normalize("NFC", text) if ch not in "\r\n" and unicodedata.category(ch) != "Cf")
+
+
+_count = caption_chars
 
 
 def make_cues(
@@ -184,8 +191,8 @@ def _tidy(cues: list[Cue], duration: float) -> list[Cue]:
 
 
 def reading_speed(cue: Cue) -> float:
-    """Characters per second a cue asks of a reader."""
-    return _count(cue.text) / max(1e-6, cue.end - cue.start)
+    """Characters per second a cue asks of a reader (``caption_chars`` over the time it is shown)."""
+    return caption_chars(cue.text) / max(1e-3, cue.end - cue.start)
 
 
 def _stamp(seconds: float, sep: str) -> str:
@@ -236,21 +243,32 @@ def write_vtt(cues: list[Cue], path: Path) -> Path:
     return atomic.write_text(path, vtt_text(cues))
 
 
-_TIMING = re.compile(r"(\d+):(\d\d):(\d\d)[,.](\d{3})\s*-->\s*(\d+):(\d\d):(\d\d)[,.](\d{3})")
+# SRT "00:00:01,500" and WebVTT "00:01.500" (hours optional), any number of fraction digits.
+_STAMP = r"(?:(\d+):)?(\d{1,2}):(\d{1,2})[,.](\d+)"
+_TIMING = re.compile(rf"{_STAMP}\s*-->\s*{_STAMP}")
+
+
+def _seconds(h: str | None, m: str, s: str, frac: str) -> float:
+    return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(frac) / 10 ** len(frac)
 
 
 def read_cues(path: Path) -> list[Cue]:
-    """Cues from an SRT or WebVTT file (for checks and tests)."""
+    """Cues of an SRT or WebVTT file, the one parser the checks and tests use ([] when it cannot be read).
+
+    Text lines keep their line breaks; the RLM marks ``srt_text`` adds for RTL lines are dropped.
+    """
+    try:
+        raw = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return []
     cues = []
-    for block in re.split(r"\n\s*\n", Path(path).read_text(encoding="utf-8").strip()):
-        lines = block.splitlines()
+    for block in re.split(r"\n\s*\n", raw.replace("\r\n", "\n").strip()):
+        lines = [ln for ln in block.split("\n") if ln.strip()]
         for i, line in enumerate(lines):
             match = _TIMING.search(line)
             if match:
-                g = [int(x) for x in match.groups()]
-                start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000
-                end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000
-                text = "\n".join(line.removeprefix(RLM) for line in lines[i + 1 :])
-                cues.append(Cue(start=start, end=end, text=text))
+                g = match.groups()
+                text = "\n".join(ln.removeprefix(RLM) for ln in lines[i + 1 :])
+                cues.append(Cue(start=_seconds(*g[:4]), end=_seconds(*g[4:]), text=text))
                 break
     return cues

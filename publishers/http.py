@@ -1,38 +1,24 @@
-"""One HTTP call with the retry rules every storefront shares: throttles wait, ambiguous failures are the caller's call."""
+"""HTTP helpers every storefront shares: one call with errors mapped, a streamed multipart body, server messages.
+
+Sessions and their retries come from productreel.http (urllib3's Retry underneath).
+"""
 
 from __future__ import annotations
 
 import io
-import logging
-import time
 import uuid
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable
+from typing import Any, BinaryIO, Iterable
 
 import requests
 
+from productreel import http
 from productreel.errors import PublishRejected, TransientError
+from productreel.http import Sleep
 
 from publishers.base import redact
 
-log = logging.getLogger(__name__)
-
-Sleep = Callable[[float], None]
-
-
-def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
-    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
-    if not value:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return default
+__all__ = ["MultipartFile", "Sleep", "rejected", "send"]
 
 
 def send(
@@ -42,56 +28,19 @@ def send(
     *,
     where: str,
     secrets: Iterable[str | None] = (),
-    sleep: Sleep = time.sleep,
-    timeout: float = 30.0,
-    max_retries: int = 4,
-    max_wait: float = 60.0,
-    retry_ambiguous: bool = True,
-    rewind: Callable[[], None] | None = None,
     **kwargs: Any,
 ) -> requests.Response:
-    """Send a request; wait out 429/503 throttles, retry timeouts and 5xx only when ``retry_ambiguous``.
+    """One call through a productreel.http session, which did the retrying; what it could not fix is a TransientError.
 
-    A timeout or a 5xx may hide a request the server did carry out, so a caller whose call
-    creates something passes ``retry_ambiguous=False`` and checks the store before trying again.
-    Returns the response for any other status; raises TransientError when the retries run out.
+    The session decides what may be resent (throttles always; timeouts and 5xx only for idempotent
+    calls), so a caller whose call creates something uses a session made with ``idempotent_post=False``
+    and checks the store before trying again. Returns the response for any other status.
     """
-    secrets = list(secrets)
-    backoff = 1.0
-    for attempt in range(max_retries + 1):
-        last = attempt == max_retries
-        if rewind is not None:
-            rewind()
-        try:
-            response = session.request(method, url, timeout=timeout, **kwargs)
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            kind = "did not answer in time" if isinstance(exc, requests.Timeout) else "could not be reached"
-            message = redact(f"{_host(url)} {kind} ({type(exc).__name__})", secrets)
-            if last or not retry_ambiguous:
-                raise TransientError(message, where=where) from exc
-            log.warning("%s; retrying in %.1f s", message, backoff)
-            sleep(backoff)
-            backoff = min(backoff * 2, max_wait)
-            continue
-        status = response.status_code
-        if status == 429 or (status == 503 and "Retry-After" in response.headers):
-            # Throttled: the server refused before doing anything, so waiting and resending is always safe.
-            wait = min(retry_after_seconds(response.headers.get("Retry-After")), max_wait)
-            if last:
-                raise TransientError(f"{_host(url)} throttled us (HTTP {status})", retry_after=wait, where=where)
-            log.info("throttled by %s (HTTP %s); waiting %.1f s", _host(url), status, wait)
-            sleep(wait)
-            continue
-        if status >= 500:
-            message = f"{_host(url)} answered HTTP {status}"
-            if last or not retry_ambiguous:
-                raise TransientError(message, where=where)
-            log.warning("%s; retrying in %.1f s", message, backoff)
-            sleep(backoff)
-            backoff = min(backoff * 2, max_wait)
-            continue
-        return response
-    raise AssertionError("unreachable")  # pragma: no cover
+    try:
+        response = session.request(method, url, **kwargs)
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise TransientError(redact(f"{http.host(url)} {http.failure_reason(exc)}", list(secrets)), where=where) from exc
+    return http.raise_for_transient(response, name=http.host(url), where=where)
 
 
 class MultipartFile:
@@ -122,6 +71,14 @@ class MultipartFile:
 
     def __len__(self) -> int:
         return self._length
+
+    def tell(self) -> int:
+        """Bytes read so far (urllib3 records it before sending, to rewind for a resend)."""
+        done = sum(len(p) if isinstance(p, bytes) else p.stat().st_size for p in self._parts[:self._index])
+        if self._index < len(self._parts):
+            part = self._parts[self._index]
+            done += self._offset if isinstance(part, bytes) else (self._fh.tell() if self._fh is not None else 0)
+        return done
 
     def seek(self, offset: int, whence: int = 0) -> int:
         """Rewind to the start (the only seek a retry needs)."""
@@ -182,10 +139,3 @@ def _server_message(response: requests.Response) -> str:
                 value = body[key]
                 return (value if isinstance(value, str) else str(value))[:200]
     return str(body)[:200]
-
-
-def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return parts.netloc or url

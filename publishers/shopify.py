@@ -22,9 +22,11 @@ from typing import Any, Callable, Mapping
 
 import requests
 
+from productreel import http
 from productreel.errors import InputError, PublishRejected, TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
+from productreel.shopify_throttle import Throttle
 
 from publishers.base import already_published, clip_stem, naming_clip, now, redact, require_clip_file, setting
 from publishers.http import MultipartFile, Sleep, rejected, send
@@ -143,14 +145,16 @@ class ShopifyClient:
         min_available: float = 100.0,
     ) -> None:
         self.settings = settings
-        self.min_available = min_available
         self.endpoint = f"{settings.store_url}/admin/api/{settings.api_version}/graphql.json"
-        self.session = session or requests.Session()
-        self.sleep = sleep
-        self.timeout = timeout
-        self.upload_timeout = upload_timeout
-        self.max_retries = max_retries
-        self.max_wait = max_wait
+        retrying = {"retries": max_retries, "max_wait": max_wait, "sleep": sleep}
+        # Queries and most mutations may be resent after a timeout or a 5xx; attaching media may not:
+        # a timeout can hide a video that was attached, so that call goes through a session that never
+        # resends it, and the publisher looks for its marker before trying again.
+        self.session = session or http.session(idempotent_post=True, timeout=timeout, **retrying)
+        self.create_session = session or http.session(idempotent_post=False, timeout=timeout, **retrying)
+        # A staged upload writes one fixed key on the storage bucket, so sending it again overwrites it.
+        self.upload_session = http.session(idempotent_post=True, timeout=upload_timeout, **retrying)
+        self.throttle = Throttle(sleep=sleep, max_retries=max_retries, max_wait=max_wait, min_available=min_available)
 
     @property
     def _secrets(self) -> list[str]:
@@ -162,12 +166,10 @@ class ShopifyClient:
         where = f"shopify {operation}"
         body = {"query": query, "variables": variables or {}, "operationName": operation}
         headers = {"X-Shopify-Access-Token": self.settings.access_token, "Content-Type": "application/json"}
-        for attempt in range(self.max_retries + 1):
-            response = send(
-                self.session, "POST", self.endpoint, json=body, headers=headers, where=where, secrets=self._secrets,
-                sleep=self.sleep, timeout=self.timeout, max_retries=self.max_retries, max_wait=self.max_wait,
-                retry_ambiguous=retry_ambiguous,
-            )
+        session = self.session if retry_ambiguous else self.create_session
+
+        def post() -> dict[str, Any]:
+            response = send(session, "POST", self.endpoint, json=body, headers=headers, where=where, secrets=self._secrets)
             if response.status_code in (401, 403):
                 raise PublishRejected(
                     f"Shopify refused the access token (HTTP {response.status_code}); check SHOPIFY_ACCESS_TOKEN "
@@ -184,33 +186,16 @@ class ShopifyClient:
                 payload = response.json()
             except ValueError as exc:
                 raise TransientError(f"Shopify answered HTTP {response.status_code} without JSON", where=where) from exc
-            errors = payload.get("errors") or []
-            if errors:
-                if _throttled(errors):
-                    wait = _throttle_wait(payload, self.max_wait)
-                    if attempt == self.max_retries:
-                        raise TransientError("Shopify throttled us (THROTTLED)", retry_after=wait, where=where)
-                    log.info("Shopify throttled %s; waiting %.1f s", operation, wait)
-                    self.sleep(wait)
-                    continue
-                messages = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)
-                codes = {((e.get("extensions") or {}).get("code") if isinstance(e, dict) else None) for e in errors}
-                err_cls = TransientError if codes & {"INTERNAL_SERVER_ERROR", "TIMEOUT"} else PublishRejected
-                raise err_cls(redact(f"Shopify error: {messages}", self._secrets), where=where)
-            self._pace(payload)
-            return payload.get("data") or {}
-        raise AssertionError("unreachable")  # pragma: no cover
+            return payload if isinstance(payload, dict) else {}
 
-    def _pace(self, payload: dict[str, Any]) -> None:
-        """Leave the leaky bucket some room: wait when it is nearly empty instead of running into THROTTLED."""
-        status = ((payload.get("extensions") or {}).get("cost") or {}).get("throttleStatus") or {}
-        try:
-            available = float(status["currentlyAvailable"])
-            rate = float(status["restoreRate"])
-        except (KeyError, TypeError, ValueError):
-            return
-        if available < self.min_available and rate > 0:
-            self.sleep(min((self.min_available - available) / rate, self.max_wait))
+        payload = self.throttle.call(post, where=where)
+        errors = payload.get("errors") or []
+        if errors:
+            messages = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)
+            codes = {((e.get("extensions") or {}).get("code") if isinstance(e, dict) else None) for e in errors}
+            err_cls = TransientError if codes & {"INTERNAL_SERVER_ERROR", "TIMEOUT"} else PublishRejected
+            raise err_cls(redact(f"Shopify error: {messages}", self._secrets), where=where)
+        return payload.get("data") or {}
 
     def upload_staged(self, target: dict[str, Any], path: Path, mime_type: str = "video/mp4") -> None:
         """POST the file to a staged target: its parameters in the given order, the file last as ``file``."""
@@ -219,11 +204,8 @@ class ShopifyClient:
         body = MultipartFile(fields, "file", path, path.name, mime_type)
         try:
             # No access token here: the staged target is a storage bucket, not Shopify.
-            response = send(
-                requests.Session(), "POST", target["url"], data=body, headers={"Content-Type": body.content_type},
-                where=where, secrets=self._secrets, sleep=self.sleep, timeout=self.upload_timeout,
-                max_retries=self.max_retries, max_wait=self.max_wait, rewind=lambda: body.seek(0),
-            )
+            response = send(self.upload_session, "POST", target["url"], data=body,
+                            headers={"Content-Type": body.content_type}, where=where, secrets=self._secrets)
         finally:
             body.close()
         if response.status_code >= 400:
@@ -510,25 +492,6 @@ def _raise_user_errors(errors: list[dict[str, Any]] | None, mutation: str) -> No
         # A weekly cap (1,000 app-made videos per store): retrying within the hour cannot help.
         message += " (the store's weekly limit of app-created videos is reached; publish again next week)"
     raise PublishRejected(message, where=f"shopify {mutation}")
-
-
-def _throttled(errors: list[Any]) -> bool:
-    for e in errors:
-        if isinstance(e, dict) and ((e.get("extensions") or {}).get("code") == "THROTTLED" or e.get("message") == "Throttled"):
-            return True
-    return False
-
-
-def _throttle_wait(payload: dict[str, Any], cap: float) -> float:
-    cost = (payload.get("extensions") or {}).get("cost") or {}
-    status = cost.get("throttleStatus") or {}
-    try:
-        needed = float(cost.get("requestedQueryCost") or 0) - float(status.get("currentlyAvailable") or 0)
-        rate = float(status.get("restoreRate") or 0)
-        wait = needed / rate if rate > 0 else 1.0
-    except (TypeError, ValueError):
-        wait = 1.0
-    return min(max(wait, 0.1), cap)
 
 
 def _operation_name(query: str) -> str:

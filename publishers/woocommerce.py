@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import requests
 
+from productreel import http
 from productreel.errors import InputError, PublishRejected, TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
@@ -80,11 +81,11 @@ class WooClient:
     def __init__(self, settings: WooSettings, *, session: requests.Session | None = None, sleep: Sleep = time.sleep,
                  timeout: float = 30.0, upload_timeout: float = 600.0, max_retries: int = 4) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
-        self.sleep = sleep
         self.timeout = timeout
         self.upload_timeout = upload_timeout
-        self.max_retries = max_retries
+        # Reads, PUTs and DELETEs may be resent; a POST that creates media never is (a timeout can hide a
+        # finished upload, which the publisher looks for by its marker before trying again).
+        self.session = session or http.session(retries=max_retries, timeout=timeout, sleep=sleep)
 
     @property
     def secrets(self) -> list[str]:
@@ -100,15 +101,16 @@ class WooClient:
             return {"Authorization": f"Basic {_basic(s.consumer_key, s.consumer_secret)}"}
         return {"Authorization": f"Basic {_basic(s.username, s.app_password)}"}
 
-    def call(self, method: str, route: str, *, what: str, retry_ambiguous: bool = True, ok: tuple[int, ...] = (200, 201),
-             timeout: float | None = None, **kwargs: Any) -> Any:
-        """One REST call under /wp-json; the JSON answer, or PublishRejected / TransientError with the server's reason."""
+    def call(self, method: str, route: str, *, what: str, ok: tuple[int, ...] = (200, 201), **kwargs: Any) -> Any:
+        """One REST call under /wp-json; the JSON answer, or PublishRejected / TransientError with the server's reason.
+
+        The session resends idempotent methods (GET, PUT, DELETE) after a timeout or 5xx and a POST only after a
+        throttle or a connection never made; a failed POST surfaces as TransientError for the caller to check.
+        """
         url = f"{self.settings.site_url}/wp-json{route}"
         headers = {**kwargs.pop("headers", {}), **self._auth_header(route)}
         where = f"woocommerce {what}"
-        response = send(self.session, method, url, headers=headers, where=where, secrets=self.secrets,
-                        sleep=self.sleep, timeout=timeout or self.timeout, max_retries=self.max_retries,
-                        retry_ambiguous=retry_ambiguous, **kwargs)
+        response = send(self.session, method, url, headers=headers, where=where, secrets=self.secrets, **kwargs)
         if response.status_code in (401, 403):
             code = _code(response)
             raise PublishRejected(redact(
@@ -228,8 +230,8 @@ class _WooRun:
         try:
             with open(path, "rb") as fh:
                 body = self.client.call(
-                    "POST", "/wp/v2/media", what="upload video", ok=(201,), retry_ambiguous=False,
-                    timeout=self.client.upload_timeout, data=fh, rewind=lambda: fh.seek(0),
+                    "POST", "/wp/v2/media", what="upload video", ok=(201,),
+                    timeout=self.client.upload_timeout, data=fh,
                     params={"post": product_id, "title": title, "alt_text": title},
                     headers={"Content-Type": "video/mp4",
                              "Content-Disposition": f'attachment; filename="{quote(filename)}"',

@@ -1,4 +1,4 @@
-"""The API client's bounded retries: timeouts, 5xx, Retry-After (seconds or HTTP date), giving up clearly."""
+"""The catalog API client's bounded retries (productreel.http underneath): timeouts, 5xx, Retry-After, giving up clearly."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from email.utils import format_datetime
 import pytest
 from werkzeug import Response
 
-from catalog_adapters.http import HttpClient, retry_after_seconds
+from catalog_adapters.http import HttpClient
 from productreel.errors import TransientError
+from productreel.http import retry_after_seconds
 
 
 def test_retry_after_reads_seconds_and_dates():
@@ -41,7 +42,7 @@ def test_timeout_is_retried_then_succeeds(httpserver):
 def test_connection_refused_gives_up_after_bounded_attempts():
     sleeps: list[float] = []
     client = HttpClient(name="shop", max_attempts=3, sleep=sleeps.append)
-    with pytest.raises(TransientError, match="shop still failing \\(connection failed"):
+    with pytest.raises(TransientError, match="shop still failing: could not be reached"):
         client.request("GET", "http://127.0.0.1:9/nothing-listens-here")
     assert sleeps == [1.0, 2.0]
 

@@ -79,14 +79,26 @@ def test_redirects_are_bounded_and_stay_on_http(httpserver, tmp_path):
 
 def test_http_errors_and_timeouts(httpserver, tmp_path):
     httpserver.expect_request("/gone").respond_with_data("", status=404)
-    httpserver.expect_request("/busy").respond_with_data("", status=503)
+    httpserver.expect_request("/busy").respond_with_data("", status=503, headers={"Retry-After": "3"})
     httpserver.expect_request("/slow").respond_with_handler(lambda request: (time.sleep(1.0), Response(png_bytes()))[1])
+    sleeps: list[float] = []
     with pytest.raises(InputError, match="HTTP 404"):
-        fetch_image(httpserver.url_for("/gone"), base_dir=tmp_path, cache_dir=tmp_path / "c")
-    with pytest.raises(TransientError, match="HTTP 503"):
-        fetch_image(httpserver.url_for("/busy"), base_dir=tmp_path, cache_dir=tmp_path / "c")
+        fetch_image(httpserver.url_for("/gone"), base_dir=tmp_path, cache_dir=tmp_path / "c", sleep=sleeps.append)
+    assert sleeps == []  # a 404 is not retried
+    with pytest.raises(TransientError, match="HTTP 503") as info:
+        fetch_image(httpserver.url_for("/busy"), base_dir=tmp_path, cache_dir=tmp_path / "c", sleep=sleeps.append)
+    assert sleeps == [3.0, 3.0] and info.value.retry_after == 3.0  # retried twice, as Retry-After asked
     with pytest.raises(TransientError, match="timed out"):
-        fetch_image(httpserver.url_for("/slow"), base_dir=tmp_path, cache_dir=tmp_path / "c", timeout=0.3)
+        fetch_image(httpserver.url_for("/slow"), base_dir=tmp_path, cache_dir=tmp_path / "c", timeout=0.3,
+                    retries=0, sleep=sleeps.append)
+
+
+def test_a_busy_image_host_is_retried_until_it_answers(httpserver, tmp_path):
+    answers = iter([Response("", status=502), Response("", status=429, headers={"Retry-After": "1.5"})])
+    httpserver.expect_request("/flaky.png").respond_with_handler(lambda request: next(answers, None) or Response(png_bytes()))
+    sleeps: list[float] = []
+    path = fetch_image(httpserver.url_for("/flaky.png"), base_dir=tmp_path, cache_dir=tmp_path / "c", sleep=sleeps.append)
+    assert path.read_bytes() == png_bytes() and sleeps == [1.0, 1.5]  # backoff, then the server's own wait
 
 
 def test_a_url_is_fetched_once(httpserver, tmp_path):

@@ -9,8 +9,9 @@ import pytest
 from werkzeug import Request, Response
 
 from catalog_adapters import open_catalog
-from catalog_adapters.shopify import build_query, throttle_wait
+from catalog_adapters.shopify import build_query
 from productreel.errors import InputError, TransientError
+from productreel.shopify_throttle import throttle_wait
 
 TOKEN = "shpat_test_secret_token"
 PATH = "/admin/api/2025-01/graphql.json"

@@ -1,11 +1,11 @@
-"""The shared HTTP helpers: the streamed multipart body, Retry-After, redaction."""
+"""The shared HTTP helpers: the streamed multipart body (resent whole on a retry), redaction."""
 
 from __future__ import annotations
 
 import requests
 
 from publishers.base import redact
-from publishers.http import MultipartFile, retry_after_seconds
+from publishers.http import MultipartFile
 
 
 def test_multipart_stream_reads_the_same_in_any_chunk_size(clip_files):
@@ -29,11 +29,24 @@ def test_requests_sends_it_with_a_content_length(clip_files):
     assert prepared.body is body
 
 
-def test_retry_after_forms():
-    assert retry_after_seconds("2.5") == 2.5
-    assert retry_after_seconds(None) == 1.0
-    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
-    assert retry_after_seconds("soon", default=3.0) == 3.0
+def test_a_retried_upload_sends_the_whole_body_again(clip_files, httpserver):
+    from werkzeug import Response
+
+    from productreel import http
+
+    bodies: list[bytes] = []
+
+    def handler(request):
+        bodies.append(request.get_data())
+        return Response("", status=503, headers={"Retry-After": "0"}) if len(bodies) == 1 else Response("ok")
+
+    httpserver.expect_request("/upload", method="POST").respond_with_handler(handler)
+    body = MultipartFile([("key", "v")], "file", clip_files["video"], "ad.mp4", "video/mp4")
+    whole = body.read()
+    body.seek(0)
+    upload = http.session(idempotent_post=True, sleep=lambda _: None)
+    response = upload.post(httpserver.url_for("/upload"), data=body, headers={"Content-Type": body.content_type})
+    assert response.status_code == 200 and bodies == [whole, whole]
 
 
 def test_redact_hides_secrets_and_credential_shapes():
