@@ -27,6 +27,7 @@ system-deps:
 	@bash deploy/system-deps.sh
 
 bench: install
+	$(PIP) install -q -e ".[bench]"
 	$(PY) bench/render.py
 
 clean:
