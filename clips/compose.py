@@ -22,7 +22,7 @@ import tempfile
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,9 +33,11 @@ from productreel import atomic
 from productreel.errors import InputError
 from productreel.models import RenderedClip, Scene, Storyboard, TextOverlay
 
-from clips.layout import Designer, Placed, card_shadow
-from clips.planes import Frame, Layer, Patch, Source, cv2, even, rgb_to_planes
+from clips.layout import Arrangement, Designer, Placed, card_shadow
+from clips.planes import Frame, Layer, Patch, Source, Sprite, cv2, even, rgb_to_planes
 from clips.profiles import BrandKit, load_brand
+from clips.stage import SHADOW_DEPTH, backdrop, palette, product_sprite
+from clips.styles import load_style
 
 RENDERER_VERSION = "compose-4"
 OVERSIZE = 1.12  # the card source is this much larger than the card: zooms never upsample
@@ -144,6 +146,7 @@ class TimedLayer:
     start: float
     end: float
     fade: float
+    rise: int = 0  # pixels it slides up from while it fades in
 
     def opacity(self, t: float) -> float:
         """0 before it starts or after it ends, ramping to 1 over its fade."""
@@ -153,13 +156,27 @@ class TimedLayer:
             return 1.0
         return min(1.0, (t - self.start) / self.fade)
 
+    def offset(self, a: float) -> int:
+        """How far below its place it is drawn at opacity a (an ease-out slide, in even pixels)."""
+        if not self.rise or a >= 1.0:
+            return 0
+        return int(self.rise * (1 - a) ** 2) & ~1
+
 
 def _intersects(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def _ease_out(q: float) -> float:
+    q = min(1.0, max(0.0, q))
+    return 1 - (1 - q) ** 3
+
+
+SCALE_IN = 0.7  # seconds the product takes to grow to its size
+
+
 class SceneRender:
-    """One scene, prepared once: card source planes, backgrounds with static overlays baked in."""
+    """One scene, prepared once: its stage (backdrop with text baked in, the product sprite) or its photo card."""
 
     def __init__(self, r: "Renderer", index: int, scene: Scene, start: float) -> None:
         self.r = r
@@ -170,33 +187,107 @@ class SceneRender:
         self.vis_start = start
         self.vis_end = self.end
         self.layers: list[TimedLayer] = []
+        self.reports: list[tuple[Placed, float, float]] = []  # whole overlays, for the sidecar
         self.source: Source | None = None
+        self.sprite: Sprite | None = None
+        self.background: Frame | None = None
+        self.card = r.geo.card
+        self.arrangement: Arrangement | None = None
+        self.cut = None
+        self.pal = None
+        self._rest = (0.0, 0.0, 1.0)  # the sprite's top-left and scale at rest
         self._lock = threading.Lock()
         self._ready = False
         self._frames = None
         self._bases: dict[tuple, Frame] = {}
+        shot = scene.shot
+        # A product photo stands on a stage; a generated shot or a colour card keeps the photo-card path.
+        self.staged = shot.kind == "image" and shot.image is not None
+        if self.staged:
+            self.cut = r.cutout(Path(shot.image))
+
+    @property
+    def caption_box(self) -> tuple[int, int, int, int] | None:
+        """Where this scene puts burned-in captions (None: the bottom of the safe zone)."""
+        return self.arrangement.caption if self.arrangement is not None else None
 
     def prepare_overlays(self) -> None:
-        """Draw the scene's overlays at output resolution; labels and logo go to the clip-level list."""
+        """Place the product and draw the scene's overlays where it is not; labels go to the clip-level list."""
         r = self.r
-        for p in r.designer.scene_overlays(self.scene, self.index, len(r.sb.scenes)):
-            if p.role in ("label", "disclosure", "logo"):
+        style = r.style
+        if self.staged:
+            cut = self.cut
+            self.pal = palette(style, r.brand, cut if cut.kind in ("alpha", "studio") else None)
+            if cut.kind in ("alpha", "studio"):
+                aspect, extra = cut.aspect, SHADOW_DEPTH * 0.75
+            else:
+                aspect, extra = min(1.4, max(0.72, cut.width / max(1, cut.height))), 0.04
+        else:
+            self.pal = palette(style, r.brand, None)
+            aspect, extra = 1.0, 0.0
+        r.designer.ink = self.pal.block_ink if style.backdrop == "block" else self.pal.ink
+        headroom = 1.0 + 2 * style.product.drift
+        end_card = any(o.role == "cta" for o in self.scene.overlays) and r.sb.kind == "ad"
+        placed, arr = r.designer.product_first(self.scene, aspect, extra, headroom)
+        self.arrangement = arr
+        if not self.staged:
+            x0, y0, x1, y1 = arr.product
+            self.card = (even(x0), even(y0), max(even(x0) + 2, even(x1)), max(even(y0) + 2, even(y1)))
+        self.end_card = end_card
+        for p in placed:
+            if p.role in ("label", "disclosure"):
                 r.add_global(p, self.start, self.end)
                 continue
             end = self.end if p.end is None else min(self.end, self.start + p.end)
-            self.layers.append(TimedLayer(p, Layer.from_rgba(p.image, p.x, p.y), self.start + p.start, end, p.fade))
+            start = self.start + p.start
+            self.reports.append((p, start, end))
+            pieces = p.meta.get("reveal") or []
+            rise = int(p.meta.get("rise", 0))
+            if pieces:
+                for (bx0, by0, bx1, by1), delay in pieces:
+                    img = p.image.crop((bx0, by0, bx1, by1))
+                    self.layers.append(TimedLayer(p, Layer.from_rgba(img, p.x + bx0, p.y + by0), start + delay, end, p.fade, rise))
+            else:
+                self.layers.append(TimedLayer(p, Layer.from_rgba(p.image, p.x, p.y), start, end, p.fade, rise))
+
+    def _blocks(self) -> list[tuple[int, int, int, int]]:
+        """Colour blocks behind the text stacks (the sale style): full-width bands around each stack."""
+        r, arr = self.r, self.arrangement
+        if r.style.backdrop != "block" or arr is None:
+            return []
+        pad = int(r.geo.short * 0.03)
+        px0, py0, px1, py1 = arr.product
+        boxes = [p.box for p, _, _ in self.reports]
+        if arr.caption:
+            boxes.append(arr.caption)
+        if not boxes:
+            return []
+        if arr.name == "side":
+            x0 = min(b[0] for b in boxes) - pad
+            x1 = max(b[2] for b in boxes) + pad
+            return [(max(0, x0), 0, min(r.sb.width, x1), r.sb.height)]
+        above = [b for b in boxes if b[3] <= py0]
+        below = [b for b in boxes if b[1] >= py1]
+        out = []
+        if above:
+            out.append((0, 0, r.sb.width, min(py0 - pad // 2, max(b[3] for b in above) + pad)))
+        if below:
+            out.append((0, max(py1 + pad // 2, min(b[1] for b in below) - pad), r.sb.width, r.sb.height))
+        return out
 
     def prepare(self) -> None:
-        """Load and fit the photo (lazily, once, by whichever thread first needs it)."""
+        """Build the stage (or load and fit the photo) lazily, once, by whichever thread first needs it."""
         if self._ready:
             return
         with self._lock:
             if self._ready:
                 return
             r, sc = self.r, self.scene
-            x0, y0, x1, y1 = r.geo.card
+            x0, y0, x1, y1 = self.card
             cw, ch = x1 - x0, y1 - y0
-            if sc.shot.kind == "generated" and sc.shot.video:
+            if self.staged:
+                self._prepare_stage()
+            elif sc.shot.kind == "generated" and sc.shot.video:
                 from clips.diffusion import fit_frames  # the diffusion room owns this; import only when used
 
                 self._frames = fit_frames(Path(sc.shot.video), cw, ch, r.sb.fps, sc.duration)
@@ -205,13 +296,39 @@ class SceneRender:
             else:
                 img = _open_image(Path(sc.shot.image), r.sb)
                 self.source = Source(card_source(img, sc.shot.crop, (cw, ch), r.brand))
+            if self.background is None:
+                self.background = r.background
             self._ready = True
+
+    def _prepare_stage(self) -> None:
+        r, cut, arr = self.r, self.cut, self.arrangement
+        px0, py0, px1, py1 = arr.product
+        photo = None
+        if cut.kind not in ("alpha", "studio"):
+            photo = _open_image(Path(cut.image), r.sb) if cut.width else None
+        bg = backdrop(r.style, self.pal, (r.sb.width, r.sb.height), arr.product, self._blocks(), photo=photo)
+        self.background = Frame.from_rgb(bg)
+        crop = self.scene.shot.crop if cut.kind not in ("alpha", "studio") else None
+        if cut.width:
+            img, fb = product_sprite(cut, (px1 - px0, py1 - py0), r.style, r.designer.radius, crop)
+        else:  # an unreadable photo: an empty card keeps the layout (the input gate reports it)
+            img = Image.new("RGBA", (max(2, px1 - px0), max(2, py1 - py0)), tuple(self.pal.floor) + (255,))
+            fb = (0.0, 0.0, 1.0, 1.0)
+        self.sprite = Sprite(img)
+        W, H = self.sprite.width, self.sprite.height
+        fw = (fb[2] - fb[0]) * img.width
+        scale = (px1 - px0) / max(1e-6, fw)
+        self._rest = (px0 - fb[0] * img.width * scale, py0 - fb[1] * img.height * scale, scale)
+        self._anchor = ((px0 + px1) / 2, py1)  # the product grows from where it stands
 
     def release(self) -> None:
         """Drop the scene's pictures once it has played (a 90 s tutorial keeps only a few in memory)."""
         with self._lock:
             self._bases = {}
             self.source = None
+            self.sprite = None
+            if self.staged:
+                self.background = None
             self._frames = None
             self._ready = False
 
@@ -222,7 +339,8 @@ class SceneRender:
             a = tl.opacity(t)
             if a <= 0:
                 continue
-            if a >= 1 and not _intersects(tl.layer.box, self.r.geo.card):
+            # On a stage text never touches the product, so every fully shown overlay is baked.
+            if a >= 1 and (self.staged or not _intersects(tl.layer.box, self.card)):
                 baked.append(i)
             else:
                 todo.append((tl, a))
@@ -230,7 +348,7 @@ class SceneRender:
         base = self._bases.get(key)
         if base is None:
             base = Frame(self.r.sb.width, self.r.sb.height)
-            base.copy_from(self.r.background)
+            base.copy_from(self.background)
             for i in baked:
                 self.layers[i].layer.paste_on(base)
             with self._lock:
@@ -239,27 +357,58 @@ class SceneRender:
                 self._bases[key] = base
         return base, todo
 
+    def product_at(self, t: float) -> tuple[float, float, float]:
+        """The sprite's top-left (x, y) and scale at absolute time t: scale-in, then a slow parallax drift."""
+        x, y, s = self._rest
+        style = self.r.style.product
+        local = t - self.vis_start
+        q = (t - self.vis_start) / max(1e-6, self.vis_end - self.vis_start)
+        grow = style.scale_in + (1 - style.scale_in) * _ease_out(local / SCALE_IN)
+        motion = self.scene.shot.motion
+        ax, ay = self._anchor
+        pw = (self.arrangement.product[2] - self.arrangement.product[0])
+        e = ease(q)
+        dx = dy = 0.0
+        drift = style.drift * pw
+        if motion == "pan_right":
+            dx = drift * (2 * e - 1)
+        elif motion == "pan_left":
+            dx = -drift * (2 * e - 1)
+        elif motion == "zoom_in":
+            dy = -drift * 0.6 * e  # rises a little towards the viewer
+        elif motion == "zoom_out":
+            dy = drift * 0.6 * (e - 1)
+        k = grow
+        # Scale about the product's foot, so it grows out of its shadow.
+        return (ax + (x - ax) * k + dx, ay + (y - ay) * k + dy, s * k)
+
     def render_into(self, out: Frame, t: float) -> None:
-        """Draw the scene at absolute time t into `out`: background, card, then its overlays."""
+        """Draw the scene at absolute time t into `out`: background, product (or card), then its overlays."""
         self.prepare()
         r = self.r
         base, todo = self._base(t)
-        out.reset_to(base, hole=r.geo.card)  # the card covers its box whole: no need to copy under it
-        if self._frames is not None:
-            i = min(len(self._frames) - 1, max(0, int(round((t - self.start) * r.sb.fps))))
-            x0, y0, x1, y1 = r.geo.card
-            out.y[y0:y1, x0:x1], out.u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2], out.v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = (
-                rgb_to_planes(self._frames[i]))
+        if self.staged:
+            out.reset_to(base, hole=(0, 0, 0, 0))
+            x, y, s = self.product_at(t)
+            self.sprite.draw(out, x, y, s)
         else:
-            sw, sh = self.source.width, self.source.height
-            motion = self.scene.shot.motion
-            q = 0.0 if motion == "none" else (t - self.vis_start) / max(1e-6, self.vis_end - self.vis_start)
-            # Float window, sub-pixel sampling: the card moves smoothly, never in whole-pixel steps.
-            self.source.sample(out, r.geo.card, view_box(motion, q, sw, sh))
-        if r.corners is not None:
-            r.corners.paste_on(out)
+            out.reset_to(base, hole=self.card)  # the card covers its box whole: no need to copy under it
+            x0, y0, x1, y1 = self.card
+            if self._frames is not None:
+                i = min(len(self._frames) - 1, max(0, int(round((t - self.start) * r.sb.fps))))
+                fr = self._frames[i]
+                if fr.shape[0] != y1 - y0 or fr.shape[1] != x1 - x0:
+                    fr = cv2.resize(fr, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+                out.y[y0:y1, x0:x1], out.u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2], out.v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = (
+                    rgb_to_planes(fr))
+            else:
+                sw, sh = self.source.width, self.source.height
+                motion = self.scene.shot.motion
+                q = 0.0 if motion == "none" else (t - self.vis_start) / max(1e-6, self.vis_end - self.vis_start)
+                # Float window, sub-pixel sampling: the card moves smoothly, never in whole-pixel steps.
+                self.source.sample(out, self.card, view_box(motion, q, sw, sh))
         for tl, a in todo:
-            tl.layer.paste_on(out, a)
+            tl.layer.paste_on(out, a, tl.offset(a))
 
 
 # -- the clip ------------------------------------------------------------------------------------
@@ -275,6 +424,7 @@ class Renderer:
             raise InputError(f"frame size {sb.width}x{sb.height} must be even for yuv420p", product=sb.product_handle, where="compose")
         self.sb = sb
         self.brand = load_brand(sb.brand)
+        self.style = load_style(sb.metadata.style or "studio")
         self.designer = Designer(sb, self.brand)
         self.geo = self.designer.geo
         self.n_frames = max(1, int(round(sb.duration * sb.fps)))
@@ -289,10 +439,6 @@ class Renderer:
         for i, sc in enumerate(sb.scenes):
             self.scenes.append(SceneRender(self, i, sc, t))
             t += sc.duration
-        if early_start:
-            # The first photo is fitted while the overlays are drawn and the voice speaks (a failure
-            # there is raised again when the first frame asks for it).
-            threading.Thread(target=_quietly, args=(self.scenes[0].prepare,), name="first-scene", daemon=True).start()
         # Transitions overlap the boundary symmetrically, so the clip length is the scenes' sum.
         self.trans: list[float] = [0.0]
         for i in range(1, len(self.scenes)):
@@ -302,16 +448,30 @@ class Renderer:
             self.scenes[i].vis_start -= d / 2
             self.scenes[i - 1].vis_end += d / 2
         self.set_captions(sb.captions)
-        for s in self.scenes:
+        for i, s in enumerate(self.scenes):
             s.prepare_overlays()
+            if i == 0 and early_start:
+                # The first stage is built while the other overlays are drawn and the voice speaks (a
+                # failure there is raised again when the first frame asks for it).
+                threading.Thread(target=_quietly, args=(s.prepare,), name="first-scene", daemon=True).start()
         self._merge_globals()
         # The bar's fill is the dark text color: OCR may read a short bar as "_", and then it must pass contrast too.
         self._progress_colors = (_yuv(self.brand.color("background2")), _yuv(self.brand.color("primary")))
 
     # background, card corners, globals --------------------------------------------------------
 
+    def cutout(self, image: Path):
+        """The product's cutout in one of the storyboard's photos (from the storyboard, else found now; cached)."""
+        cut = self.sb.metadata.cutout_for(image)
+        if cut is None:
+            from clips.cutout import cutout
+
+            cut = cutout(image)
+        return cut
+
     def _build_background(self) -> None:
-        self.background, self.corners = _background(self.brand, self.geo, self.designer.radius)
+        # The plain brand background behind photo cards (generated shots, colour cards); product photos get a stage.
+        self.background, self.corners = _background(self.brand, replace(self.geo, bleed=True), self.designer.radius)
 
     def add_global(self, p: Placed, start: float, end: float) -> None:
         """Register a clip-level overlay (labels, logo): drawn above transitions, never sliding."""
@@ -334,26 +494,53 @@ class Renderer:
         """Burn in these cues (known once the voice has spoken); each is drawn when first shown."""
         self.sb = self.sb.model_copy(update={"captions": list(cues)})
         self._cues = list(cues) if self.sb.burn_captions else []
-        self._caption_layers: list[TimedLayer | None] = [None] * len(self._cues)
+        self._caption_layers: dict[tuple[int, int, int], TimedLayer] = {}
+        self._caption_words: dict[tuple[int, int], int] = {}
         self._caption_lock = threading.Lock()
 
     @property
     def captions(self) -> list[TimedLayer]:
-        """Every burned-in caption as a layer (drawn now where not yet shown)."""
-        return [self._caption(i) for i in range(len(self._cues))]
+        """Every burned-in caption as a layer, once per scene it is shown in (drawn now where not yet shown)."""
+        out = []
+        for i, c in enumerate(self._cues):
+            for s in self.scenes:
+                if c.start < s.end and s.start < c.end:
+                    tl = self._caption(i, s.index)
+                    out.append(TimedLayer(tl.placed, tl.layer, max(c.start, s.start), min(c.end, s.end), 0.0))
+        return out
 
-    def _caption(self, i: int) -> TimedLayer:
-        tl = self._caption_layers[i]
+    def _caption_place(self, scene: int) -> tuple[int, int, int]:
+        """x0, x1 and bottom of the caption area in a scene (the layout's caption slot, else the safe zone's foot)."""
+        box = self.scenes[scene].caption_box if 0 <= scene < len(self.scenes) else None
+        if box is not None:
+            return box[0], box[2], box[3]
+        sx0, _, sx1, sy1 = self.geo.safe
+        return sx0, sx1, sy1 - (int(self.geo.short * 0.03) if self.geo.width > self.geo.height * 1.2 else 0)
+
+    def _caption_state(self, i: int, scene: int, t: float) -> int:
+        """How many words of cue i are highlighted at time t (the social style); 0 without a highlight."""
+        if self.style.captions != "highlight":
+            return 0
+        key = (i, scene)
+        n = self._caption_words.get(key)
+        if n is None:
+            x0, x1, _ = self._caption_place(scene)
+            n = self._caption_words[key] = max(1, self.designer.caption_words(self._cues[i].text, x1 - x0))
+        c = self._cues[i]
+        return min(n, 1 + int((t - c.start) / max(1e-3, c.end - c.start) * n))
+
+    def _caption(self, i: int, scene: int = -1, state: int = 0) -> TimedLayer:
+        key = (i, scene, state)
+        tl = self._caption_layers.get(key)
         if tl is None:
             with self._caption_lock:
-                tl = self._caption_layers[i]
+                tl = self._caption_layers.get(key)
                 if tl is None:
                     c = self._cues[i]
-                    sx0, _, sx1, sy1 = self.geo.safe
-                    bottom = sy1 - (int(self.geo.short * 0.03) if self.geo.width > self.geo.height * 1.2 else 0)
-                    img = self.designer.caption(c.text)
-                    p = Placed("caption", [c.text], img, sx0 + (sx1 - sx0 - img.width) // 2, bottom - img.height, 0.0, None, fade=0.0)
-                    tl = self._caption_layers[i] = TimedLayer(p, Layer.from_rgba(img, p.x, p.y), c.start, c.end, 0.0)
+                    x0, x1, bottom = self._caption_place(scene)
+                    img = self.designer.caption(c.text, x1 - x0, highlight=state if state else None)
+                    p = Placed("caption", [c.text], img, x0 + (x1 - x0 - img.width) // 2, bottom - img.height, 0.0, None, fade=0.0)
+                    tl = self._caption_layers[key] = TimedLayer(p, Layer.from_rgba(img, p.x, p.y), c.start, c.end, 0.0)
         return tl
 
     def _progress(self, frame: Frame, t: float) -> None:
@@ -424,18 +611,33 @@ class Renderer:
                 tl.layer.paste_on(out, a)
         if self.sb.kind == "tutorial":
             self._progress(out, t)
-        for i, c in enumerate(self._cues):
+        for k, c in enumerate(self._cues):
             if c.start <= t < c.end:
-                self._caption(i).layer.paste_on(out)
+                self._caption(k, i, self._caption_state(k, i, t)).layer.paste_on(out)
         return out
 
     def overlay_boxes(self) -> list[dict]:
         """Every text box with its absolute times (for compliance and the review page)."""
         out = []
-        for tl in [tl for s in self.scenes for tl in s.layers] + self.globals + self.captions:
+        for p, start, end in [r for s in self.scenes for r in s.reports]:
+            meta = {k: v for k, v in p.meta.items() if k not in ("reveal", "rise")}
+            out.append({"role": p.role, "texts": p.texts, "box": list(p.box), "start": round(start, 3), "end": round(end, 3), **meta})
+        for tl in self.globals + self.captions:
             p = tl.placed
             out.append({"role": p.role, "texts": p.texts, "box": list(tl.layer.box), "start": round(tl.start, 3),
                         "end": round(tl.end, 3), **p.meta})
+        return out
+
+    def product_boxes(self) -> list[dict]:
+        """Where the product stands in each scene (at rest) and the zone it moves in, for compliance and the review page."""
+        out = []
+        for s in self.scenes:
+            a = s.arrangement
+            if a is None:
+                continue
+            out.append({"scene": s.index, "start": round(s.start, 3), "end": round(s.end, 3), "box": list(a.product),
+                        "zone": list(a.zone), "arrangement": a.name, "share": round(a.product_share, 3),
+                        "kind": s.cut.kind if s.cut is not None else "card"})
         return out
 
 
@@ -580,7 +782,7 @@ def _retime_captions(sb: Storyboard, segments) -> list:
 
 def _with_ai_label(sb: Storyboard) -> Storyboard:
     """A storyboard with a generated shot always carries the market's AI label, whoever built it."""
-    label = sb.metadata.get("ai_label")
+    label = sb.metadata.ai_label
     if not sb.has_generated or not label:
         return sb
     if any(o.role == "disclosure" for s in sb.scenes for o in s.overlays):
@@ -620,7 +822,7 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
     paths = clip_paths(sb, out_dir)
     paths["mp4"].parent.mkdir(parents=True, exist_ok=True)
     started = datetime.now(timezone.utc)
-    peak = float(sb.metadata.get("true_peak_dbtp", -1.0))
+    peak = float(sb.metadata.true_peak_dbtp)
 
     with tempfile.TemporaryDirectory(prefix="productreel-render-") as tmpdir:
         tmp = Path(tmpdir)
@@ -637,7 +839,7 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
 
             def make_voice() -> None:
                 try:
-                    voice_out["speech"] = speak(sb.voiceover, str(sb.metadata.get("voice") or sb.locale.split("-")[0]),
+                    voice_out["speech"] = speak(sb.voiceover, str(sb.metadata.voice or sb.locale.split("-")[0]),
                                                 sb.duration, voice_backend(voice))
                 except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
                     voice_out["error"] = exc
@@ -732,13 +934,15 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
         "renderer": {"name": "compose", "version": RENDERER_VERSION, "python": platform.python_version()},
         "rendered_at": started.isoformat(),
         "inputs": {"images": images, "generated": [str(s.shot.video) for s in sb.scenes if s.shot.video],
-                   "product_content_hash": sb.metadata.get("product_content_hash")},
-        "templates": sb.metadata.get("templates", {}),
-        "storyboard_version": sb.metadata.get("storyboard_version"),
+                   "product_content_hash": sb.metadata.product_content_hash},
+        "templates": sb.metadata.templates,
+        "storyboard_version": sb.metadata.storyboard_version,
         "brand": sb.brand,
         "destination": sb.destination,
         "safe_zone": list(renderer.geo.safe),
         "overlays": renderer.overlay_boxes(),
+        "products": renderer.product_boxes(),
+        "style": sb.metadata.style,
         "truncated": [dict(t) for t in {tuple(sorted(d.items())) for d in renderer.designer.truncated}],
         "audio": {"voice": mix.voice, "music": mix.music, "lufs": round(mix.lufs, 2) if np.isfinite(mix.lufs) else None,
                   "true_peak_dbtp": round(mix.true_peak, 2) if np.isfinite(mix.true_peak) else None,

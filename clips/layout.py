@@ -76,7 +76,7 @@ def repaired_safe_box(sb: Storyboard) -> tuple[int, int, int, int]:
     """The destination's safe box, pulled in to at least the margins a safe-zone repair names (plus 1 %)."""
     w, h = sb.width, sb.height
     box = safe_box(sb.destination, sb.format, w, h)
-    zone = (sb.metadata.get("repairs") or {}).get("safe_zone")
+    zone = sb.metadata.repairs.safe_zone
     if not isinstance(zone, dict):
         return box
     tight = SafeZone(**{k: min(0.45, float(zone.get(k) or 0.0) + 0.01) for k in ("top", "bottom", "left", "right")}).box(w, h)
@@ -157,15 +157,19 @@ class Designer:
         self.k = 1.0  # text scale: a crowded scene is laid out again a little smaller
         self.truncated: list[dict] = []
         # Repairs a compliance check asked for (clips.storyboard.apply_repair_hints records them).
-        repairs = sb.metadata.get("repairs") or {}
-        self.boxed = bool(repairs.get("contrast_box"))
-        self.scale = max(1.0, float(repairs.get("text_scale") or 1.0))
+        repairs = sb.metadata.repairs
+        self.boxed = repairs.contrast_box
+        self.scale = max(1.0, float(repairs.text_scale or 1.0))
         self.floor = True  # small print keeps MIN_TEXT; off only as the last resort of a crowded scene
+        from clips.styles import load_style
+
+        self.style = load_style(sb.metadata.style or "studio")
+        self.ink: tuple = tuple(brand.color("text"))  # text straight on the backdrop (set per scene from its palette)
 
     def color(self, name: str) -> tuple[int, int, int, int]:
         """A brand color; with the contrast repair, text boxes are opaque instead of translucent."""
         c = self.brand.color(name)
-        labels = name == "label_bg" and (self.sb.metadata.get("repairs") or {}).get("labels")
+        labels = name == "label_bg" and self.sb.metadata.repairs.labels
         if (self.boxed or labels) and name.endswith("_bg"):
             c = legible_background(c, self.brand.color(name.replace("_bg", "_text")), 7.0)
         return c
@@ -233,18 +237,21 @@ class Designer:
     def _label_chip(self, text: str, disclosure: bool) -> Image.Image:
         b = self.brand
         size = 0.065 if disclosure else 0.04
-        if (self.sb.metadata.get("repairs") or {}).get("labels"):
+        if self.sb.metadata.repairs.labels:
             size *= 1.25  # a label the check could not read on screen is drawn larger (and boxed opaque)
         t = self.text(text, size, b.color("label_text"), int((self.geo.safe[2] - self.geo.safe[0]) * 0.9), 1)
         if disclosure and t.height < 0.05 * self.s:  # tight box of glyphs lower than the rule asks
             t = self.text(text, size * 0.05 * self.s / max(1, t.height) * 1.05, b.color("label_text"), int((self.geo.safe[2] - self.geo.safe[0]) * 0.95), 1)
         return chip(t, self.color("label_bg"), int(self.s * 0.02), int(self.s * 0.012), self.radius // 2)
 
-    def title(self, text: str, max_width: int, boxed: bool) -> Image.Image:
+    def title(self, text: str, max_width: int, boxed: bool, size: float | None = None) -> Image.Image:
         """The product title: heading size, two lines at most (on a box when it sits on the photo or contrast is repaired)."""
         b = self.brand
         boxed = boxed or self.boxed
-        t = self.text(text, 0.075, b.color("text") if not boxed else b.color("label_text"),
+        if self.style.text.title_case == "upper":
+            text = text.upper()
+        ink = self.ink if self.ink is not None else b.color("text")
+        t = self.text(text, size or 0.075, ink if not boxed else b.color("label_text"),
                       max_width - (int(self.s * 0.06) if boxed else 0), 2, truncate=True)
         return chip(t, self.color("label_bg"), int(self.s * 0.03), int(self.s * 0.02), self.radius) if boxed else t
 
@@ -295,7 +302,42 @@ class Designer:
         for r in rows:
             body.alpha_composite(r, ((w - r.width) // 2, y))
             y += r.height + gap
-        return chip(body, bg, int(self.s * 0.04), int(self.s * 0.028), self.radius)
+        if self.style.price.shape == "plain":
+            # Premium: the price as large type straight on the backdrop, the small print on its strip below.
+            plain = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+            y = 0
+            for i, r in enumerate(rows):
+                if i < len(rows) - (1 if small else 0):
+                    r = _recolor(r, self.ink)
+                plain.alpha_composite(r, ((w - r.width) // 2, y))
+                y += r.height + gap
+            return plain
+        badge = chip(body, bg, int(self.s * 0.04), int(self.s * 0.028), self.radius)
+        if self.style.price.shape == "burst" and self.sb.metadata.discount:
+            # The sale's percent-off burst beside the badge.
+            t = self.text(self.sb.metadata.discount, 0.06, b.color("on_accent"), int(self.s * 0.3), 1)
+            d = int(max(t.width, t.height) * 1.35) + int(self.s * 0.03)
+            burst = Image.new("RGBA", (d, d), (0, 0, 0, 0))
+            _star(burst, tuple(self.brand.color("primary")[:3]) + (255,))
+            burst.alpha_composite(t, ((d - t.width) // 2, (d - t.height) // 2))
+            gap2 = int(self.s * 0.02)
+            if badge.width + gap2 + d <= max_width:
+                row = Image.new("RGBA", (badge.width + gap2 + d, max(badge.height, d)), (0, 0, 0, 0))
+                order = [(burst, d), (badge, badge.width)] if self.sb.rtl else [(badge, badge.width), (burst, d)]
+                x = 0
+                for im, ww in order:
+                    row.alpha_composite(im, (x, (row.height - im.height) // 2))
+                    x += ww + gap2
+                return row
+        return badge
+
+    def wordmark(self, text: str, max_width: int) -> Image.Image:
+        """The brand's logo, or its name as a wordmark when the kit has no logo file."""
+        if self.brand.logo and Path(self.brand.logo).exists():
+            logo = Image.open(self.brand.logo).convert("RGBA")
+            lh = int(self.s * 0.07)
+            return logo.resize((max(1, logo.width * lh // logo.height), lh), Image.LANCZOS)
+        return self.text(text.upper(), 0.045, self.ink, max_width, 1, truncate=True)
 
     def cta(self, text: str, max_width: int) -> Image.Image:
         """The call to action as a button."""
@@ -331,12 +373,27 @@ class Designer:
             out.alpha_composite(t, (d + gap, (h - t.height) // 2))
         return out
 
-    def caption(self, text: str) -> Image.Image:
-        """A burned-in caption: white on a translucent black box, two lines at most."""
+    def caption(self, text: str, width: int | None = None, highlight: int | None = None) -> Image.Image:
+        """A burned-in caption: white on a translucent black box, two lines at most.
+
+        With `highlight` (the social style), the first `highlight` words are drawn in the accent colour.
+        """
         b = self.brand
         sx0, _, sx1, _ = self.geo.safe
-        t = self.text(text, 0.042, b.color("caption_text"), int((sx1 - sx0) * 0.92), 2)
+        width = width or (sx1 - sx0)
+        t = self.text(text, 0.042, b.color("caption_text"), int(width * 0.92) - int(self.s * 0.04), 2)
+        if highlight is not None:
+            hi = self.text(text, 0.042, (255, 214, 10, 255), int(width * 0.92) - int(self.s * 0.04), 2)
+            if hi.size == t.size:
+                t = reveal_words(t, hi, highlight, self.sb.rtl)
         return chip(t, self.color("caption_bg"), int(self.s * 0.02), int(self.s * 0.012), self.radius // 2)
+
+    def caption_words(self, text: str, width: int | None = None) -> int:
+        """How many word pieces a caption has (for the word-by-word highlight)."""
+        sx0, _, sx1, _ = self.geo.safe
+        width = width or (sx1 - sx0)
+        t = self.text(text, 0.042, (255, 255, 255, 255), int(width * 0.92) - int(self.s * 0.04), 2)
+        return sum(len(words) for _, words in text_pieces(t))
 
     def caption_slot(self) -> int:
         """The height kept free at the bottom of the safe zone for burned-in captions."""
@@ -455,3 +512,378 @@ def card_shadow(size: tuple[int, int], card: tuple[int, int, int, int], radius: 
     sh = Image.new("RGBA", size, (0, 0, 0, 0))
     ImageDraw.Draw(sh).rounded_rectangle((x0, y0 + blur // 2, x1, y1 + blur // 2), radius=radius, fill=(0, 0, 0, strength))
     return sh.filter(ImageFilter.GaussianBlur(blur))
+
+
+# -- product first: where the product stands and where the text goes ---------------------------
+
+# The product's height on its hero shot, as a share of the frame height, per format shape.
+HERO_MIN = {"9:16": 0.45, "4:5": 0.45, "1:1": 0.60, "16:9": 0.60}
+
+
+def hero_target(width: int, height: int) -> float:
+    """The least share of the frame height the product takes on its hero shot (45 % tall, 60 % square or wide)."""
+    return 0.45 if height > width * 1.1 else 0.60
+
+
+@dataclass
+class Block:
+    """A text element to place: its role, size, and the stack it belongs to ("top", "bottom", "caption")."""
+
+    role: str
+    w: int
+    h: int
+    group: str = "top"
+    key: int = 0  # the caller's index for it
+
+
+@dataclass
+class Arrangement:
+    """Where a scene's product and text go: the product box at rest, the zone it may move in, each block's box."""
+
+    name: str
+    product: tuple[int, int, int, int]
+    zone: tuple[int, int, int, int]
+    boxes: dict[int, tuple[int, int, int, int]]
+    caption: tuple[int, int, int, int] | None  # where burned-in captions go (x0, y0, x1, y1: bottom-aligned in it)
+    product_share: float  # product height / frame height
+    text_column: tuple[int, int]  # x0, x1 of the text column
+
+
+def fit_box(zone: tuple[int, int, int, int], aspect: float, headroom: float, anchor: str = "center") -> tuple[int, int, int, int]:
+    """The largest box of `aspect` (w/h) inside `zone` shrunk by `headroom` (room to move), centred (or standing on its floor)."""
+    x0, y0, x1, y1 = zone
+    zw, zh = max(0, x1 - x0) / headroom, max(0, y1 - y0) / headroom
+    if zw <= 0 or zh <= 0:
+        return (x0, y0, x0, y0)
+    w = min(zw, zh * aspect)
+    h = w / aspect
+    cx = (x0 + x1) / 2
+    cy = (y0 + y1) / 2 if anchor == "center" else y1 - (y1 - y0 - h) / 2 - h / 2
+    return (int(round(cx - w / 2)), int(round(cy - h / 2)), int(round(cx + w / 2)), int(round(cy + h / 2)))
+
+
+def arrange(width: int, height: int, safe: tuple[int, int, int, int], aspect: float, full: list[Block], column: list[Block] | None,
+            *, rtl: bool = False, caption_h: int = 0, caption_h_column: int = 0, headroom: float = 1.06, extra_h: float = 0.0,
+            labels_h: int = 0, target: float | None = None, prefer: tuple[str, ...] | None = None) -> Arrangement:
+    """Place the product first, then every text block where the product is not; no two boxes overlap.
+
+    `full` are the blocks drawn for the full safe width, `column` the same blocks drawn for a side column
+    (used by the side-by-side arrangement). `aspect` is the product's width over height, `extra_h` the
+    share of its height the shadow adds below it. Arrangements are tried in the format's order of
+    preference; the first whose product reaches `target` of the frame height wins, else the largest.
+    Text never goes over the product: the product is sized into what the text leaves.
+    """
+    w, h = width, height
+    sx0, sy0, sx1, sy1 = safe
+    short = min(w, h)
+    pad = max(2, int(short * 0.022))
+    margin = max(pad, int(short * 0.035))
+    target = hero_target(w, h) if target is None else target
+    landscape = w > h * 1.2
+    if prefer is None:
+        prefer = ("side",) if landscape else (("split", "top", "side") if h > w * 1.5 else ("split", "side", "top", "bottom"))
+    top_y = sy0 + (labels_h + pad if labels_h else 0)
+    sprite_aspect = aspect / (1 + extra_h)
+    out: list[Arrangement] = []
+
+    def stack(blocks: list[Block], y: int, x0: int, x1: int, up: bool = False) -> tuple[dict[int, tuple], int]:
+        """Blocks one under another (or upwards from y), centred in [x0, x1]; price and CTA share a row when they fit."""
+        boxes: dict[int, tuple] = {}
+        rows: list[list[Block]] = []
+        for b in blocks:
+            if rows and b.role == "cta" and rows[-1][-1].role == "price" and sum(r.w for r in rows[-1]) + pad + b.w <= x1 - x0:
+                rows[-1].append(b)
+            else:
+                rows.append([b])
+        seq = list(reversed(rows)) if up else rows
+        for row in seq:
+            rh = max(b.h for b in row)
+            ry = y - rh if up else y
+            rw = sum(b.w for b in row) + pad * (len(row) - 1)
+            bx = x0 + (x1 - x0 - rw) // 2
+            order = list(reversed(row)) if rtl else row
+            for b in order:
+                boxes[b.key] = (bx, ry + (rh - b.h) // 2, bx + b.w, ry + (rh - b.h) // 2 + b.h)
+                bx += b.w + pad
+            y = ry - pad if up else ry + rh + pad
+        return boxes, y
+
+    def done(name, zone, boxes, caption, col) -> None:
+        zx0, zy0, zx1, zy1 = zone
+        if zx1 - zx0 < 8 or zy1 - zy0 < 8:
+            return
+        p = fit_box(zone, sprite_aspect, headroom)
+        # The product box proper (without the shadow below it).
+        ph = (p[3] - p[1]) / (1 + extra_h)
+        prod = (p[0], p[1], p[2], int(round(p[1] + ph)))
+        out.append(Arrangement(name, prod, zone, boxes, caption, (prod[3] - prod[1]) / h, col))
+
+    top = [b for b in full if b.group == "top"]
+    bottom = [b for b in full if b.group == "bottom"]
+    for name in prefer:
+        if name == "split":
+            boxes, y_top = stack(top, top_y, sx0, sx1)
+            cap = None
+            y_bot = sy1
+            if caption_h:
+                cap = (sx0, sy1 - caption_h, sx1, sy1)
+                y_bot = sy1 - caption_h - pad
+            b2, y_bot = stack(bottom, y_bot, sx0, sx1, up=True)
+            boxes.update(b2)
+            if y_bot < y_top:
+                continue
+            done(name, (margin, y_top, w - margin, y_bot), boxes, cap, (sx0, sx1))
+        elif name == "top":
+            boxes, y = stack(top + bottom, top_y, sx0, sx1)
+            cap = None
+            if caption_h:
+                cap = (sx0, y, sx1, y + caption_h)
+                y += caption_h + pad
+            if y > sy1:
+                continue
+            done(name, (margin, y, w - margin, h - margin), boxes, cap, (sx0, sx1))
+        elif name == "bottom":
+            cap = None
+            y = sy1
+            if caption_h:
+                cap = (sx0, sy1 - caption_h, sx1, sy1)
+                y = sy1 - caption_h - pad
+            boxes, y = stack(top + bottom, y, sx0, sx1, up=True)
+            if y < top_y:
+                continue
+            done(name, (margin, max(margin, top_y if labels_h else margin), w - margin, y), boxes, cap, (sx0, sx1))
+        elif name == "side":
+            if column is None:
+                continue
+            cw = column_width(w, h, safe)
+            cx0, cx1 = (sx1 - cw, sx1) if not rtl else (sx0, sx0 + cw)
+            # LTR reads text first: text on the left, product on the right; RTL mirrors it.
+            if not rtl:
+                cx0, cx1 = sx0, sx0 + cw
+            else:
+                cx0, cx1 = sx1 - cw, sx1
+            colb = [b for b in column if b.group in ("top", "bottom")]
+            total = sum(b.h for b in colb) + pad * max(0, len(colb) - 1) + (caption_h_column + pad if caption_h_column else 0)
+            avail = sy1 - top_y
+            if total > avail:
+                continue
+            y0 = top_y + max(0, (avail - total) // 2) if landscape else top_y
+            boxes: dict[int, tuple] = {}
+            y = y0
+            for b in colb:
+                bx = cx0 if not rtl else cx1 - b.w
+                bx = cx0 + (cw - b.w) // 2 if not landscape else bx
+                boxes[b.key] = (bx, y, bx + b.w, y + b.h)
+                y += b.h + pad
+            cap = (cx0, sy1 - caption_h_column, cx1, sy1) if caption_h_column else None
+            zx0, zx1 = (cx1 + pad, w - margin) if not rtl else (margin, cx0 - pad)
+            done(name, (zx0, margin + (labels_h + pad if labels_h and not landscape else 0), zx1, h - margin), boxes, cap, (cx0, cx1))
+    if not out:
+        raise _Overflow
+    for a in out:
+        if a.product_share >= target:
+            return a
+    return max(out, key=lambda a: a.product_share)
+
+
+def _recolor(img: Image.Image, color) -> Image.Image:
+    """A text image in another colour (its alpha kept)."""
+    out = Image.new("RGBA", img.size, tuple(color[:3]) + (255,))
+    out.putalpha(img.getchannel("A"))
+    return out
+
+
+def _star(img: Image.Image, fill) -> None:
+    """A 16-point burst filling the image."""
+    import math
+
+    w, h = img.size
+    cx, cy, r0, r1 = w / 2, h / 2, min(w, h) / 2 * 0.84, min(w, h) / 2
+    pts = []
+    for i in range(32):
+        r = r1 if i % 2 == 0 else r0
+        a = math.pi * i / 16
+        pts.append((cx + r * math.cos(a), cy + r * math.sin(a)))
+    ImageDraw.Draw(img).polygon(pts, fill=fill)
+
+
+def _runs(profile, min_gap: int) -> list[tuple[int, int]]:
+    """Runs of True in a 1-D mask, merging runs separated by fewer than `min_gap` False entries."""
+    runs: list[list[int]] = []
+    start = None
+    for i, on in enumerate(list(profile) + [False]):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            if runs and start - runs[-1][1] < min_gap:
+                runs[-1][1] = i
+            else:
+                runs.append([start, i])
+            start = None
+    return [(a, b) for a, b in runs]
+
+
+def text_pieces(img: Image.Image) -> list[tuple[tuple[int, int], list[tuple[int, int]]]]:
+    """The lines of a drawn text (y0, y1) with each line's words (x0, x1), found from the gaps in its alpha."""
+    import numpy as np
+
+    a = np.asarray(img.getchannel("A")) > 24
+    lines = _runs(a.any(axis=1), 2)
+    out = []
+    for y0, y1 in lines:
+        gap = max(3, int((y1 - y0) * 0.16))
+        words = _runs(a[y0:y1].any(axis=0), gap)
+        out.append(((y0, y1), words or [(0, img.width)]))
+    return out
+
+
+def reveal_words(base: Image.Image, hi: Image.Image, n: int, rtl: bool) -> Image.Image:
+    """`base` with its first `n` words (in reading order) taken from `hi` (the highlighted drawing)."""
+    out = base.copy()
+    k = 0
+    for (y0, y1), words in text_pieces(base):
+        for x0, x1 in (reversed(words) if rtl else words):
+            if k >= n:
+                return out
+            out.paste(hi.crop((x0, y0, x1, y1)), (x0, y0))
+            k += 1
+    return out
+
+
+def column_width(width: int, height: int, safe: tuple[int, int, int, int]) -> int:
+    """The width of the side text column (the side-by-side arrangement)."""
+    return int((safe[2] - safe[0]) * (0.42 if width > height * 1.2 else 0.46))
+
+
+TOP_ROLES = ("logo", "title", "step", "body")
+BOTTOM_ROLES = ("price", "cta")
+
+
+def _product_first(self: "Designer", scene: Scene, aspect: float, extra_h: float, headroom: float,
+                   target: float | None = None) -> tuple[list[Placed], Arrangement]:
+    """Every overlay of a scene placed where the product is not, and the product's box (see `arrange`)."""
+    g = self.geo
+    sx0, sy0, sx1, sy1 = g.safe
+    pad = int(self.s * 0.022)
+    rtl = self.sb.rtl
+    by_role: dict[str, list[TextOverlay]] = {}
+    for o in scene.overlays:
+        by_role.setdefault(o.role, []).append(o)
+    placed: list[Placed] = []
+    # Labels: a row at the top of the safe zone, from the reading side.
+    x, y, row_h = sx0, sy0, 0
+    for o in by_role.get("label", []) + by_role.get("disclosure", []):
+        img = self.label_chip(o.text, o.role == "disclosure")
+        if x > sx0 and x + img.width > sx1:
+            x, y, row_h = sx0, y + row_h + pad, 0
+        lx = sx0 + sx1 - x - img.width if rtl else x
+        placed.append(Placed(o.role, [o.text], img, lx, y, o.start, o.end, fade=0.0))
+        x += img.width + pad
+        row_h = max(row_h, img.height)
+    labels_h = (y - sy0) + row_h
+    full_w = sx1 - sx0
+    col_w = column_width(g.width, g.height, g.safe)
+    tsize = self.style.text.title_size
+    items: list[tuple[str, list[str], TextOverlay | None, dict]] = []  # role, texts, first overlay, meta
+    for o in by_role.get("logo", []):
+        items.append(("logo", [o.text], o, {}))
+    for o in by_role.get("title", []):
+        items.append(("title", [o.text], o, {}))
+    for o in by_role.get("step", []):
+        items.append(("step", [o.text], o, {"step": scene.step}))
+    for o in by_role.get("body", []):
+        items.append(("body", [o.text], o, {}))
+    price = {o.role: o.text for r in PRICE_ROLES for o in by_role.get(r, [])}
+    if "price" in price:
+        first = min((o for r in PRICE_ROLES for o in by_role.get(r, [])), key=lambda o: o.start)
+        items.append(("price", [price[r] for r in PRICE_ROLES if r in price], first, {"roles": [r for r in PRICE_ROLES if r in price]}))
+    for o in by_role.get("cta", []):
+        items.append(("cta", [o.text], o, {}))
+
+    def draw(role: str, o: TextOverlay, width: int, narrow: bool) -> Image.Image:
+        if role == "logo":
+            return self.wordmark(o.text, width)
+        if role == "title":
+            return self.title(o.text, width, False, size=tsize * (0.85 if narrow else 1.0))
+        if role == "step":
+            return self.step(scene.step or 1, o.text, width)
+        if role == "body":
+            return self.body(o.text, width)
+        if role == "price":
+            return self.price_badge(price, width)
+        return self.cta(o.text, width)
+
+    try:
+        full_imgs = [draw(r, o, full_w, False) for r, _, o, _ in items]
+    except RenderError as exc:
+        if "too long" not in str(exc):
+            raise
+        raise _Overflow from exc
+    landscape = g.width > g.height * 1.2
+    k = self.k
+    try:
+        # A wide frame's side column has room for larger type than a tall frame's.
+        self.k = k * (1.3 if landscape else 1.0)
+        col_imgs: list[Image.Image] | None = [draw(r, o, col_w, True) for r, _, o, _ in items]
+    except RenderError as exc:
+        if "too long" not in str(exc):
+            raise
+        col_imgs = None  # the text does not fit a side column: only the stacked arrangements are tried
+    finally:
+        self.k = k
+    group = ["bottom" if r in BOTTOM_ROLES else "top" for r, *_ in items]
+    full = [Block(r, im.width, im.height, grp, i) for i, ((r, *_), im, grp) in enumerate(zip(items, full_imgs, group))]
+    column = [Block(r, im.width, im.height, grp, i) for i, ((r, *_), im, grp) in enumerate(zip(items, col_imgs or [], group))]
+    cap_h = self.caption_slot() if self.sb.burn_captions else 0
+    arr = arrange(g.width, g.height, g.safe, aspect, full, column if col_imgs is not None else None, rtl=rtl, caption_h=cap_h,
+                  caption_h_column=cap_h, headroom=headroom, extra_h=extra_h, labels_h=labels_h, target=target)
+    imgs = col_imgs if arr.name == "side" else full_imgs
+    for i, (role, texts, o, meta) in enumerate(items):
+        x0, y0, _, _ = arr.boxes[i]
+        img = imgs[i]
+        meta = dict(meta)
+        if role in ("title", "logo") and self.style.text.animate in ("line", "word"):
+            meta["reveal"] = reveal_plan(img, self.style.text.animate, rtl)
+        meta["rise"] = int(self.s * 0.025) if self.style.text.animate != "fade" else 0
+        fade = 0.35 if self.style.text.animate == "fade" else 0.22
+        placed.append(Placed(role, texts, img, x0, y0, o.start if o else 0.0, o.end if o else None, fade=fade, meta=meta))
+    return placed, arr
+
+
+def reveal_plan(img: Image.Image, mode: str, rtl: bool, step: float = 0.09) -> list[tuple[tuple[int, int, int, int], float]]:
+    """The pieces (boxes inside the image) a text comes in by, each with its delay: by line, or by word."""
+    pieces = []
+    k = 0
+    for (y0, y1), words in text_pieces(img):
+        if mode == "line":
+            pieces.append(((0, y0, img.width, y1), k * step * 1.6))
+            k += 1
+            continue
+        for x0, x1 in (reversed(words) if rtl else words):
+            pieces.append(((x0, y0, x1, y1), k * step))
+            k += 1
+    if len(pieces) <= 1 or len(pieces) > 24:
+        return []
+    return pieces
+
+
+def product_first(self: "Designer", scene: Scene, aspect: float, extra_h: float, headroom: float,
+                  target: float | None = None) -> tuple[list[Placed], Arrangement]:
+    """The scene laid out product first; a crowded scene is laid out again with smaller text (never over the product)."""
+    scale, floor = self.scale, self.floor
+    scales = [scale] + ([round((scale + 1.0) / 2, 3), 1.0] if scale > 1.0 else [])
+    tries = [(sc, k, True) for sc in scales for k in (1.0, 0.85, 0.72, 0.6)] + [(1.0, 0.6, False), (1.0, 0.5, False)]
+    try:
+        for sc, k, use_floor in tries:
+            self.scale, self.k, self.floor = sc, k, floor and use_floor
+            try:
+                return _product_first(self, scene, aspect, extra_h, headroom, target)
+            except _Overflow:
+                continue
+    finally:
+        self.scale, self.k, self.floor = scale, 1.0, floor
+    raise RenderError(f"the text of a scene does not fit beside the product in the {self.sb.format} safe zone of {self.sb.destination}",
+                      product=self.sb.product_handle, market=self.sb.market, where="layout")
+
+
+Designer.product_first = product_first  # type: ignore[attr-defined]

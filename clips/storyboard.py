@@ -16,6 +16,7 @@ from productreel.models import (
     Script,
     Shot,
     Storyboard,
+    StoryboardMeta,
     TextOverlay,
     stable_hash,
 )
@@ -23,7 +24,7 @@ from productreel.models import (
 from clips.profiles import destination_profile, load_brand
 
 # Bump when the layout or timing rules below change: it goes into the job key through the metadata.
-STORYBOARD_VERSION = "storyboard-4"
+STORYBOARD_VERSION = "storyboard-5"
 AD_DURATIONS = (6.0, 15.0, 30.0)
 TINY_DURATION = 1.5
 TINY_SCALE = 6
@@ -192,12 +193,20 @@ def build_storyboard(
     destination: str = "folder",
     duration: float | None = None,
     generated: bool = False,
+    style: str = "studio",
 ) -> Storyboard:
     """The storyboard for one (product, market, kind, format) job.
 
     `duration` picks the ad length (6, 15 or 30 s; default 15) or caps a tutorial (30-90 s);
-    `generated` makes the first scene a generated shot (diffusion fills Shot.video later).
+    `generated` makes the first scene a generated shot (diffusion fills Shot.video later);
+    `style` is one of clips.styles.list_styles() (templates/styles/<style>.yaml).
+    The product is found in each photo (clips.cutout) and the photos are checked for quality:
+    the findings are in `metadata.findings`.
     """
+    from clips.cutout import cutout
+    from clips.styles import load_style
+
+    look = load_style(style)
     if kind not in ("ad", "tutorial"):
         raise InputError(f"unknown clip kind {kind!r}; known: ad, tutorial", product=product.handle, where="storyboard")
     width, height = frame_size(fmt, profile)
@@ -209,10 +218,18 @@ def build_storyboard(
     title = lp.title.text or product.title
     cta = (lp.cta.text if lp.cta else "") or script.cta or market.cta
     labels = _labels(market, kind, generated)
+    cutouts = [cutout(p) for p in images]
+    # A brand kit that picks its own music keeps it; otherwise the style's bed sets the pace.
+    music = kit.music if brand != "default" and kit.music else (look.music or kit.music)
+    beat = _beat(music)
 
     if kind == "ad":
         cards = sum(float(c.get("duration", 1.5)) for c in (kit.intro, kit.outro) if c and c.get("text"))
         scenes = _ad_scenes(images, lp, script, market, title, cta, (duration or 15.0) - cards, generated)
+        _on_beats(scenes, beat, look.transition)
+        if scenes and (product.brand or kit.name != "default"):
+            # The end card carries the brand: its logo, or its name as a wordmark.
+            scenes[-1].overlays.insert(0, TextOverlay(role="logo", text=product.brand or kit.name, start=0.0))
     else:
         scenes = _tutorial_scenes(images, lp, script, title, cta, duration)
     scenes = _brand_cards(kit, scenes)
@@ -256,34 +273,39 @@ def build_storyboard(
         scenes=scenes,
         voiceover=voiceover,
         captions=_cues(voiceover, total, market),
-        burn_captions=(kind == "ad" and fmt == "9:16") or dest.burn_captions,
-        music=kit.music,
+        burn_captions=(kind == "ad" and (fmt == "9:16" or look.burn_captions)) or dest.burn_captions,
+        music=music,
         fonts=fonts,
         rtl=market.rtl,
         destination=destination,
         brand=brand,
         loudness_target=dest.loudness_lufs,
-        metadata={
-            "storyboard_version": STORYBOARD_VERSION,
-            "profile": profile,
-            "templates": dict(script.templates),
-            "product_id": product.id,
-            "product_content_hash": product.content_hash,
-            "market_hash": stable_hash(market.model_dump(mode="json")),
-            "language": market.language,
-            "voice": market.voice or market.language,
-            "ad_label": market.ad_label,
-            "ai_label": market.ai_label,
-            "ai_label_required": bool(market.ai_label) and (market.eu or market.code.lower() == "cn"),
-            "true_peak_dbtp": dest.true_peak_dbtp,
-            "images": [str(p) for p in images],
-            "image_alts": [i.alt for i in product.images],
-            "prompt": script.prompt,
-            "negative_prompt": script.negative_prompt,
-            "caption_chars_per_second": market.caption_chars_per_second,
-            "script_sentences": len(parts),
-            "spoken_sentences": len(kept),
-        },
+        metadata=StoryboardMeta(
+            storyboard_version=STORYBOARD_VERSION,
+            profile=profile,
+            style=look.name,
+            templates=dict(script.templates),
+            product_id=product.id,
+            product_content_hash=product.content_hash,
+            market_hash=stable_hash(market.model_dump(mode="json")),
+            language=market.language,
+            voice=market.voice or market.language,
+            ad_label=market.ad_label,
+            ai_label=market.ai_label,
+            ai_label_required=bool(market.ai_label) and (market.eu or market.code.lower() == "cn"),
+            true_peak_dbtp=dest.true_peak_dbtp,
+            images=[str(p) for p in images],
+            image_alts=[i.alt for i in product.images],
+            prompt=script.prompt,
+            negative_prompt=script.negative_prompt,
+            caption_chars_per_second=market.caption_chars_per_second,
+            script_sentences=len(parts),
+            spoken_sentences=len(kept),
+            beat_s=beat,
+            discount=_discount(product, market) if look.price.compare_at else "",
+            cutouts=cutouts,
+            findings=input_findings(product, cutouts, width, height, market.code),
+        ),
     )
 
 
@@ -293,24 +315,27 @@ REPAIR_KEYS = ("contrast_box", "text_scale", "safe_zone", "loudness", "labels", 
 def apply_repair_hints(storyboard: Storyboard, hints: dict[str, Any]) -> Storyboard:
     """A copy of the storyboard that the renderer draws with compliance.report.repair_hints' repairs.
 
-    The hints go to metadata["repairs"] (the renderer reads contrast_box, text_scale and safe_zone from
+    The hints go to metadata.repairs (the renderer reads contrast_box, text_scale and safe_zone from
     there); loudness sets the loudness target; recaption trims the voice-over to fewer sentences and
     re-times the captions. The input is not changed.
     """
     hints = {k: v for k, v in (hints or {}).items() if k in REPAIR_KEYS and v is not None}
-    meta = dict(storyboard.metadata)
-    repairs = dict(meta.get("repairs") or {})
+    meta = storyboard.metadata.model_copy(deep=True)
+    repairs = meta.repairs
     for k, v in hints.items():
         if k == "text_scale":
-            repairs[k] = round(max(float(repairs.get(k, 1.0)), min(3.0, float(v))), 3)
+            repairs.text_scale = round(max(float(repairs.text_scale), min(3.0, float(v))), 3)
         elif k == "labels":
-            repairs[k] = sorted(set(repairs.get(k, [])) | set(v))
+            repairs.labels = sorted(set(repairs.labels) | set(v))
         elif k == "safe_zone" and isinstance(v, dict):
-            old = repairs.get(k) or {}
-            repairs[k] = {side: max(float(old.get(side, 0.0)), float(v.get(side, 0.0) or 0.0)) for side in ("top", "bottom", "left", "right")}
-        else:
-            repairs[k] = v
-    meta["repairs"] = repairs
+            old = repairs.safe_zone or {}
+            repairs.safe_zone = {side: max(float(old.get(side, 0.0)), float(v.get(side, 0.0) or 0.0)) for side in ("top", "bottom", "left", "right")}
+        elif k == "contrast_box":
+            repairs.contrast_box = bool(v)
+        elif k == "recaption":
+            repairs.recaption = bool(v)
+        elif k == "loudness":
+            repairs.loudness = float(v)
     update: dict[str, Any] = {"metadata": meta, "scenes": [s.model_copy(deep=True) for s in storyboard.scenes]}
     if hints.get("loudness") is not None:
         update["loudness_target"] = float(hints["loudness"])
@@ -319,9 +344,9 @@ def apply_repair_hints(storyboard: Storyboard, hints: dict[str, Any]) -> Storybo
         from localization.markets import get_market
 
         parts = sentences(storyboard.voiceover, storyboard.locale)
-        cps = float(meta.get("caption_chars_per_second") or 15.0)
+        cps = float(meta.caption_chars_per_second or 15.0)
         kept = fit_script(parts, storyboard.duration, cps, fill=RECAPTION_FILL) or (
-            [min(parts, key=len)] if meta.get("profile") == "tiny" else [])
+            [min(parts, key=len)] if meta.profile == "tiny" else [])
         voiceover = join_sentences(kept)
         update["voiceover"] = voiceover
         try:
@@ -330,7 +355,7 @@ def apply_repair_hints(storyboard: Storyboard, hints: dict[str, Any]) -> Storybo
             from clips.captions import simple_cues
 
             update["captions"] = simple_cues(voiceover, storyboard.duration) if voiceover else []
-        meta["spoken_sentences"] = len(kept)
+        meta.spoken_sentences = len(kept)
     return storyboard.model_copy(update=update)
 
 
@@ -393,3 +418,99 @@ def _tutorial_scenes(images, lp, script, title, cta, cap) -> list[Scene]:
         end.append(TextOverlay(role="cta", text=cta, start=0.5))
     scenes.append(Scene(duration=outro, shot=Shot(image=images[0], motion="zoom_out"), overlays=end, transition="crossfade"))
     return scenes
+
+
+def _beat(music: str | None) -> float | None:
+    """The length of one beat of a music bed (seconds), or None for silence or an unknown bed."""
+    if not music:
+        return None
+    try:
+        import yaml
+
+        from clips.audio import MUSIC_DIR
+
+        data = yaml.safe_load((MUSIC_DIR / f"{music}.yaml").read_text(encoding="utf-8"))
+        return 60.0 / float(data["bpm"])
+    except (OSError, KeyError, TypeError, ValueError, ImportError):
+        return None
+
+
+def _on_beats(scenes: list[Scene], beat: float | None, transition: str) -> None:
+    """Move each cut to the nearest beat of the music (the total kept), and set the style's transition."""
+    for i, sc in enumerate(scenes):
+        if i:
+            sc.transition = "cut" if transition == "cut" else "crossfade"  # type: ignore[assignment]
+    if not beat or len(scenes) < 2:
+        return
+    total = sum(s.duration for s in scenes)
+    acc, done = 0.0, 0.0
+    for sc in scenes[:-1]:
+        acc += sc.duration
+        cut = max(done + beat, round(acc / beat) * beat)
+        sc.duration = cut - done
+        done = cut
+    scenes[-1].duration = max(beat, total - done)
+
+
+def _discount(product: Product, market: Market) -> str:
+    """The percent off the compare-at price, as the market writes a percentage ("-25 %"), or ""."""
+    price, cap = product.price, product.compare_at_price
+    if price is None or cap is None or cap <= 0 or cap <= price:
+        return ""
+    off = float((cap - price) / cap)
+    if off < 0.05:
+        return ""
+    try:
+        from babel.numbers import format_percent
+
+        return "-" + format_percent(round(off, 2), locale=market.locale.replace("-", "_"))
+    except Exception:  # noqa: BLE001 - an unknown locale still gets a readable figure
+        return f"-{round(off * 100)}%"
+
+
+# -- the input-quality gate ---------------------------------------------------------------------
+
+MIN_SHORT_SIDE = 200  # px: below this a photo is unusable for a video (BLOCK)
+MAX_UPSCALE = 2.0  # the product may be enlarged at most this much at its hero size
+MAX_ASPECT = 3.0  # a photo wider (or taller) than this is a strip, not a product shot
+
+
+def input_findings(product: Product, cutouts, width: int, height: int, market: str = "") -> list:
+    """Findings for photos that would make a poor ad: too small (BLOCK), upscaled >2x, extreme aspect, no product found (WARN)."""
+    from productreel.models import Finding
+
+    from clips.layout import hero_target
+
+    out: list[Finding] = []
+    hero_px = hero_target(width, height) * height
+    if width > height * 1.2:
+        hero_px = min(hero_px, height * 0.9)
+
+    def add(rule: str, severity: str, reason: str, cut, **measured) -> None:
+        out.append(Finding(
+            rule=rule, severity=severity,  # type: ignore[arg-type]
+            message=f"{product.handle}: photo {Path(cut.image).name}: {reason}",
+            evidence={"product": product.handle, "image": str(cut.image), "reason": reason, "market": market,
+                      "size": [cut.width, cut.height], **measured},
+            source="clips.cutout",
+        ))
+
+    for cut in cutouts:
+        w, h = cut.width, cut.height
+        if min(w, h) < MIN_SHORT_SIDE:
+            add("INPUT-1", "BLOCK", f"too small to show ({w}x{h} px; the short side needs at least {MIN_SHORT_SIDE} px)", cut,
+                short_side=min(w, h))
+        if min(w, h) > 0 and max(w, h) / min(w, h) > MAX_ASPECT:
+            add("INPUT-3", "WARN", f"extreme aspect ratio {max(w, h) / min(w, h):.1f}:1 (a strip, not a product shot)", cut,
+                aspect=round(max(w, h) / max(1, min(w, h)), 2))
+        if cut.kind == "failed":
+            add("INPUT-4", "WARN", f"the product could not be found in the photo ({cut.reason or 'no cutout'})", cut)
+            continue
+        box_h = max(1, cut.box[3] - cut.box[1])
+        box_w = max(1, cut.box[2] - cut.box[0])
+        # The product's hero size: as tall as the format asks, or as wide as the frame allows.
+        up = min(hero_px / box_h, width * 0.9 / box_w)
+        if min(w, h) >= MIN_SHORT_SIDE and up > MAX_UPSCALE:
+            add("INPUT-2", "WARN", f"would be upscaled {up:.1f}x at its hero size (the product is {box_w}x{box_h} px in the photo)",
+                cut, upscale=round(up, 2))
+    return out

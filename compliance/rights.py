@@ -9,7 +9,7 @@ The asset manifest is a list of dicts, one per asset:
      "license": "seller-owned",              # SPDX id or the license's words
      "owner": "ACME GmbH"}
 
-It comes from check_clip(assets=...), the storyboard's ``metadata["assets"]`` or the renderer's JSON
+It comes from check_clip(assets=...), the storyboard's ``metadata.assets`` or the renderer's JSON
 sidecar ``"assets"``. Assets the storyboard uses but the manifest lacks get the rule files' defaults
 (licenses.defaults) for their kind — system fonts, music productreel generated, the seller's own
 catalog photos — and are blocked when no default covers them. The entries become C2PA ingredients.
@@ -31,7 +31,7 @@ def manifest_assets(ctx: Context) -> list[dict] | None:
     """The asset manifest given for this clip, or None when none was given anywhere."""
     found: list[dict] = []
     any_given = False
-    for src in (ctx.assets, (ctx.storyboard.metadata.get("assets") if ctx.storyboard else None), (ctx.sidecar or {}).get("assets")):
+    for src in (ctx.assets, (ctx.storyboard.metadata.assets if ctx.storyboard else None), (ctx.sidecar or {}).get("assets")):
         if src is not None:
             any_given = True
             found += [dict(a) for a in src]
@@ -48,7 +48,7 @@ def used_assets(ctx: Context) -> list[dict]:
         if scene.shot.kind == "image" and scene.shot.image:
             out.append({"kind": "product_photo", "path": str(scene.shot.image)})
         if scene.shot.kind == "generated":
-            out.append({"kind": "model", "name": sb.metadata.get("model") or "diffusion model"})
+            out.append({"kind": "model", "name": sb.metadata.model or "diffusion model"})
     for font in sb.fonts:
         out.append({"kind": "font", "path": str(font)})
     if sb.music:

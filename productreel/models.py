@@ -310,7 +310,7 @@ class StoryboardMeta(BaseModel):
     beat_s: float | None = None  # the music's beat: scene cuts land on it
     discount: str = ""  # the percent off as the market writes it ("-25 %"), when a compare-at price shows one
     cutouts: list[Cutout] = Field(default_factory=list)  # one per image in `images` order
-    input_findings: list[Finding] = Field(default_factory=list)  # the input-quality gate (INPUT-*)
+    findings: list[Finding] = Field(default_factory=list)  # the input-quality gate on the photos (INPUT-1..4)
     repairs: Repairs = Field(default_factory=Repairs)
     # Set by clips.diffusion.fill_generated_shots.
     diffusion: dict[str, Any] | None = None

@@ -297,9 +297,9 @@ def test_fill_generated_shots_sets_video_and_provenance(tiny_models, photo, tmp_
     filled, findings = diffusion.fill_generated_shots(
         _storyboard(photo), settings=settings_for(tiny_models["ltx"], tmp_path), diffusion=FAST)
     assert findings == [] and filled.has_generated and filled.scenes[0].shot.video.is_file()
-    assert filled.metadata["digital_source_type"].endswith("compositeWithTrainedAlgorithmicMedia")
-    assert filled.metadata["c2pa_assets"][0]["seed"] == 3
-    assert filled.metadata["diffusion"]["model"]["family"] == "ltx"
+    assert filled.metadata.digital_source_type.endswith("compositeWithTrainedAlgorithmicMedia")
+    assert filled.metadata.c2pa_assets[0]["seed"] == 3
+    assert filled.metadata.diffusion["model"]["family"] == "ltx"
     assert fit_frames(filled.scenes[0].shot.video, 32, 32, 8, 0.2).shape == (2, 32, 32, 3)
 
 
@@ -374,7 +374,7 @@ def test_generated_hero_shot_end_to_end_through_the_compose_renderer(tiny_models
     filled, findings = diffusion.fill_generated_shots(sb, settings=settings_for(tiny_models["ltx"], tmp_path),
                                                       diffusion=FAST)
     assert findings == [] and filled.scenes[0].shot.video.is_file()
-    assert filled.metadata["diffusion"]["shots"][0]["prompt"] == script.prompt
+    assert filled.metadata.diffusion["shots"][0]["prompt"] == script.prompt
     clip = render(filled, tmp_path / "out")
     assert clip.has_generated and clip.video.is_file()
     stream = ffprobe(clip.video)

@@ -27,8 +27,8 @@ def test_ad_lengths(product, lp, script, market, seconds, scenes):
     roles = {o.role for s in sb.scenes for o in s.overlays}
     assert {"title", "price", "compare_at", "prior_price", "tax", "cta", "label"} <= roles
     assert sb.burn_captions and sb.captions
-    assert sb.metadata["templates"] == {"ad/default.j2": "abc123"}
-    assert sb.metadata["product_content_hash"] == product.content_hash
+    assert sb.metadata.templates == {"ad/default.j2": "abc123"}
+    assert sb.metadata.product_content_hash == product.content_hash
 
 
 def test_ad_uses_fetched_path_and_close_ups(product, lp, script, market):
@@ -60,7 +60,7 @@ def test_generated_shot_carries_the_ai_label(product, lp, script, market):
     assert sb.has_generated
     first = sb.scenes[0]
     assert any(o.role == "disclosure" and o.text == "KI-generiert" and o.start == 0 for o in first.overlays)
-    assert sb.metadata["ai_label_required"] is True
+    assert sb.metadata.ai_label_required is True
 
 
 def test_no_local_image_is_an_input_error(product, lp, script, market):
