@@ -39,6 +39,16 @@ def _grouped(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda g: (order.get(g["severity"], 9), g["rule"]))
 
 
+def _sheet(clip: str) -> str:
+    """The clip's six-frame contact sheet (made once beside it), or "" when there is no readable clip."""
+    if not clip or not Path(clip).is_file():
+        return ""
+    from productreel.contact_sheet import contact_sheet
+
+    sheet = contact_sheet(clip)
+    return str(sheet) if sheet else ""
+
+
 def write_review_page(summary: dict[str, Any], target: Path) -> Path:
     """Render templates/review.html.j2 for a run summary into ``target`` (every value HTML-escaped)."""
     env = Environment(
@@ -53,6 +63,7 @@ def write_review_page(summary: dict[str, Any], target: Path) -> Path:
                 **row,
                 "clip_rel": _relative(row.get("clip", ""), base),
                 "poster_rel": _relative(row.get("poster", ""), base),
+                "sheet_rel": _relative(_sheet(row.get("clip", "")), base),
                 "vtt_rel": _relative(row.get("vtt", ""), base),
                 "captions": _read(row.get("srt", "")),
                 "grouped": _grouped(row.get("findings") or []),
