@@ -171,7 +171,7 @@ def ingest_to(
     **options: Any,
 ) -> int:
     """Write one JSON line per product to ``out`` and one line per problem to ``err``; 0 when read, 2 when not."""
-    from . import open_catalog
+    from .registry import open_catalog
     from .base import parse_since
 
     encode = _Encoder()

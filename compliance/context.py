@@ -68,7 +68,7 @@ class Context:
         side = self.sidecar
         if isinstance(side, dict) and "has_generated" in side:
             return bool(side["has_generated"])
-        from compliance.provenance import manifest_source_types
+        from compliance.manifest import manifest_source_types
 
         types = manifest_source_types(self.manifest)
         if types:
@@ -124,7 +124,7 @@ class Context:
     def manifest(self) -> dict | None:
         """The clip's C2PA manifest store as a dict, or None when it has none."""
         if self._manifest is None:
-            from compliance.provenance import read_manifest
+            from compliance.manifest import read_manifest
 
             self._manifest = read_manifest(self.path) or {}
         return self._manifest or None

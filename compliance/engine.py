@@ -8,7 +8,8 @@ from datetime import date
 from pathlib import Path
 
 from compliance.context import Context, finding
-from compliance.rules import Rule, RuleBook, load_rules
+from compliance.rules import CHECK_TYPES, Rule, RuleBook, rule_book
+from compliance.rules import register_check as register_check  # re-exported: plugins register through the engine
 from productreel.models import ComplianceReport, Finding, LocalizedProduct, Market, RenderedClip, Storyboard
 
 Check = Callable[[Rule, Context], list[Finding]]
@@ -42,13 +43,7 @@ def _checks() -> dict[str, Check]:
     }
 
 
-CHECK_TYPES: dict[str, Check] = {}
 SHARED_STEPS = ("decode", "ocr", "audio-decode")
-
-
-def register_check(type_name: str, fn: Check) -> None:
-    """Add a check function for a rule ``type`` (a seller's plugin may add its own)."""
-    CHECK_TYPES[type_name] = fn
 
 
 def run_checks(
@@ -154,12 +149,4 @@ def _against_storyboard(ctx: Context, rule: Rule) -> list[Finding]:
     return out
 
 
-def _book(rules: RuleBook | list[Rule] | Path | str | None) -> RuleBook:
-    if rules is None:
-        return load_rules()
-    if isinstance(rules, RuleBook):
-        return rules
-    if isinstance(rules, (str, Path)):
-        return load_rules(Path(rules))
-    base = load_rules()
-    return RuleBook(rules={r.id: r for r in rules}, destinations=base.destinations, licenses=base.licenses)
+_book = rule_book  # the old private name

@@ -125,10 +125,10 @@ def asset_manifest(storyboard, *, assets: list[dict] | None = None, rules=None) 
     from productreel.models import Market
 
     from compliance.context import Context
-    from compliance.engine import _book
+    from compliance.rules import rule_book
 
     ctx = Context(path=Path(f"{storyboard.job_key or 'clip'}.mp4"), market=Market(code=storyboard.market, name="", locale=storyboard.locale, language="", currency=""),
-                  destination=storyboard.destination, book=_book(rules), storyboard=storyboard, assets=assets)
+                  destination=storyboard.destination, book=rule_book(rules), storyboard=storyboard, assets=assets)
     out = []
     for a in resolve_assets(ctx):
         entry = {k: v for k, v in a.items() if k != "defaulted" and v is not None}

@@ -19,7 +19,7 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -29,6 +29,16 @@ from productreel.errors import InputError
 BUILTIN_DIR = Path(__file__).resolve().parent / "rules"
 DESTINATION_ALIASES = {"meta": "reels", "meta-reels": "reels", "shorts": "youtube-shorts", "amazon-listing": "amazon"}
 # The check behind each rule type (compliance.engine); a seller's own rule picks one of these.
+# Check functions for rule types beyond the built-in ones: type name -> fn(rule, ctx) -> findings.
+# Here, not in engine.py, so reading rules never imports the engine (engine imports this module).
+CHECK_TYPES: dict[str, Callable[..., list]] = {}
+
+
+def register_check(type_name: str, fn: Callable[..., list]) -> None:
+    """Add a check function for a rule ``type`` (a seller's plugin may add its own)."""
+    CHECK_TYPES[type_name] = fn
+
+
 RULE_TYPES = {
     "regex_any", "regex_requires", "price_match", "ocr_label", "contrast", "text_size", "safe_zone", "loudness",
     "flashes", "nudity", "caption_layout", "reading_speed", "provenance", "provenance_ai", "aigc_metadata",
@@ -156,8 +166,6 @@ def _merge_file(book: RuleBook, file: Path) -> None:
             _compile_or_fail(rule.pattern, rule.id, file)
         for p in rule.params.get("patterns") or []:
             _compile_or_fail(p.get("pattern", ""), rule.id, file)
-        from compliance.engine import CHECK_TYPES
-
         if rule.type not in RULE_TYPES and rule.type not in CHECK_TYPES:
             raise InputError(f"rule {rule.id}: unknown type {rule.type!r}; known: {', '.join(sorted(RULE_TYPES | set(CHECK_TYPES)))}", where=str(file))
         if rule.type in ("regex_any", "regex_requires") and not (rule.pattern or rule.params.get("patterns")):
@@ -195,3 +203,15 @@ def _compile_or_fail(pattern: str, rule_id: str, file: Path) -> None:
         re.compile(pattern)
     except re.error as exc:
         raise InputError(f"rule {rule_id}: bad pattern: {exc}", where=str(file)) from exc
+
+
+def rule_book(rules: RuleBook | list[Rule] | Path | str | None) -> RuleBook:
+    """A RuleBook from what a caller passes: None (the built-in rules), a book, a rules path, or a list of rules."""
+    if rules is None:
+        return load_rules()
+    if isinstance(rules, RuleBook):
+        return rules
+    if isinstance(rules, (str, Path)):
+        return load_rules(Path(rules))
+    base = load_rules()
+    return RuleBook(rules={r.id: r for r in rules}, destinations=base.destinations, licenses=base.licenses)

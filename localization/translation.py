@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from productreel.errors import InputError
 from productreel.models import Finding, LocalizedText, Market, Product, Translation
 
-from . import mt
+import localization.mt as mt  # a module reference (tests patch it), not the package: its __init__ imports this module
 from .glossary import Glossary, load_glossary
 
 log = logging.getLogger(__name__)

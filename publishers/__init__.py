@@ -2,56 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Mapping
-
-from productreel.errors import InputError
-from productreel.ledger import Ledger
-from productreel.models import Destination, Product, PublishReceipt, RenderedClip
-
 from publishers.base import Publisher, format_slug, set_secret_source
-from publishers.folder import FolderPublisher
-from publishers.merchant_center import MerchantCenterPublisher
+from publishers.registry import PUBLISHERS, get_publisher, publish
 from publishers.run import PublishResult, publish_run
-from publishers.shopify import ShopifyPublisher
-from publishers.woocommerce import WooCommercePublisher
-
-# The registry third-party publishers would join too: destination name -> publisher class.
-PUBLISHERS: dict[str, type] = {
-    "folder": FolderPublisher,
-    "shopify": ShopifyPublisher,
-    "woocommerce": WooCommercePublisher,
-    "merchant-center": MerchantCenterPublisher,
-}
-
-
-def get_publisher(name: str) -> Publisher:
-    """A publisher instance for a destination name (InputError listing the known names otherwise)."""
-    try:
-        cls = PUBLISHERS[name]
-    except KeyError:
-        raise InputError(f"unknown destination {name!r}; known: {', '.join(sorted(PUBLISHERS))}") from None
-    return cls()
-
-
-def publish(
-    clip: RenderedClip,
-    product: Product,
-    destination: Destination,
-    *,
-    ledger: Ledger,
-    out_dir: Path,
-    secrets: Mapping[str, str] | None = None,
-) -> PublishReceipt:
-    """Publish one clip to a destination; "unchanged" without any write when its job key is already live.
-
-    ``secrets`` (access tokens, passwords) is for flows/ to pass what it read from Prefect Secret
-    blocks; without it each storefront publisher reads its environment variables.
-    """
-    extra = {"secrets": secrets} if secrets else {}
-    return get_publisher(destination.name).publish(
-        clip, product, destination, ledger=ledger, out_dir=Path(out_dir), **extra
-    )
-
 
 __all__ = ["PUBLISHERS", "PublishResult", "Publisher", "format_slug", "get_publisher", "publish", "publish_run", "set_secret_source"]

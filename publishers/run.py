@@ -56,7 +56,7 @@ def publish_run(
     run pauses for approval and records one for every clip). ``products`` maps handles to catalog products; without it each product is rebuilt from the
     clip's metadata sidecar (its id and title), which the storefront publishers resolve by id or handle.
     """
-    from publishers import publish  # the registry imports this module's siblings
+    from publishers.registry import publish  # imported when used: the registry imports every publisher
 
     out = Path(out_dir).resolve()
     summary_path = out / "summary.json"
