@@ -13,6 +13,7 @@ Results are cached by the image's content hash under `Settings().cache_dir / "cu
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import threading
@@ -21,7 +22,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from productreel import atomic
 from productreel.models import Cutout
+from productreel.settings import get_settings
 
 try:
     import cv2
@@ -58,7 +61,7 @@ def cutout(path: Path | str, *, cache_dir: Path | None = None, matting_model: Pa
     """The product's cutout in one photo (cached by content hash; the mask is a PNG beside the JSON)."""
     path = Path(path)
     sha = image_hash(path)
-    model = matting_model or os.environ.get("PRODUCTREEL_MATTING_MODEL") or None
+    model = matting_model or get_settings().matting_model or None
     folder = Path(cache_dir) if cache_dir else _cache_dir()
     tag = CUTOUT_VERSION + ("-m" + hashlib.sha256(str(model).encode()).hexdigest()[:8] if model else "")
     meta_path = folder / sha[:2] / f"{sha}-{tag}.json"
@@ -80,16 +83,14 @@ def cutout(path: Path | str, *, cache_dir: Path | None = None, matting_model: Pa
         folder_ok = False
     if mask is not None:
         if folder_ok:
-            tmp = mask_path.with_name(f".{mask_path.name}.{os.getpid()}-{threading.get_ident()}.tmp.png")
-            Image.fromarray(mask, "L").save(tmp)
-            os.replace(tmp, mask_path)
+            png = io.BytesIO()
+            Image.fromarray(mask, "L").save(png, format="PNG")
+            atomic.write_bytes(mask_path, png.getvalue())
             cut = cut.model_copy(update={"mask": mask_path})
         else:
             cut = cut.model_copy(update={"mask": None, "kind": "lifestyle", "method": cut.method + "+nocache"})
     if folder_ok:
-        tmp = meta_path.with_name(f".{meta_path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-        tmp.write_text(cut.model_dump_json(), encoding="utf-8")
-        os.replace(tmp, meta_path)
+        atomic.write_text(meta_path, cut.model_dump_json())
     return cut
 
 

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     voice_model: Path | None = None  # a local MMS (VITS) model directory
     # Extra font folders, os.pathsep separated; when set, fc-list is not asked.
     font_dirs: str = ""
+    # A local ONNX image-matting model folder for product cutouts (clips/cutout.py); else a built-in method.
+    matting_model: str | None = None
     diffusion: DiffusionSettings = DiffusionSettings()
 
     def ledger(self, out_dir: Path | None = None) -> str:
