@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
+
+from productreel import atomic
 
 FRAMES = 6
 COLUMNS = 3
@@ -71,11 +73,10 @@ def contact_sheet(clip: Path | str, *, n: int = FRAMES, columns: int = COLUMNS, 
         box = draw.textbbox((0, 0), label)
         draw.rectangle((x, y, x + box[2] + 8, y + box[3] + 6), fill=(0, 0, 0))
         draw.text((x + 4, y + 2), label, fill=(255, 255, 255))
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    jpeg = io.BytesIO()
+    sheet.save(jpeg, "JPEG", quality=82, optimize=True)
     try:
-        sheet.save(tmp, "JPEG", quality=82, optimize=True)
-        os.replace(tmp, out)
+        atomic.write_bytes(out, jpeg.getvalue())
     except OSError:
-        tmp.unlink(missing_ok=True)
         return None
     return out
