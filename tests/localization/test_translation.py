@@ -158,7 +158,9 @@ def test_glossary_builds_a_translation_from_remembered_sentences_and_lines(produ
 def test_sample_catalog_reads_fully_in_arabic_hindi_and_chinese(sample_catalog, markets, settings):
     from catalog_adapters import open_catalog
 
-    for item in open_catalog(sample_catalog).products():
+    products = list(open_catalog(sample_catalog).products())
+    assert products  # the loop below must have something to check
+    for item in products:
         for code in ("sa", "in", "cn"):
             lp = localize(item, markets[code], settings=settings)
             assert not [f for f in lp.findings if f.rule == "L10N-UNTRANSLATED"], (item.handle, code)
