@@ -47,13 +47,13 @@ def _run_batch(flow: Any = None, **params: Any) -> dict[str, Any]:
     """Run a flow (catalog-batch unless given) with a progress bar and a quiet Prefect."""
     from flows import progress as progress_hook
     from flows.catalog_batch import catalog_batch
-    from flows.runtime import quiet_prefect
+    from flows.runtime import embedded_api, quiet_prefect
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=False) as bar:
         progress_hook.set_listener(_Bar(bar))
         try:
-            with quiet_prefect():
+            with quiet_prefect(), embedded_api():
                 return (flow or catalog_batch)(**params)
         finally:
             progress_hook.set_listener(None)
@@ -251,6 +251,7 @@ def campaign(
     catalog: Optional[str] = typer.Option(None, help="Catalog file or URL (default: the bundled sample)."),
     out: Path = typer.Option(Path("out/campaign"), help="Output folder."),
     profile: str = typer.Option("full", help="full or tiny."),
+    limit: int = typer.Option(0, help="Products to render (0 = every product with the tag)."),
     publish: str = typer.Option("folder", help="Destination to publish approved clips to."),
     yes: bool = typer.Option(False, "--yes", help="Approve every clip that passed its checks without asking."),
     local: bool = typer.Option(False, "--local", help="Run here even when a Prefect server has the campaign deployment."),
@@ -260,13 +261,18 @@ def campaign(
     from flows.orchestration import deployment_available, flow_run_url, trigger_deployment
     from jobs.plan import SAMPLE_CATALOG
     from localization.templating import check_template_set
+    from productreel.errors import InputError
 
     if catalog:
         _check_catalog(catalog)
-    check_template_set(template)  # an unknown set is one line here, not a failure per job
+    try:
+        check_template_set(template)  # an unknown set is one line here, not a failure per job
+    except InputError as exc:
+        err.print(f"productreel: {exc}", style="red", highlight=False)
+        raise typer.Exit(2)
     params: dict[str, Any] = dict(tag=tag, markets=_split(markets), kinds=_split(kinds), formats=_split(formats),
                                   template=template, brand=brand, style=style, catalog=catalog or str(SAMPLE_CATALOG),
-                                  out=str(out.resolve()), profile=profile, publish_to=publish)
+                                  out=str(out.resolve()), profile=profile, publish_to=publish, limit=limit)
     if not local and deployment_available(CAMPAIGN_DEPLOYMENT):
         run = trigger_deployment(CAMPAIGN_DEPLOYMENT, params)
         console.print(f"campaign started on the Prefect server: {run.name}; approve it in the Prefect UI: {flow_run_url(run.id)}")
@@ -285,9 +291,9 @@ def campaign(
             decisions.append(ClipDecision(clip=clip.clip, approve=approve, comment=reason))
         return CampaignApproval(clips=decisions, reviewer=getpass.getuser(), comment="approved from the CLI" if yes else "")
 
-    from flows.runtime import quiet_prefect
+    from flows.runtime import embedded_api, quiet_prefect
 
-    with quiet_prefect():
+    with quiet_prefect(), embedded_api():
         summary = run_campaign_locally(decide, approval_poll=1, **params)
     _print_summary(summary)
 
@@ -349,6 +355,7 @@ def serve_webhooks_command(
 ) -> None:
     """Receive Shopify product webhooks and run product-changed for each (a deployment run when a Prefect server has it)."""
     from flows.product_changed import make_on_product
+    from flows.runtime import embedded_api, quiet_prefect
     from jobs.plan import SAMPLE_CATALOG
     from productreel.settings import Settings
     from publishers.webhooks import serve_webhooks
@@ -357,7 +364,9 @@ def serve_webhooks_command(
     out_dir.mkdir(parents=True, exist_ok=True)
     on_product = make_on_product(catalog=catalog or str(SAMPLE_CATALOG), source=source, markets=_split(markets) or None,
                                  kinds=_split(kinds), out=str(out_dir), profile=profile, publish_to=publish)
-    serve_webhooks(on_product, db_url=Settings().ledger(out_dir), host=host, port=port)
+    # One embedded API for every run the receiver starts, stopped with the receiver (never orphaned).
+    with quiet_prefect(), embedded_api():
+        serve_webhooks(on_product, db_url=Settings().ledger(out_dir), host=host, port=port)
 
 
 @app.command("check")
@@ -451,14 +460,28 @@ def models_tiny(
 
 
 def main() -> None:
-    """Entry point with clean one-line errors instead of tracebacks."""
+    """Entry point with clean one-line errors instead of tracebacks, and a stop that leaves no process behind.
+
+    Ctrl-C or SIGTERM unwinds the command (the embedded Prefect API is stopped
+    on the way out), then stops every process the command started (FFmpeg,
+    voices) and exits at once: worker threads are not waited for, since every
+    output is written atomically and a rerun resumes from the ledger.
+    """
+    from flows.runtime import Stopped, stop_descendants, stop_on_signals
     from productreel.errors import ProductreelError
 
     try:
-        app()
+        with stop_on_signals():
+            app()
     except ProductreelError as exc:
         err.print(f"productreel: {exc}", style="red", highlight=False)
         sys.exit(2)
+    except Stopped as stop:
+        err.print("productreel: stopped; run the same command again to resume (finished clips are kept)",
+                  style="yellow", highlight=False)
+        stop_descendants()
+        sys.stderr.flush()
+        os._exit(128 + stop.signum)
 
 
 if __name__ == "__main__":

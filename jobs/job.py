@@ -91,8 +91,9 @@ def job_inputs(job: Job, product: Product, options: RunOptions) -> JobInputs:
     from clips.storyboard import STORYBOARD_VERSION
     from localization import localize
     from localization.markets import get_market
-    from localization.templating import render_script
+    from localization.templating import check_template_set, render_script
 
+    check_template_set(options.template)
     market = get_market(job.market)
     lp = localize(product, market)
     script = render_script(lp, product, market, job.kind, brand=options.brand, template=options.template)
