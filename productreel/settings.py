@@ -57,7 +57,7 @@ class Settings(BaseSettings):
 
     out_dir: Path = Path("out")
     ledger_url: str | None = None  # default: sqlite:///<out>/ledger.sqlite
-    workers: int = 2
+    workers: int | None = None  # parallel jobs on this machine; default: the CPU count (at least 2)
     # Render profile: "full" makes real sizes; "tiny" makes small, short clips for tests and smoke runs.
     profile: str = "full"
     backend: str = "compose"
@@ -70,9 +70,9 @@ class Settings(BaseSettings):
     markets_dir: Path = ROOT / "localization" / "markets"
     rules_dir: Path = ROOT / "compliance" / "rules"
     cache_dir: Path = Path.home() / ".cache" / "productreel"
-    # Parallelism on this machine: GPUs a worker may use ("0,1"; default CUDA_VISIBLE_DEVICES), and
-    # ONNX Runtime threads per OCR/nudity session (1: jobs already run in parallel).
-    gpus: str | None = None
+    # GPUs a worker may use (a count; default: the devices in CUDA_VISIBLE_DEVICES), and ONNX Runtime
+    # threads per OCR/nudity session (1: jobs already run in parallel).
+    gpus: int | None = None
     ocr_threads: int = 1
     # Extra compliance rule files or folders, os.pathsep separated, read after the built-in ones.
     seller_rules: str = ""
