@@ -28,9 +28,10 @@ PUBLISH_SLOTS = {"folder": 4, "shopify": 2, "woocommerce": 2, "merchant-center":
 
 
 def default_workers() -> int:
-    """Parallel jobs on this machine: PRODUCTREEL_WORKERS, else the CPU count (at least 2)."""
-    env = os.environ.get("PRODUCTREEL_WORKERS")
-    return int(env) if env else max(2, os.cpu_count() or 2)
+    """Parallel jobs on this machine: Settings().workers (PRODUCTREEL_WORKERS), else the CPU count (at least 2)."""
+    from productreel.settings import Settings
+
+    return Settings().workers or max(2, os.cpu_count() or 2)
 
 
 def make_task_runner(choice: str = "threads", address: str | None = None, workers: int | None = None) -> TaskRunner:
@@ -129,9 +130,11 @@ def publish_limit(store: str) -> str:
 
 def gpu_count() -> int:
     """GPUs this worker may use, from CUDA_VISIBLE_DEVICES or PRODUCTREEL_GPUS (without importing torch)."""
-    env = os.environ.get("PRODUCTREEL_GPUS")
-    if env:
-        return max(1, int(env))
+    from productreel.settings import Settings
+
+    gpus = Settings().gpus
+    if gpus:
+        return max(1, gpus)
     visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
     devices = [d for d in visible.split(",") if d.strip() and d.strip() != "-1"]
     return max(1, len(devices))
