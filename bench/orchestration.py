@@ -3,8 +3,8 @@
 In one run, on the same machine, the same tiny jobs (profile "tiny", by default
 10 sample products x 10 markets x 2 ad formats = 200 jobs) are made twice:
 
-1. a plain loop calling the very functions the tasks wrap (``make_clip.fn``,
-   ``publish_clip.fn``, with Prefect's concurrency slot left out), spread over
+1. a plain loop calling the very functions the tasks wrap (``jobs.job.prepare``,
+   ``run_job`` and ``publish_job``, no Prefect at all), spread over
    ``--workers`` threads by a plain ThreadPoolExecutor;
 2. the ``catalog-batch`` flow on the embedded Prefect API, with a
    ThreadPoolTaskRunner of the same ``--workers`` threads, so both sides do
@@ -75,18 +75,21 @@ class StageClock:
 
 @contextlib.contextmanager
 def clocked(clock: StageClock):
-    """Time the task bodies of catalog-batch (``.fn`` is what Prefect's engine and the loop both call)."""
-    import flows.catalog_batch as cb
+    """Time the task bodies of catalog-batch (``.fn`` is what Prefect's engine calls)."""
+    import flows.tasks as cb
 
     tasks = [cb.read_catalog, cb.make_clip, cb.publish_clip]
     saved = [t.fn for t in tasks]
+    saved_prepare = cb.prepare  # a job's inputs are computed in the flow, before its task: stage work too
     for t in tasks:
         t.fn = clock.wrap(t.fn)
+    cb.prepare = clock.wrap(cb.prepare)
     try:
         yield
     finally:
         for t, fn in zip(tasks, saved):
             t.fn = fn
+        cb.prepare = saved_prepare
 
 
 def markets(count: int) -> list[str]:
@@ -102,34 +105,34 @@ def plain_loop(products: int, market_codes: list[str], out: Path, workers: int) 
     """The stage functions in a loop over ``workers`` threads, no Prefect: wall seconds, stage seconds, jobs."""
     from concurrent.futures import ThreadPoolExecutor
 
-    import flows.catalog_batch as cb
+    from jobs.job import RunOptions, prepare, publish_job, publishable, run_job
+    from jobs.plan import SAMPLE_CATALOG, plan_jobs, read_catalog
     from productreel.ledger import Ledger
-    from productreel.models import Destination
+    from productreel.models import Destination, JobOutcome
     from productreel.settings import Settings
 
     clock = StageClock()
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     settings = Settings()
-    ledger_url = settings.ledger(out)
-    Ledger(ledger_url)
-    found, _problems = clock.wrap(cb.read_catalog.fn)(str(cb.SAMPLE_CATALOG), None, None, str(settings.cache_dir / "images"))
-    jobs = cb.plan_jobs(found[:products], market_codes, ["ad"], {"ad": FORMATS})
+    options = RunOptions(out_dir=str(out), ledger_url=settings.ledger(out), profile="tiny")
+    Ledger(options.ledger_url)
+    read = clock.wrap(read_catalog)(str(SAMPLE_CATALOG), cache_dir=settings.cache_dir / "images")
+    jobs = plan_jobs(read.products[:products], market_codes, ["ad"], {"ad": FORMATS})
     destination = Destination(name="folder")
-    saved = cb.publish_slot
-    cb.publish_slot = lambda store: contextlib.nullcontext()  # the concurrency lease is orchestration, not stage work
 
+    @clock.wrap
     def one(job_product):
         job, product = job_product
-        result = cb.make_clip.fn(job, product, str(out), ledger_url, "tiny", "folder", "default")
-        if result.passed:
-            cb.publish_clip.fn(result, product, destination, str(out), ledger_url)
+        inputs = prepare(job, product, options)
+        if isinstance(inputs, JobOutcome):
+            return
+        outcome = run_job(inputs, product, options)
+        if publishable(outcome, "folder"):
+            publish_job(outcome, product, destination, options)
 
-    try:
-        with clocked(clock), ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(one, jobs))
-    finally:
-        cb.publish_slot = saved
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(one, jobs))
     return time.perf_counter() - started, clock.seconds, len(jobs)
 
 
