@@ -166,7 +166,7 @@ def _make(inputs: JobInputs, product: Product, options: RunOptions, ledger: Ledg
         storyboard, generated_findings = (generate or _generate_here)(storyboard, options.settings())
     clips_dir = Path(options.out_dir) / "clips"
     clip = render(storyboard, clips_dir)
-    assets = asset_manifest(storyboard, assets=_c2pa_assets(storyboard))
+    assets = asset_manifest(storyboard, assets=list(storyboard.metadata.c2pa_assets) or None)
 
     def rerender(hints: dict[str, Any]):
         # FIX findings the renderer can repair (contrast, text size, safe zone, loudness, captions, layout).
@@ -177,7 +177,8 @@ def _make(inputs: JobInputs, product: Product, options: RunOptions, ledger: Ledg
         clip, market, rerender=rerender, destination=options.destination, storyboard=storyboard, lp=lp,
         script_text=script.voiceover, assets=assets,
     )
-    findings = [*lp.findings, *generated_findings, *_storyboard_findings(storyboard), *checked.findings]
+    # One report for the clip: what localization, generation and the photo gate found counts like the checks.
+    findings = [*lp.findings, *generated_findings, *storyboard.metadata.findings, *checked.findings]
     if repairs:
         findings.append(Finding(rule="REPAIR", severity="INFO", message=f"re-rendered {len(repairs)}x to repair FIX findings",
                                 evidence={"hints": repairs[-1]}))
@@ -202,19 +203,6 @@ def _generate_here(storyboard: Storyboard, settings: Settings) -> tuple[Storyboa
     from clips.diffusion import fill_generated_shots
 
     return fill_generated_shots(storyboard, settings=settings)
-
-
-def _c2pa_assets(storyboard: Storyboard) -> list[dict] | None:
-    meta = storyboard.metadata
-    assets = meta.get("c2pa_assets") if isinstance(meta, dict) else getattr(meta, "c2pa_assets", None)
-    return list(assets) if assets else None
-
-
-def _storyboard_findings(storyboard: Storyboard) -> list[Finding]:
-    """Findings the storyboard carries (the input-quality gate on product photos)."""
-    meta = storyboard.metadata
-    found = meta.get("findings") if isinstance(meta, dict) else getattr(meta, "findings", None)
-    return [f if isinstance(f, Finding) else Finding.model_validate(f) for f in found or []]
 
 
 def awaiting(verdict: str | None, findings: list[Finding]) -> str:
