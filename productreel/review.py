@@ -65,6 +65,7 @@ def write_review_page(summary: dict[str, Any], target: Path) -> Path:
                 "poster_rel": _relative(row.get("poster", ""), base),
                 "sheet_rel": _relative(_sheet(row.get("clip", "")), base),
                 "vtt_rel": _relative(row.get("vtt", ""), base),
+                "log_rel": _relative(row.get("log", ""), base),
                 "captions": _read(row.get("srt", "")),
                 "grouped": _grouped(row.get("findings") or []),
             }

@@ -62,6 +62,7 @@ def test_unexpected_exceptions_fail_one_product_each_and_the_run_goes_on(prefect
     assert failed["status"] == "failed" and "RuntimeError: filter blew up" in failed["error"]
     assert Path(failed["log"]).is_file() and "Traceback" in Path(failed["log"]).read_text()
     assert "tracebacks are in" in result.output
+    assert ">traceback</a>" in (out / "index.html").read_text()  # the review page links the log
 
 
 def test_campaign_template_is_a_template_set(prefect_harness, tmp_path):
