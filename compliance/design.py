@@ -65,33 +65,43 @@ def product_region(rgb: np.ndarray, text: np.ndarray) -> np.ndarray | None:
     edge_labels = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     backdrop = np.isin(labels, edge_labels[edge_labels > 0]) & smooth.astype(bool)
     fg = ~backdrop
-    # Text and the badges it sits on are not the product: drop the text boxes (a little larger), then
-    # open away the thin lines the edges between colour blocks leave.
+    # Text and the badges it sits on are not the product: drop the text boxes (a little larger), then open
+    # away what is thinner than 5 px here (about 4 % of the short side): the margin a badge leaves around its
+    # text, the lines between colour blocks, and the seam that joins a badge to a product it touches.
     grown = cv2.dilate(text.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     fg &= ~grown
-    fg = cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    fg = cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     if fg.mean() > NO_BACKDROP:
         return None
     n, labels, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
     if n <= 1:
         return None
-    # A badge is the margin left around its text once the text boxes are out: a shape whose pixels
-    # nearly all lie close to text.
+    # A badge or button is what is left around its text once the text boxes are out: a shape whose box is
+    # largely text, or whose pixels nearly all lie close to text. A product with a price tag on it is neither.
     near_text = cv2.dilate(text.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     keep = []
     for i in range(1, n):
         x, y, bw, bh, area = stats[i]
-        if area < MIN_SHARE * h * w:
+        if area < MIN_SHARE * h * w / 5:
             continue
         own = labels[y:y + bh, x:x + bw] == i
-        if near_text[y:y + bh, x:x + bw][own].mean() > 0.7:
+        if text[y:y + bh, x:x + bw].mean() > 0.25 or near_text[y:y + bh, x:x + bw][own].mean() > 0.7:
             continue
         keep.append((area, i))
-    if not keep:
-        return None
     keep.sort(reverse=True)
-    biggest = keep[0][0]
-    pts = np.concatenate([np.argwhere(labels == i)[:, ::-1] for a, i in keep if a >= 0.3 * biggest]).astype(np.int32)
+    if not keep or keep[0][0] < MIN_SHARE * h * w:
+        return None
+    # The largest shape, and the pieces of it that text over it cut off: shapes it reaches across the text
+    # boxes that touch it.
+    kernel = np.ones((5, 5), np.uint8)
+    reach = cv2.dilate((labels == keep[0][1]).astype(np.uint8), kernel)
+    tn, tlabels = cv2.connectedComponents(text.astype(np.uint8))
+    touching = np.unique(tlabels[(reach > 0) & text])
+    reach = cv2.dilate(((reach > 0) | np.isin(tlabels, touching[touching > 0])).astype(np.uint8), kernel) > 0
+    # A joined piece is a real part of the product, not what is left of a badge's margin beside it.
+    parts = [keep[0][1]] + [i for a, i in keep[1:] if a >= 0.25 * keep[0][0] and (labels[reach] == i).any()
+                            and near_text[labels == i].mean() < 0.5]
+    pts = np.concatenate([np.argwhere(labels == i)[:, ::-1] for i in parts]).astype(np.int32)
     hull = cv2.convexHull(pts)
     region = np.zeros((h, w), np.uint8)
     cv2.fillConvexPoly(region, hull, 1)
