@@ -46,6 +46,8 @@ def _hash_of_json(data: dict[str, Any]) -> str:
         "translations": data["translations"],
         "prices": data["prices"],
     }
+    if data.get("cta"):  # Product.content_hash hashes the call to action only when there is one
+        payload["cta"] = data["cta"]
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:20]
 
 
@@ -84,6 +86,9 @@ def product_json(product: Product, *, content_hash: str | None = None) -> dict[s
         },
         "updated_at": product.updated_at.isoformat() if product.updated_at else None,
         "source": product.source,
+        "not_sold_in": list(product.not_sold_in),
+        "link": product.link,
+        "cta": product.cta,
         "content_hash": content_hash or product.content_hash,
     }
 
@@ -111,6 +116,9 @@ def record_json(record: dict[str, Any]) -> dict[str, Any]:
         "prices": record["prices"],
         "updated_at": record.get("updated_at"),
         "source": record["source"],
+        "not_sold_in": record.get("not_sold_in", []),
+        "link": record.get("link", ""),
+        "cta": record.get("cta", ""),
         "content_hash": "-",
     }
     data["content_hash"] = _hash_of_json(data)

@@ -9,6 +9,8 @@ Beyond Shopify's own columns this reads two documented conventions:
   (the cheapest variant's); the currency is ``Currency / <Market>`` when that
   column exists, else ``market_currencies=``, else the currency of the country the market is
   named after (CLDR); ``International`` (Shopify's default market) is the store currency.
+- market inclusion: ``Included / <Market>`` FALSE puts ``<market lower>`` in
+  ``Product.not_sold_in`` (no market price there, and plan_jobs makes no clips there).
 - translations: a translatable column followed by `` (<locale>)``, e.g.
   ``Title (de)``, ``Body (HTML) (ja)``, ``Description (de)``,
   ``Features (product.metafields.custom.features) (de)``.
@@ -417,12 +419,12 @@ class ShopifyCsv:
     def _finish(self, g: _Group, lay: _Layout) -> dict[str, Any]:
         """Build the Product from its collected rows."""
         row, idx = g.row, lay.idx
+        # "Included / <Market>" FALSE: the product is not sold there (no price, and no clips: plan_jobs)
+        not_sold = sorted(key for key, col in lay.included.items() if row[col].strip().lower() in ("false", "no", "0"))
         prices: dict[str, dict] = {}
         for key, label, _pi, _ci, cur in lay.market_cols_sorted:
-            if key not in g.prices:
+            if key not in g.prices or key in not_sold:
                 continue
-            if key in lay.included and row[lay.included[key]].strip().lower() in ("false", "no", "0"):
-                continue  # "Included / <Market>" FALSE: the product is not sold there
             _rank, amount, compare, line = g.prices[key]
             try:
                 currency = self._market_currency(key, label, row, cur)
@@ -459,5 +461,6 @@ class ShopifyCsv:
                 "translations": translations,
                 "prices": prices,
                 "source": f"{self.name}:{g.line}",
+                "not_sold_in": not_sold,
             }
         )

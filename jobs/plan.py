@@ -88,13 +88,35 @@ def select(read: CatalogRead, *, wanted: list[str] | None = None, tag: str = "",
     return CatalogRead(products, problems)
 
 
+def _market_or_code(code: str):
+    """The market config for a code (its catalog names say which exclusions match), or the code itself."""
+    from localization.markets import get_market
+
+    try:
+        return get_market(code)
+    except Exception:  # noqa: BLE001 - an unknown market fails its jobs later, with the reason; here a code is enough
+        return code
+
+
 def plan_jobs(products: list[Product], markets: list[str], kinds: list[str],
-              formats: dict[str, list[str]] | None = None) -> list[tuple[Job, Product]]:
-    """Every (product, market, kind, format) to make, in a stable order; a tutorial needs how-to steps."""
+              formats: dict[str, list[str]] | None = None, *,
+              not_sold: list[str] | None = None) -> list[tuple[Job, Product]]:
+    """Every (product, market, kind, format) to make, in a stable order; a tutorial needs how-to steps.
+
+    A market the catalog excludes (``Product.not_sold_in``) is planned as nothing; each such pair
+    is added once to ``not_sold`` as "product HANDLE: not sold in MARKET" for the run summary.
+    """
     formats = formats or {}
     jobs = []
+    configs: dict[str, object] = {}
     for product in products:
         for market in markets:
+            if product.not_sold_in:
+                config = configs.setdefault(market, _market_or_code(market))
+                if not product.sold_in(config):  # type: ignore[arg-type]
+                    if not_sold is not None:
+                        not_sold.append(f"product {product.handle}: not sold in {market}")
+                    continue
             for kind in kinds:
                 if kind == "tutorial" and not product.steps and not any(t.steps for t in product.translations.values()):
                     continue

@@ -89,6 +89,21 @@ class Product(BaseModel):
     prices: dict[str, MarketPrice] = Field(default_factory=dict)
     updated_at: datetime | None = None
     source: str = ""  # where it was read: "catalog.csv:12" or an API id
+    # Markets the catalog says the product is not sold in (Shopify "Included / Japan" FALSE), lower-case,
+    # as the catalog names them ("japan") or as a country/market code ("jp"); plan_jobs makes nothing there.
+    not_sold_in: list[str] = Field(default_factory=list)
+    link: str = ""  # where the product is bought (a WooCommerce external product's URL)
+    cta: str = ""  # the catalog's own call to action (a WooCommerce external product's button text)
+
+    def sold_in(self, market: Market | str) -> bool:
+        """False when the catalog excludes this market (matched on its code, name and catalog market names)."""
+        if not self.not_sold_in:
+            return True
+        if isinstance(market, str):
+            names = {market.strip().lower()}
+        else:
+            names = {market.code.lower(), market.name.lower(), *(n.strip().lower() for n in market.catalog_markets)}
+        return not names.intersection(self.not_sold_in)
 
     @property
     def price(self) -> Decimal | None:
@@ -129,6 +144,8 @@ class Product(BaseModel):
                 "steps": self.steps,
                 "translations": {k: v.model_dump() for k, v in sorted(self.translations.items())},
                 "prices": {k: v.model_dump(mode="json") for k, v in sorted(self.prices.items())},
+                # only when set, so products without one keep the hashes they had
+                **({"cta": self.cta} if self.cta else {}),
             }
         )
 

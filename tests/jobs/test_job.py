@@ -110,3 +110,13 @@ def test_select_names_missing_products_and_plan_skips_tutorials_without_steps():
     assert [p.handle for p in select(CatalogRead([mug, cap], []), tag="summer").products] == ["mug"]
     jobs = plan_jobs([mug, cap], ["us"], ["ad", "tutorial"], {"ad": ["9:16", "1:1"]})
     assert [j.id for j, _ in jobs] == ["mug/us/ad/9:16", "mug/us/ad/1:1", "mug/us/tutorial/16:9", "cap/us/ad/9:16", "cap/us/ad/1:1"]
+
+
+def test_plan_makes_nothing_where_the_catalog_says_the_product_is_not_sold():
+    mug = Product(id="1", handle="mug", title="Mug", not_sold_in=["japan"])  # Shopify "Included / Japan" FALSE
+    cap = Product(id="2", handle="cap", title="Cap", not_sold_in=["de"])  # excluded by market code
+    lines: list[str] = []
+    jobs = plan_jobs([mug, cap], ["us", "jp", "de"], ["ad"], not_sold=lines)
+    assert [j.id for j, _ in jobs] == ["mug/us/ad/9:16", "mug/de/ad/9:16", "cap/us/ad/9:16", "cap/jp/ad/9:16"]
+    assert lines == ["product mug: not sold in jp", "product cap: not sold in de"]
+    assert mug.sold_in("us") and not mug.sold_in("Japan") and not cap.sold_in("DE")
