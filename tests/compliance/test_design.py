@@ -213,3 +213,17 @@ def test_one_parser_and_one_reading_speed_for_srt_and_vtt(tmp_path):
     assert subtitles.reading_speed(a[0]) == pytest.approx(9 / 2.0)
     assert captions.display_width("ab\ncd\u200f") == 4
     assert subtitles.read_cues(tmp_path / "missing.srt") == []
+
+
+@pytest.mark.parametrize("spacing", [1.15, 1.3])
+def test_lines_of_one_paragraph_are_no_overlap(tmp_path, spacing):
+    def draw():
+        img = product_first("9:16")
+        d = ImageDraw.Draw(img)
+        d.rectangle((0, 0, 270, 80), fill=BACKDROP)
+        for k, line in enumerate(["Kaffeebecher", "aus Steinzeug"]):
+            _text(img, line, (30, 8 + int(k * 24 * spacing)), 24)
+        return img
+
+    got = _rules(_clip(tmp_path, "para", draw), {"LAYOUT-2"})
+    assert not got["LAYOUT-2"], [f.message for f in got["LAYOUT-2"]]
