@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 from productreel.errors import TransientError
@@ -78,7 +79,6 @@ class Retries(Retry):
         self.sleep_fn = sleep
         self.max_wait = max_wait
         self.waited = waited  # seconds this request has slept so far
-        self.gave_up_waiting: float | None = None  # set on the Retry whose answer is returned instead of waiting
 
     def new(self, **kw: Any) -> Retries:
         """A copy for the next attempt, carrying the sleep, the limit and the time waited."""
@@ -116,8 +116,12 @@ class Retries(Retry):
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
         delay = retry._delay(response)
         if retry.waited + delay > self.max_wait:
-            self.gave_up_waiting = delay
-            raise MaxRetryError(_pool, url, WaitLimit(delay, self.max_wait, error))
+            limit = WaitLimit(delay, self.max_wait, error)
+            if response is not None:
+                # The answer goes back to the caller as it is; raise_for_transient reads why from it.
+                # (Never on self: the first attempt's Retry is the adapter's, shared by every request.)
+                response.wait_limit = limit
+            raise MaxRetryError(_pool, url, limit)
         retry.waited += delay
         return retry
 
@@ -189,24 +193,36 @@ def host(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
+def _causes(exc: BaseException | None) -> list[BaseException]:
+    """The exception and what it wraps: MaxRetryError reasons, requests' wrapped urllib3 errors, WaitLimit causes."""
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        if isinstance(exc, MaxRetryError):
+            exc = exc.reason
+        elif isinstance(exc, WaitLimit):
+            exc = exc.cause
+        elif isinstance(exc, requests.RequestException) and exc.args and isinstance(exc.args[0], BaseException):
+            exc = exc.args[0]
+        else:
+            exc = None
+    return chain
+
+
 def failure_reason(exc: BaseException) -> str:
     """A short, secret-free reason for a request that raised after its retries ("did not answer in time", ...)."""
-    reason: BaseException | None = exc
-    while reason is not None:
-        if isinstance(reason, WaitLimit):
-            return f"{failure_reason(reason.cause) if reason.cause else 'failed'}; {reason}"
-        if isinstance(reason, (requests.Timeout, ReadTimeoutError, TimeoutError)):
-            return "did not answer in time"
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-            continue
-        if isinstance(reason, requests.RequestException) and reason.args and isinstance(reason.args[0], BaseException):
-            reason = reason.args[0]
-            continue
-        break
-    if isinstance(exc, (requests.ConnectionError, MaxRetryError)):
-        return f"could not be reached ({type(reason).__name__ if reason is not None else 'ConnectionError'})"
-    return f"failed ({type(exc).__name__})"
+    chain = _causes(exc)
+    # urllib3's NewConnectionError subclasses its ConnectTimeoutError: a refused connection is no timeout.
+    refused = any(isinstance(e, NewConnectionError) for e in chain)
+    if not refused and any(isinstance(e, (requests.Timeout, Urllib3Timeout, TimeoutError)) for e in chain):
+        reason = "did not answer in time"
+    elif refused or any(isinstance(e, (requests.ConnectionError, Urllib3Error, OSError)) for e in chain):
+        inner = next((e for e in reversed(chain) if not isinstance(e, (MaxRetryError, WaitLimit))), chain[-1])
+        reason = f"could not be reached ({type(inner).__name__})"
+    else:
+        reason = f"failed ({type(exc).__name__})"
+    limit = next((e for e in chain if isinstance(e, WaitLimit)), None)
+    return f"{reason}; {limit}" if limit is not None else reason
 
 
 def raise_for_transient(response: requests.Response, *, name: str, where: str | None = None) -> requests.Response:
@@ -221,12 +237,12 @@ def raise_for_transient(response: requests.Response, *, name: str, where: str | 
     wait = retry_after_seconds(response.headers.get("Retry-After"))
     retry = getattr(response.raw, "retries", None)
     attempts = len(getattr(retry, "history", ()) or ()) + 1
-    gave_up = getattr(retry, "gave_up_waiting", None)
+    limit: WaitLimit | None = getattr(response.raw, "wait_limit", None)
     kind = "throttled us" if throttled(status, response.headers) else "answered"
     message = f"{name} {kind} (HTTP {status})"
-    if gave_up is not None:
-        message += f"; waiting {gave_up:.1f} s more would pass the {retry.max_wait:g} s limit"
+    if limit is not None:
+        message += f"; {limit}"
     elif attempts > 1:
         message += f"; still failing after {attempts} attempts"
     response.close()
-    raise TransientError(message, retry_after=wait if wait is not None else gave_up, where=where)
+    raise TransientError(message, retry_after=wait if wait is not None else (limit.delay if limit else None), where=where)

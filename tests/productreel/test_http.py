@@ -128,3 +128,13 @@ def test_calls_get_the_sessions_timeout_unless_they_pass_one(httpserver):
         s.get(httpserver.url_for("/slow"))
     time.sleep(0.4)
     assert s.get(httpserver.url_for("/slow"), timeout=5).text == "late"
+
+
+def test_one_requests_wait_limit_does_not_leak_into_the_next(httpserver):
+    httpserver.expect_request("/long").respond_with_data("", status=429, headers={"Retry-After": "600"})
+    httpserver.expect_request("/down").respond_with_data("", status=502)
+    s = http.session(retries=1, max_wait=60, sleep=lambda _: None)
+    with pytest.raises(TransientError, match="limit"):
+        http.raise_for_transient(s.get(httpserver.url_for("/long")), name="shop")
+    with pytest.raises(TransientError, match="still failing after 2 attempts$"):
+        http.raise_for_transient(s.get(httpserver.url_for("/down")), name="shop")
