@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -66,20 +69,80 @@ def read_catalog(catalog: str, source: str | None = None, since: str | None = No
     return read
 
 
-def select(read: CatalogRead, *, wanted: list[str] | None = None, tag: str = "", limit: int = 0, catalog: str = "") -> CatalogRead:
-    """Keep the products named in ``wanted`` (ids or handles) or carrying ``tag``, at most ``limit`` of them.
+@dataclass(frozen=True)
+class ProductRef:
+    """One product as a storefront names it: its id (numeric or a Shopify GID), its handle, its variant SKUs."""
 
-    A named product that is in neither the products nor the problems becomes a
-    problem line of its own: it is said, not silently skipped.
+    id: str = ""
+    handle: str = ""
+    skus: tuple[str, ...] = ()
+
+    def encode(self) -> str:
+        """This reference as one ``wanted`` entry (plain JSON text, so it travels as a flow parameter)."""
+        return json.dumps({"id": self.id, "handle": self.handle, "skus": list(self.skus)}, separators=(",", ":"))
+
+    @classmethod
+    def parse(cls, wanted: str) -> "ProductRef":
+        """A ``wanted`` entry: an encoded reference, or one name that may be an id, a handle or a SKU."""
+        if wanted.startswith("{"):
+            data = json.loads(wanted)
+            return cls(id=str(data.get("id") or ""), handle=str(data.get("handle") or ""),
+                       skus=tuple(str(s) for s in data.get("skus") or () if s))
+        return cls(id=wanted, handle=wanted, skus=(wanted,))
+
+    @property
+    def plain(self) -> bool:
+        """True when this is one name that may be anything (not a storefront's reference)."""
+        return self.id == self.handle and self.skus == (self.id,)
+
+    def label(self) -> str:
+        """How a log line names the product: "product 1234 (handle mug)" or "product 'mug'"."""
+        if self.plain:
+            return f"product {self.id!r}"
+        extra = [f"handle {self.handle}"] if self.handle else []
+        extra += [f"SKU {', '.join(self.skus)}"] if self.skus else []
+        return f"product {self.id or '?'}" + (f" ({'; '.join(extra)})" if extra else "")
+
+    def find(self, products: Iterable[Product]) -> list[Product]:
+        """The products this names: by id when the catalog has it, else by handle, else by a variant SKU."""
+        products = list(products)
+        if self.id:
+            hits = [p for p in products if _id_key(p.id) == _id_key(self.id)]
+            if hits:
+                return hits
+        if self.handle:
+            hits = [p for p in products if p.handle == self.handle]
+            if hits:
+                return hits
+        skus = set(self.skus)
+        return [p for p in products if skus & {v.sku for v in p.variants if v.sku}] if skus else []
+
+
+def _id_key(value: str) -> str:
+    # A Shopify GID and the numeric REST id name the same product: gid://shopify/Product/42 == 42.
+    found = re.fullmatch(r"gid://shopify/Product/(\d+)", str(value or "").strip())
+    return found.group(1) if found else str(value or "").strip()
+
+
+def select(read: CatalogRead, *, wanted: list[str] | None = None, tag: str = "", limit: int = 0, catalog: str = "") -> CatalogRead:
+    """Keep the products named in ``wanted`` or carrying ``tag``, at most ``limit`` of them.
+
+    A ``wanted`` entry is an id (numeric or a Shopify GID), a handle or a
+    variant SKU, or a ``ProductRef.encode()`` naming one product all three ways
+    (a webhook's product: matched by id, else handle, else SKU, whichever the
+    catalog has). A named product that is in neither the products nor the
+    problems becomes a problem line of its own: it is said, not silently skipped.
     """
     products, problems = read.products, read.problems
     if wanted:
-        names = set(wanted)
-        products = [p for p in products if p.id in names or p.handle in names]
+        refs = [ProductRef.parse(w) for w in wanted]
+        found = {id(p) for ref in refs for p in ref.find(products)}
+        products = [p for p in products if id(p) in found]
+        names = {n for ref in refs for n in (ref.id, ref.handle) if n}
         problems = [p for p in problems if p.handle in names]
-        seen = {p.id for p in products} | {p.handle for p in products} | {p.handle for p in problems}
-        for name in sorted(names - seen):
-            problems.append(problem(name, catalog, f"product {name!r} is not in the catalog {catalog}"))
+        for ref in refs:
+            if not ref.find(products) and not any(p.handle in (ref.id, ref.handle) for p in problems):
+                problems.append(problem(ref.handle or ref.id, catalog, f"{ref.label()} is not in the catalog {catalog}"))
     if tag:
         want = tag.strip().lower()
         products = [p for p in products if want in {t.strip().lower() for t in p.tags}]
