@@ -28,6 +28,8 @@ def _register_optional() -> None:
         "shopify": ("shopify", "ShopifyAdmin"),
         "merchant-center": ("merchant_center", "MerchantCenterFeed"),
         "woocommerce": ("woocommerce", "WooCommerce"),
+        "woocommerce-csv": ("woocommerce_csv", "WooCommerceCsv"),
+        "adobe-commerce-csv": ("adobe_commerce_csv", "AdobeCommerceCsv"),
         "table": ("table", "TableFile"),
     }.items():
         try:
@@ -76,6 +78,15 @@ def guess_kind(source: str | Path) -> str:
     if "\t" in first:
         return "merchant-center"
     names = {c.strip().strip('"') for c in first.split(",")}
+    if suffix == ".csv" or "," in first:
+        from .csvfile import header_names
+
+        header = header_names(path)
+        # A source that knows its export's header says so (``recognises``), third-party ones included.
+        for kind, adapter in ADAPTERS.items():
+            recognises = getattr(adapter, "recognises", None)
+            if callable(recognises) and recognises(header):
+                return kind
     if ("handle" in names or "url handle" in names) and "title" in names:
         return "shopify-csv"
     if suffix in (".csv",) and names:
