@@ -115,5 +115,17 @@ def test_signing_failure_is_a_provenance_error_not_a_compliance_block(tmp_path):
         sign_clip(bad, generated=False, assets=[])
 
 
+def test_an_ffmpeg_failure_writing_aigc_metadata_is_a_render_error(tmp_path):
+    from compliance.provenance import write_aigc_metadata
+    from productreel.errors import ComplianceBlock, InputError, RenderError
+
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all")
+    with pytest.raises(RenderError, match="FFmpeg") as info:
+        write_aigc_metadata(bad, {"Label": "1"})
+    assert not isinstance(info.value, (InputError, ComplianceBlock))
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.mp4"]  # no temporary file left behind
+
+
 def test_source_types_are_iptc_uris():
     assert SOURCE_TYPES["generated"] == "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
