@@ -33,8 +33,8 @@ from productreel import atomic
 from productreel.errors import InputError
 from productreel.models import RenderedClip, Scene, Storyboard, TextOverlay
 
-from clips.layout import Arrangement, Designer, Placed, card_shadow
-from clips.planes import Frame, Layer, Patch, Source, Sprite, cv2, even, rgb_to_planes
+from clips.layout import Arrangement, Designer, Placed
+from clips.planes import Frame, Layer, Source, Sprite, cv2, even, rgb_to_planes
 from clips.profiles import BrandKit, load_brand
 from clips.stage import SHADOW_DEPTH, backdrop, palette, product_sprite
 from clips.styles import load_style
@@ -196,6 +196,7 @@ class SceneRender:
         self.cut = None
         self.pal = None
         self._rest = (0.0, 0.0, 1.0)  # the sprite's top-left and scale at rest
+        self._composed: tuple | None = None  # the last product box drawn: (key, box, planes)
         self._lock = threading.Lock()
         self._ready = False
         self._frames = None
@@ -221,7 +222,11 @@ class SceneRender:
             if cut.kind in ("alpha", "studio"):
                 aspect, extra = cut.aspect, SHADOW_DEPTH * 0.75
             else:
-                aspect, extra = min(1.4, max(0.72, cut.width / max(1, cut.height))), 0.04
+                # A photo card is cropped around its salient box to the frame's own shape.
+                w, h = r.sb.width, r.sb.height
+                aspect, extra = (0.8 if h > w * 1.1 else 1.3 if w > h * 1.2 else 1.0), 0.04
+                # Its backdrop is the photo itself, blurred and dimmed: text on it is white.
+                self.pal = replace(self.pal, ink=(255, 255, 255))
         else:
             self.pal = palette(style, r.brand, None)
             aspect, extra = 1.0, 0.0
@@ -327,6 +332,7 @@ class SceneRender:
             self._bases = {}
             self.source = None
             self.sprite = None
+            self._composed = None
             if self.staged:
                 self.background = None
             self._frames = None
@@ -368,19 +374,44 @@ class SceneRender:
         ax, ay = self._anchor
         pw = (self.arrangement.product[2] - self.arrangement.product[0])
         e = ease(q)
-        dx = dy = 0.0
-        drift = style.drift * pw
+        dx, push = 0.0, 1.0
+        # Parallax against the still backdrop: a slow slide, or a slow push towards the viewer (or away),
+        # inside the room the layout left around the product (never onto the text).
         if motion == "pan_right":
-            dx = drift * (2 * e - 1)
+            dx = style.drift * pw * (2 * e - 1)
         elif motion == "pan_left":
-            dx = -drift * (2 * e - 1)
+            dx = -style.drift * pw * (2 * e - 1)
         elif motion == "zoom_in":
-            dy = -drift * 0.6 * e  # rises a little towards the viewer
+            push = 1 + 0.8 * style.drift * e
         elif motion == "zoom_out":
-            dy = drift * 0.6 * (e - 1)
-        k = grow
+            push = 1 + 0.8 * style.drift * (1 - e)
+        k = grow * push
         # Scale about the product's foot, so it grows out of its shadow.
-        return (ax + (x - ax) * k + dx, ay + (y - ay) * k + dy, s * k)
+        return (ax + (x - ax) * k + dx, ay + (y - ay) * k, s * k)
+
+    def _draw_product(self, out: Frame, base: Frame, t: float) -> None:
+        """The product at time t. Once it has grown in, its slow drift moves well under a tenth of a pixel a
+        frame, so it is placed ten times a second and the composed box reused in between (a third of the work)."""
+        local = t - self.vis_start
+        if local > SCALE_IN + 0.1:
+            t = self.vis_start + SCALE_IN + 0.1 + math.floor((local - SCALE_IN - 0.1) * 10) / 10
+        x, y, s = self.product_at(t)
+        key = (id(base), round(x, 3), round(y, 3), round(s, 5))
+        hit = self._composed
+        if hit is not None and hit[0] == key:
+            _, box, planes = hit
+            x0, y0, x1, y1 = box
+            out.mark(box)
+            out.y[y0:y1, x0:x1] = planes[0]
+            out.u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = planes[1]
+            out.v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = planes[2]
+            return
+        self.sprite.draw(out, x, y, s)
+        x0, y0, x1, y1 = self.sprite.box_at(x, y, s)
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(out.width, x1), min(out.height, y1)
+        box = (x0, y0, x1, y1)
+        self._composed = (key, box, (out.y[y0:y1, x0:x1].copy(), out.u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2].copy(),
+                                     out.v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2].copy()))
 
     def render_into(self, out: Frame, t: float) -> None:
         """Draw the scene at absolute time t into `out`: background, product (or card), then its overlays."""
@@ -389,8 +420,7 @@ class SceneRender:
         base, todo = self._base(t)
         if self.staged:
             out.reset_to(base, hole=(0, 0, 0, 0))
-            x, y, s = self.product_at(t)
-            self.sprite.draw(out, x, y, s)
+            self._draw_product(out, base, t)
         else:
             out.reset_to(base, hole=self.card)  # the card covers its box whole: no need to copy under it
             x0, y0, x1, y1 = self.card
@@ -471,7 +501,7 @@ class Renderer:
 
     def _build_background(self) -> None:
         # The plain brand background behind photo cards (generated shots, colour cards); product photos get a stage.
-        self.background, self.corners = _background(self.brand, replace(self.geo, bleed=True), self.designer.radius)
+        self.background = _background(self.brand, self.sb.width, self.sb.height)
 
     def add_global(self, p: Placed, start: float, end: float) -> None:
         """Register a clip-level overlay (labels, logo): drawn above transitions, never sliding."""
@@ -641,37 +671,19 @@ class Renderer:
         return out
 
 
-_BACKGROUNDS: dict[tuple, tuple[Frame, Patch | None]] = {}
+_BACKGROUNDS: dict[tuple, Frame] = {}
 _BACKGROUNDS_LOCK = threading.Lock()
 
 
-def _background(brand: BrandKit, g, radius: int) -> tuple[Frame, Patch | None]:
-    """The brand background (gradient, card shadow) and the card's corner patch, made once per
-    brand and geometry in a process: a nightly batch renders thousands of clips in the same few."""
-    key = (brand.model_dump_json(), g.width, g.height, g.card, g.bleed, radius)
+def _background(brand: BrandKit, width: int, height: int) -> Frame:
+    """The brand gradient behind photo cards (generated shots, colour cards), made once per brand and size
+    in a process: a nightly batch renders thousands of clips in the same few."""
+    key = (brand.model_dump_json(), width, height)
     with _BACKGROUNDS_LOCK:
         hit = _BACKGROUNDS.get(key)
     if hit is not None:
         return hit
-    bg = _gradient((g.width, g.height), brand.color("background"), brand.color("background2")).convert("RGBA")
-    corners: Patch | None = None
-    if not g.bleed:
-        bg.alpha_composite(card_shadow((g.width, g.height), g.card, radius))
-        # Rounded corners: after the card is drawn, four small background patches are blended
-        # back over its corners, so the card itself is a plain (fast) copy.
-        rad = even(radius) or 2
-        x0, y0, x1, y1 = g.card
-        mask = Image.new("L", (rad * 2, rad * 2), 255)
-        ImageDraw.Draw(mask).ellipse((0, 0, rad * 4 - 1, rad * 4 - 1), fill=0)
-        layers = []
-        for cx, cy, flip in ((x0, y0, None), (x1 - 2 * rad, y0, Image.FLIP_LEFT_RIGHT), (x0, y1 - 2 * rad, Image.FLIP_TOP_BOTTOM),
-                             (x1 - 2 * rad, y1 - 2 * rad, Image.ROTATE_180)):
-            m = mask if flip is None else mask.transpose(flip)
-            patch = bg.crop((cx, cy, cx + 2 * rad, cy + 2 * rad))
-            patch.putalpha(m)
-            layers.append(Layer.from_rgba(patch, cx, cy))
-        corners = Patch(layers, g.width, g.height)
-    out = (Frame.from_rgb(bg.convert("RGB")), corners)
+    out = Frame.from_rgb(_gradient((width, height), brand.color("background"), brand.color("background2")))
     with _BACKGROUNDS_LOCK:
         if len(_BACKGROUNDS) > 16:
             _BACKGROUNDS.pop(next(iter(_BACKGROUNDS)))

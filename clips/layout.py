@@ -19,6 +19,7 @@ from clips.profiles import BrandKit, SafeZone, safe_box
 from clips.text import render_text
 
 PRICE_ROLES = ("price", "compare_at", "prior_price", "tax")
+BURST = (255, 204, 0, 255)  # the sale burst: signal yellow, dark text on it
 LABEL_ROLES = ("label", "disclosure")
 # Font size floor (share of the short side) for small print: OCR reads a line box about 0.8 of the
 # font size, and compliance asks for 3 % of the short side, so 4 % keeps small lines clear of it.
@@ -315,10 +316,10 @@ class Designer:
         badge = chip(body, bg, int(self.s * 0.04), int(self.s * 0.028), self.radius)
         if self.style.price.shape == "burst" and self.sb.metadata.discount:
             # The sale's percent-off burst beside the badge.
-            t = self.text(self.sb.metadata.discount, 0.06, b.color("on_accent"), int(self.s * 0.3), 1)
+            t = self.text(self.sb.metadata.discount, 0.06, b.color("primary"), int(self.s * 0.3), 1)
             d = int(max(t.width, t.height) * 1.35) + int(self.s * 0.03)
             burst = Image.new("RGBA", (d, d), (0, 0, 0, 0))
-            _star(burst, tuple(self.brand.color("primary")[:3]) + (255,))
+            _star(burst, BURST)
             burst.alpha_composite(t, ((d - t.width) // 2, (d - t.height) // 2))
             gap2 = int(self.s * 0.02)
             if badge.width + gap2 + d <= max_width:
@@ -342,8 +343,11 @@ class Designer:
     def cta(self, text: str, max_width: int) -> Image.Image:
         """The call to action as a button."""
         b = self.brand
-        t = self.text(text, 0.055, b.color("on_accent"), max_width - int(self.s * 0.1), 1)
-        return chip(t, b.color("primary"), int(self.s * 0.05), int(self.s * 0.025), self.radius * 3)
+        fg, bg = b.color("on_accent"), b.color("primary")
+        if self.style.backdrop == "block":  # on the brand-colour block the button turns white
+            fg, bg = b.color("primary"), (255, 255, 255, 255)
+        t = self.text(text, 0.055, fg, max_width - int(self.s * 0.1), 1)
+        return chip(t, bg, int(self.s * 0.05), int(self.s * 0.025), self.radius * 3)
 
     def body(self, text: str, max_width: int) -> Image.Image:
         """A feature line on a light box."""
@@ -402,107 +406,10 @@ class Designer:
 
     # -- one scene ------------------------------------------------------------------------
 
-    def scene_overlays(self, scene: Scene, index: int, n_scenes: int) -> list[Placed]:
-        """Every overlay of a scene, drawn and placed inside the safe zone (smaller when crowded)."""
-        # Smaller when crowded: first the layout scale, then a lesser text-size repair, and only
-        # then small print below its floor (a clip that renders beats one that fails).
-        scale, floor = self.scale, self.floor
-        scales = [scale] + ([round((scale + 1.0) / 2, 3), 1.0] if scale > 1.0 else [])
-        tries = [(sc, k, True) for sc in scales for k in (1.0, 0.85, 0.72)] + [(1.0, 0.72, False)]
-        try:
-            for sc, k, use_floor in tries:
-                self.scale, self.k, self.floor = sc, k, floor and use_floor
-                try:
-                    return self._scene_overlays(scene, index, n_scenes)
-                except _Overflow:
-                    continue
-        finally:
-            self.scale, self.k, self.floor = scale, 1.0, floor
-        raise RenderError(
-            f"overlays of scene {index + 1} do not fit the {self.sb.format} safe zone of {self.sb.destination}",
-            product=self.sb.product_handle, market=self.sb.market, where="layout",
-        )
-
-    def _scene_overlays(self, scene: Scene, index: int, n_scenes: int) -> list[Placed]:
-        g = self.geo
-        sx0, sy0, sx1, sy1 = g.safe
-        tx0, ty0, tx1, ty1 = g.text_box
-        pad = int(self.s * 0.02)
-        out: list[Placed] = []
-        by_role: dict[str, list[TextOverlay]] = {}
-        for o in scene.overlays:
-            by_role.setdefault(o.role, []).append(o)
-
-        # Top: labels in a row (wrapping to a second row), then title or step.
-        x, y, row_h = sx0, sy0, 0
-        for o in by_role.get("label", []) + by_role.get("disclosure", []):
-            img = self.label_chip(o.text, o.role == "disclosure")
-            if x > sx0 and x + img.width > sx1:
-                x, y, row_h = sx0, y + row_h + pad, 0
-            lx = sx0 + sx1 - x - img.width if self.sb.rtl else x  # RTL: the row starts at the right
-            out.append(Placed(o.role, [o.text], img, lx, y, o.start, o.end, fade=0.0))
-            x += img.width + pad
-            row_h = max(row_h, img.height)
-        top = y + row_h + (pad if row_h else 0)
-        if self.brand.logo and Path(self.brand.logo).exists():
-            logo = Image.open(self.brand.logo).convert("RGBA")
-            lh = int(self.s * 0.06)
-            logo = logo.resize((max(1, logo.width * lh // logo.height), lh), Image.LANCZOS)
-            out.append(Placed("logo", [], logo, sx0 if self.sb.rtl else sx1 - logo.width, sy0, 0.0, None, fade=0.0))
-
-        col_x0 = max(tx0, sx0)
-        col_w = min(tx1, sx1) - col_x0
-        landscape = g.width > g.height * 1.2
-        rtl = self.sb.rtl
-
-        def start_x(img: Image.Image) -> int:
-            """Flush with the reading side of the text column (right for RTL scripts)."""
-            return col_x0 + col_w - img.width if rtl else col_x0
-        bottom = sy1 - (self.caption_slot() + pad if self.sb.burn_captions else 0)
-        if landscape:
-            bottom -= int(self.s * 0.03)  # the progress bar
-
-        def center_x(img: Image.Image) -> int:
-            return col_x0 + (col_w - img.width) // 2 if not landscape else start_x(img)
-
-        for o in by_role.get("title", []):
-            boxed = g.bleed and not landscape and g.card[1] <= top + 1
-            img = self.title(o.text, col_w, boxed)
-            out.append(Placed("title", [o.text], img, center_x(img), max(top, ty0), o.start, o.end))
-            top = max(top, ty0) + img.height + pad
-        for o in by_role.get("step", []):
-            img = self.step(scene.step or 1, o.text, col_w)
-            y = top
-            if landscape:  # the instruction sits in the middle of the text column, above the price/CTA stack
-                y = max(top, min(bottom - img.height, (ty0 + bottom) // 2 - img.height // 2 - int(self.s * 0.1)))
-            out.append(Placed("step", [o.text], img, start_x(img), y, o.start, o.end, meta={"step": scene.step}))
-            top = y + img.height + pad
-
-        # Bottom, stacked upwards: CTA, then the price badge, then a feature line.
-        stack: list[Placed] = []
-        ctas = by_role.get("cta", [])
-        for o in ctas:
-            img = self.cta(o.text, col_w if landscape else sx1 - sx0)
-            stack.append(Placed("cta", [o.text], img, 0, 0, o.start, o.end))
-        price = {o.role: o.text for r in PRICE_ROLES for o in by_role.get(r, [])}
-        if "price" in price:
-            first = min((o for r in PRICE_ROLES for o in by_role.get(r, [])), key=lambda o: o.start)
-            img = self.price_badge(price, col_w if landscape else sx1 - sx0)
-            stack.append(Placed("price", [price[r] for r in PRICE_ROLES if r in price], img, 0, 0, first.start, first.end,
-                                meta={"roles": [r for r in PRICE_ROLES if r in price]}))
-        for o in by_role.get("body", []):
-            img = self.body(o.text, col_w if landscape else sx1 - sx0)
-            stack.append(Placed("body", [o.text], img, 0, 0, o.start, o.end))
-        y = bottom
-        for p in stack:
-            y -= p.image.height
-            p.y = y
-            p.x = start_x(p.image) if landscape else sx0 + (sx1 - sx0 - p.image.width) // 2
-            y -= pad
-        out += stack
-        if y < top - pad:
-            raise _Overflow
-        return out
+    def product_first(self, scene: Scene, aspect: float, extra_h: float, headroom: float,
+                      target: float | None = None) -> tuple[list[Placed], "Arrangement"]:
+        """Every overlay of a scene, drawn and placed where the product is not, and the product's box (see `arrange`)."""
+        return lay_out_scene(self, scene, aspect, extra_h, headroom, target)
 
 
 def card_shadow(size: tuple[int, int], card: tuple[int, int, int, int], radius: int, strength: int = 70) -> Image.Image:
@@ -581,7 +488,9 @@ def arrange(width: int, height: int, safe: tuple[int, int, int, int], aspect: fl
     target = hero_target(w, h) if target is None else target
     landscape = w > h * 1.2
     if prefer is None:
-        prefer = ("side",) if landscape else (("split", "top", "side") if h > w * 1.5 else ("split", "side", "top", "bottom"))
+        # A tall frame's side column is too narrow for a title, unless the product is very slim.
+        tall = ("split", "top", "side") if aspect < 0.55 else ("split", "top")
+        prefer = ("side",) if landscape else (tall if h > w * 1.5 else ("split", "side", "top", "bottom"))
     top_y = sy0 + (labels_h + pad if labels_h else 0)
     sprite_aspect = aspect / (1 + extra_h)
     out: list[Arrangement] = []
@@ -731,7 +640,7 @@ def text_pieces(img: Image.Image) -> list[tuple[tuple[int, int], list[tuple[int,
     lines = _runs(a.any(axis=1), 2)
     out = []
     for y0, y1 in lines:
-        gap = max(3, int((y1 - y0) * 0.16))
+        gap = max(3, int((y1 - y0) * 0.2))
         words = _runs(a[y0:y1].any(axis=0), gap)
         out.append(((y0, y1), words or [(0, img.width)]))
     return out
@@ -759,7 +668,7 @@ TOP_ROLES = ("logo", "title", "step", "body")
 BOTTOM_ROLES = ("price", "cta")
 
 
-def _product_first(self: "Designer", scene: Scene, aspect: float, extra_h: float, headroom: float,
+def _product_first(self: Designer, scene: Scene, aspect: float, extra_h: float, headroom: float,
                    target: float | None = None) -> tuple[list[Placed], Arrangement]:
     """Every overlay of a scene placed where the product is not, and the product's box (see `arrange`)."""
     g = self.geo
@@ -867,23 +776,38 @@ def reveal_plan(img: Image.Image, mode: str, rtl: bool, step: float = 0.09) -> l
     return pieces
 
 
-def product_first(self: "Designer", scene: Scene, aspect: float, extra_h: float, headroom: float,
+def lay_out_scene(self: Designer, scene: Scene, aspect: float, extra_h: float, headroom: float,
                   target: float | None = None) -> tuple[list[Placed], Arrangement]:
-    """The scene laid out product first; a crowded scene is laid out again with smaller text (never over the product)."""
+    """The scene laid out product first; crowded text is drawn smaller (never over the product).
+
+    Text never wins over the product: when the text leaves the product less than half its hero size
+    (or less than 60 % of what an empty frame would give a very wide or tall one), the text is drawn
+    smaller and laid out again; the largest product seen is kept.
+    """
+    w, h = self.sb.width, self.sb.height
+    m = max(2, int(self.s * 0.035))
+    empty = fit_box((m, m, w - m, h - m), aspect / (1 + extra_h), headroom)
+    possible = (empty[3] - empty[1]) / (1 + extra_h) / h
+    floor_share = min(0.5 * (target or hero_target(w, h)), 0.6 * possible)
     scale, floor = self.scale, self.floor
     scales = [scale] + ([round((scale + 1.0) / 2, 3), 1.0] if scale > 1.0 else [])
     tries = [(sc, k, True) for sc in scales for k in (1.0, 0.85, 0.72, 0.6)] + [(1.0, 0.6, False), (1.0, 0.5, False)]
+    best: tuple[list[Placed], Arrangement] | None = None
     try:
         for sc, k, use_floor in tries:
             self.scale, self.k, self.floor = sc, k, floor and use_floor
             try:
-                return _product_first(self, scene, aspect, extra_h, headroom, target)
+                placed, arr = _product_first(self, scene, aspect, extra_h, headroom, target)
             except _Overflow:
                 continue
+            if arr.product_share >= floor_share:
+                return placed, arr
+            if best is None or arr.product_share > best[1].product_share + 0.02:
+                best = (placed, arr)
     finally:
         self.scale, self.k, self.floor = scale, 1.0, floor
+    if best is not None:
+        return best
     raise RenderError(f"the text of a scene does not fit beside the product in the {self.sb.format} safe zone of {self.sb.destination}",
                       product=self.sb.product_handle, market=self.sb.market, where="layout")
 
-
-Designer.product_first = product_first  # type: ignore[attr-defined]

@@ -119,12 +119,15 @@ def test_zoom_is_smooth_frame_to_frame(tiny_ad, tmp_path):
         "scenes": [Scene(duration=1.0, shot=Shot(image=path, motion="zoom_in"), overlays=[])],
     })
     r = Renderer(sb)
-    x0, y0, x1, y1 = r.geo.card
-    dist = [_spot_distance(np.asarray(r.frame(n).y)[y0:y1, x0:x1]) for n in range(r.n_frames)]
+    dist = [_spot_distance(np.asarray(r.frame(n).y)) for n in range(r.n_frames)]
     steps = np.diff(dist)
-    assert np.all(steps > 0)  # every frame zooms in a little: no stalls, no steps back
+    # The product grows in (every frame a little larger), then keeps a slow push that is placed ten
+    # times a second (steps of a tenth of a pixel): never a step back, never a visible jump.
+    grow = int(0.7 * sb.fps)
+    assert np.all(steps[:grow] > 0) and np.all(steps >= -1e-6)
+    assert dist[-1] > dist[grow] > dist[0]
     # No 1-pixel jitter: consecutive steps differ by far less than a pixel.
-    assert np.max(np.abs(np.diff(steps))) < 0.1
+    assert np.max(np.abs(np.diff(steps))) < 0.15
 
 
 def test_text_is_drawn_at_output_resolution(tiny_ad):
@@ -163,7 +166,7 @@ def test_generated_shot_is_composed_with_labels_and_aigc_tag(product, lp, script
     tags = probe(clip.video)["format"].get("tags", {})
     assert json.loads(tags["AIGC"])["Label"] == "1"
     frames = _decode(clip.video, sb.width, sb.height)
-    x0, y0, x1, y1 = Renderer(sb).geo.card
+    x0, y0, x1, y1 = Renderer(sb).scenes[0].card
     assert frames[2][y0:y1, x0:x1].std() > 20  # the test pattern shows in the card
 
 

@@ -63,12 +63,13 @@ def test_right_to_left_markets_mirror_the_layout(product, lp, script, market):
     sb = build_storyboard(product, ar_lp, script, ar, "ad", "16:9", job_key="k", profile="tiny")
     sb = sb.model_copy(update={"width": 1920, "height": 1080})
     r = Renderer(sb)
-    assert r.geo.card[0] == 0  # the photo on the left, text on the reading (right) side
+    product = r.scenes[0].arrangement.product
+    assert (product[0] + product[2]) / 2 < 1920 / 2  # the product on the left, text on the reading (right) side
     boxes = r.overlay_boxes()
     label = next(b for b in boxes if b["role"] == "label")
     assert label["box"][2] > 1920 * 0.9
     title = next(b for b in boxes if b["role"] == "title")
-    assert title["box"][0] >= r.geo.card[2]
+    assert title["box"][0] >= product[2]
 
 
 def test_brand_kit_file_with_logo_and_colors(product, lp, script, market, tmp_path):
