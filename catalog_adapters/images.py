@@ -7,7 +7,7 @@ import io
 import time
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import unquote, urljoin, urlparse
 
 from productreel import atomic
@@ -31,12 +31,15 @@ def fetch_image(
     max_redirects: int = MAX_REDIRECTS,
     retries: int = RETRIES,
     sleep: Callable[[float], None] = time.sleep,
+    allowed_private_hosts: str | None = None,
 ) -> Path:
     """A local, decoded-and-verified copy of a catalog image in the cache; InputError with the reason otherwise.
 
     ``remote`` marks a source read from a remote catalog (API, feed URL): only
     http(s) images are accepted from it, never a local path or ``file:`` URL.
     A download is retried (productreel.http) ``retries`` times on timeouts, 429 and 5xx.
+    From a remote catalog, every hop must lead to a public address or to one listed in
+    ``allowed_private_hosts`` (default: Settings, PRODUCTREEL_ALLOWED_PRIVATE_HOSTS); see netguard.
     """
     src = src.strip()
     if not src:
@@ -53,7 +56,15 @@ def fetch_image(
             cached = Path(cache_dir) / "images" / known.read_text(encoding="utf-8").strip()
             if cached.is_file():
                 return cached
-        data = _download(src, max_bytes=max_bytes, timeout=timeout, max_redirects=max_redirects, retries=retries, sleep=sleep)
+        guard = None
+        if remote:
+            from productreel.settings import Settings
+
+            from .netguard import Policy
+
+            guard = Policy.parse(Settings().allowed_private_hosts if allowed_private_hosts is None else allowed_private_hosts)
+        data = _download(src, max_bytes=max_bytes, timeout=timeout, max_redirects=max_redirects, retries=retries,
+                         sleep=sleep, guard=guard)
         ext = verify_image(data, src)
         path = _store(data, ext, Path(cache_dir))
         atomic.write_bytes(known, str(path.relative_to(Path(cache_dir) / "images")).encode())
@@ -110,17 +121,24 @@ def _read_local(path: Path, src: str, max_bytes: int) -> bytes:
 
 
 def _download(url: str, *, max_bytes: int, timeout: float, max_redirects: int, retries: int,
-              sleep: Callable[[float], None]) -> bytes:
-    """GET an image with bounded size, time and redirects (each hop must stay http/https)."""
+              sleep: Callable[[float], None], guard: Any = None) -> bytes:
+    """GET an image with bounded size, time and redirects (each hop must stay http/https, and pass ``guard``)."""
     import requests
 
     from productreel import http
 
+    from .netguard import AddressRefused, guard_session
+
     current = url
     with http.session(retries=retries, timeout=timeout, sleep=sleep) as session:
+        if guard is not None:
+            guard_session(session, guard)
         for _hop in range(max_redirects + 1):
             try:
                 resp = session.get(current, stream=True, allow_redirects=False)
+            except AddressRefused as exc:
+                hop = f"redirect to {current!r} " if current != url else ""
+                raise InputError(f"image {url!r}: {hop}refused: {exc.reason}") from None
             except requests.RequestException as exc:
                 reason = http.failure_reason(exc)
                 if reason.startswith("did not answer"):

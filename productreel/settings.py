@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     font_dirs: str = ""
     # A local ONNX image-matting model folder for product cutouts (clips/cutout.py); else a built-in method.
     matting_model: str | None = None
+    # Image URLs inside a remote catalog may not lead to loopback, private, link-local or other non-public
+    # addresses; these hosts, IP addresses or CIDR networks (comma-separated) are the seller's own and allowed.
+    allowed_private_hosts: str = ""
     diffusion: DiffusionSettings = DiffusionSettings()
 
     def ledger(self, out_dir: Path | None = None) -> str:

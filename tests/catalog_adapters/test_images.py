@@ -57,7 +57,8 @@ def test_remote_catalogs_accept_only_http(tmp_path):
 def test_http_image_and_size_limit(httpserver, tmp_path):
     data = png_bytes()
     httpserver.expect_request("/a.png").respond_with_data(data, content_type="image/png")
-    path = fetch_image(httpserver.url_for("/a.png"), base_dir=tmp_path, cache_dir=tmp_path / "c", remote=True)
+    path = fetch_image(httpserver.url_for("/a.png"), base_dir=tmp_path, cache_dir=tmp_path / "c", remote=True,
+                       allowed_private_hosts=httpserver.host)  # the test server is on loopback
     assert path.read_bytes() == data
     with pytest.raises(InputError, match="limit"):
         fetch_image(httpserver.url_for("/a.png"), base_dir=tmp_path, cache_dir=tmp_path / "fresh", max_bytes=100)
