@@ -7,7 +7,11 @@ Settings (options, else environment):
 - markets: market name -> country code for ``contextualPricing``, e.g. ``{"germany": "DE"}``
   (SHOPIFY_MARKETS="germany=DE,japan=JP"); locales: ``["de", "ja"]`` (SHOPIFY_LOCALES="de,ja")
 
-Pagination is by cursor (``page_size`` <= 250); throttling is either HTTP 429
+Pagination is by cursor (``page_size`` <= 250), products and, for a product with more than
+``variants_first`` variants or ``media_first`` media, its variants and media too (``product(id)``
+queries until ``hasNextPage`` is false). Market inclusion: ``publishedInContext(country)`` per
+market; a product not published there gets the market in ``Product.not_sold_in`` (no clips).
+Throttling is either HTTP 429
 with Retry-After (handled by the HTTP client) or HTTP 200 with a THROTTLED
 error, after which productreel.shopify_throttle waits what the cost bucket needs
 (``(requestedQueryCost - currentlyAvailable) / restoreRate``) and retries.
@@ -40,27 +44,47 @@ _PRODUCT_FIELDS = """
       priceRangeV2 {{ minVariantPrice {{ amount currencyCode }} }}
       features: metafield(namespace: "custom", key: "features") {{ value }}
       steps: metafield(namespace: "custom", key: "howto_steps") {{ value }}
-      media(first: {media_first}, sortKey: POSITION) {{ nodes {{
+      media(first: {media_first}, sortKey: POSITION) {{ pageInfo {{ hasNextPage endCursor }} nodes {{{media}}} }}
+      variants(first: {variants_first}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{{variant}}} }}
+{published}{translations}"""
+_MEDIA_NODE = """
         mediaContentType alt
-        ... on MediaImage {{ image {{ url altText }} }} }} }}
-      variants(first: {variants_first}) {{ pageInfo {{ hasNextPage }} nodes {{
+        ... on MediaImage {{ image {{ url altText }} }} """
+_VARIANT_NODE = """
         id title sku barcode price compareAtPrice selectedOptions {{ name value }}
-{pricing}      }} }}
-{translations}"""
+{pricing}      """
+
+
+def _pricing(countries: list[str]) -> str:
+    return "".join(
+        f"        price_{i}: contextualPricing(context: {{country: {c}}}) {{ price {{ amount currencyCode }} "
+        f"compareAtPrice {{ amount currencyCode }} }}\n"
+        for i, c in enumerate(countries)
+    )
+
+
+def build_more_query(field: str, countries: list[str]) -> str:
+    """The query for one product's next page of ``variants`` or ``media`` (after the products page's first)."""
+    node = _VARIANT_NODE.format(pricing=_pricing(countries)) if field == "variants" else _MEDIA_NODE.format()
+    sort = ", sortKey: POSITION" if field == "media" else ""
+    return (
+        "query More($id: ID!, $first: Int!, $cursor: String) {\n  product(id: $id) {\n"
+        f"    {field}(first: $first, after: $cursor{sort}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{{node}}} }}\n"
+        "  }\n}\n"
+    )
 
 
 def build_query(countries: list[str], locales: list[str], *, variants_first: int = 100, media_first: int = 20) -> str:
     """The products query with one aliased contextualPricing per country and translations per locale."""
-    pricing = "".join(
-        f"        price_{i}: contextualPricing(context: {{country: {c}}}) {{ price {{ amount currencyCode }} "
-        f"compareAtPrice {{ amount currencyCode }} }}\n"
-        for i, c in enumerate(countries)
+    published = "".join(
+        f"      pub_{i}: publishedInContext(context: {{country: {c}}})\n" for i, c in enumerate(countries)
     )
     translations = "".join(
         f'      tr_{i}: translations(locale: "{loc}") {{ key value locale }}\n' for i, loc in enumerate(locales)
     )
     body = _PRODUCT_FIELDS.format(
-        pricing=pricing, translations=translations, variants_first=variants_first, media_first=media_first
+        media=_MEDIA_NODE.format(), variant=_VARIANT_NODE.format(pricing=_pricing(countries)), published=published,
+        translations=translations, variants_first=variants_first, media_first=media_first,
     )
     return (
         "query Products($first: Int!, $cursor: String, $query: String) {\n"
@@ -230,6 +254,7 @@ class ShopifyAdmin:
                 continue
             page = (data or {}).get("products") or {}
             for node in page.get("nodes") or []:
+                self._complete(node)
                 product = self._product(node)
                 if product is not None:
                     yield product
@@ -239,6 +264,35 @@ class ShopifyAdmin:
             cursor = info.get("endCursor")
             if not cursor:
                 raise InputError("Shopify said there is a next page but gave no cursor", where=self.store)
+
+    def _complete(self, node: dict[str, Any]) -> None:
+        """Page through the rest of a product's variants and media when the products page held only the first ones."""
+        for field, size in (("variants", self.variants_first), ("media", self.media_first)):
+            conn = node.get(field) or {}
+            info = conn.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                continue
+            nodes = list(conn.get("nodes") or [])
+            cursor = info.get("endCursor")
+            query = build_more_query(field, list(self.markets.values()))
+            while cursor:
+                try:
+                    data = self._post(query, {"id": node.get("id"), "first": size, "cursor": cursor})
+                except _TooCostly as exc:
+                    if size == 1:
+                        raise InputError(f"Shopify refused even one of a product's {field} per page ({exc.message})",
+                                         where=self.store) from None
+                    size = max(1, (size * exc.limit) // exc.cost) if exc.cost and exc.limit else size // 2
+                    continue
+                page = ((data or {}).get("product") or {}).get(field) or {}
+                nodes.extend(page.get("nodes") or [])
+                info = page.get("pageInfo") or {}
+                cursor = info.get("endCursor") if info.get("hasNextPage") else None
+            if info.get("hasNextPage"):  # a next page without a cursor: keep what was read, and say so
+                self.problems.append(CatalogProblem(
+                    str(node.get("id") or "?"), f"Shopify gave no cursor for more {field}; only the first {len(nodes)} were read",
+                    node.get("handle") or None))
+            node[field] = {"nodes": nodes, "pageInfo": {"hasNextPage": False}}
 
     def _product(self, node: dict[str, Any]) -> Product | None:
         pid = str(node.get("id") or "?")
@@ -286,10 +340,6 @@ class ShopifyAdmin:
                 compare = parse_price(str(cap), f"{market} compare-at price") if cap is not None else None
                 if amount is not None and (market not in market_best or amount < market_best[market][0]):
                     market_best[market] = (amount, currency, compare)
-        if ((node.get("variants") or {}).get("pageInfo") or {}).get("hasNextPage"):
-            self.problems.append(
-                CatalogProblem(pid, f"more than {self.variants_first} variants; only the first {self.variants_first} were read", handle)
-            )
         images = []
         for m in (node.get("media") or {}).get("nodes") or []:
             image = m.get("image") or {}
@@ -302,6 +352,8 @@ class ShopifyAdmin:
             if title or body:
                 translations[locale] = {"title": title, "description": html_to_text(body)}
         html = node.get("descriptionHtml") or ""
+        # publishedInContext false: not sold in that market (null, e.g. without the scope to ask: no exclusion)
+        not_sold = sorted(m for i, m in enumerate(names) if node.get(f"pub_{i}") is False)
         return Product.model_validate(
             {
                 "id": pid,
@@ -317,7 +369,9 @@ class ShopifyAdmin:
                 "features": split_list((node.get("features") or {}).get("value") or ""),
                 "steps": split_list((node.get("steps") or {}).get("value") or ""),
                 "translations": translations,
-                "prices": {m: {"amount": a, "currency": c, "compare_at": cap} for m, (a, c, cap) in market_best.items()},
+                "prices": {m: {"amount": a, "currency": c, "compare_at": cap} for m, (a, c, cap) in market_best.items()
+                           if m not in not_sold},
+                "not_sold_in": not_sold,
                 "updated_at": node.get("updatedAt"),
                 "source": pid,
             }

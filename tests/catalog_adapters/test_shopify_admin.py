@@ -218,14 +218,14 @@ def test_a_too_costly_page_is_retried_smaller(httpserver, sleeps):
     assert [r["variables"]["first"] for r in fake.requests][:3] == [50, 3, 3]
 
 
-def test_more_variants_than_asked_for_is_reported(httpserver, sleeps):
+def test_more_variants_without_a_cursor_is_reported(httpserver, sleeps):
     many = node(1)
     many["variants"]["pageInfo"] = {"hasNextPage": True}
     httpserver.expect_request(PATH, method="POST").respond_with_handler(FakeShopify([many]))
     adapter = admin(httpserver, sleeps, variants_first=2)
     assert len(list(adapter.products())) == 1
     assert [str(p) for p in adapter.problems] == [
-        "gid://shopify/Product/1: product mug-1: more than 2 variants; only the first 2 were read"]
+        "gid://shopify/Product/1: product mug-1: Shopify gave no cursor for more variants; only the first 2 were read"]
 
 
 def test_token_from_a_registered_secret_source(httpserver, shop, sleeps, monkeypatch):
