@@ -352,10 +352,17 @@ def serve_webhooks_command(
     out: Path = typer.Option(Path("out/run"), help="Output folder (its ledger also records webhook deliveries)."),
     profile: str = typer.Option("full", help="full or tiny."),
     publish: str = typer.Option("folder", help="Destination to publish to."),
+    publish_url: Optional[str] = typer.Option(None, help="fsspec URL for the folder destination (s3://bucket/videos)."),
 ) -> None:
-    """Receive Shopify product webhooks and run product-changed for each (a deployment run when a Prefect server has it)."""
+    """Receive Shopify and WooCommerce product webhooks: a change runs product-changed, a delete takes its clips down.
+
+    Shopify posts to /webhooks/shopify (SHOPIFY_WEBHOOK_SECRET), WooCommerce to
+    /webhooks/woocommerce (WOOCOMMERCE_WEBHOOK_SECRET); either may be a Prefect
+    Secret block instead. A deployment run when a Prefect server has the deployment.
+    """
     from flows.product_changed import make_on_product
     from flows.runtime import embedded_api, quiet_prefect
+    from flows.secrets import register_secret_sources
     from jobs.plan import SAMPLE_CATALOG
     from productreel.settings import Settings
     from publishers.webhooks import serve_webhooks
@@ -363,9 +370,11 @@ def serve_webhooks_command(
     out_dir = out.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     on_product = make_on_product(catalog=catalog or str(SAMPLE_CATALOG), source=source, markets=_split(markets) or None,
-                                 kinds=_split(kinds), out=str(out_dir), profile=profile, publish_to=publish)
+                                 kinds=_split(kinds), out=str(out_dir), profile=profile, publish_to=publish,
+                                 publish_url=publish_url)
     # One embedded API for every run the receiver starts, stopped with the receiver (never orphaned).
     with quiet_prefect(), embedded_api():
+        register_secret_sources()  # the webhook secrets may be Secret blocks
         serve_webhooks(on_product, db_url=Settings().ledger(out_dir), host=host, port=port)
 
 

@@ -218,6 +218,23 @@ class Ledger:
                 )
             )
 
+    def all_publish_steps(self) -> list[dict[str, Any]]:
+        """Every recorded publish step (job_key, destination, step, data): where a clip went on which remote product."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(publish_steps.c.job_key, publish_steps.c.destination, publish_steps.c.step,
+                                       publish_steps.c.data)).mappings()
+            return [dict(r) for r in rows]
+
+    def record_take_down(self, receipt: PublishReceipt) -> None:
+        """Record that a clip was taken down: its receipt becomes the "taken-down" one, its publish steps are forgotten.
+
+        A later publish of the same job key then starts from nothing (it is no longer live anywhere).
+        """
+        self.record_receipt(receipt)
+        with self.engine.begin() as conn:
+            conn.execute(publish_steps.delete().where(
+                (publish_steps.c.job_key == receipt.job_key) & (publish_steps.c.destination == receipt.destination)))
+
     # --- approvals --------------------------------------------------------
     def approval(self, job_key: str) -> dict[str, Any] | None:
         """The approval decision recorded for a job key."""

@@ -428,7 +428,7 @@ class PublishReceipt(BaseModel):
 
     destination: str
     job_key: str
-    status: Literal["published", "replaced", "unchanged", "failed", "dry-run", "skipped"]
+    status: Literal["published", "replaced", "unchanged", "failed", "dry-run", "skipped", "taken-down"]
     remote_id: str = ""
     url: str = ""
     path: str = ""

@@ -89,3 +89,31 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
 def receipt_dict(receipt: PublishReceipt) -> dict[str, Any]:
     """A receipt as plain JSON data."""
     return receipt.model_dump(mode="json")
+
+
+def live_clips(ledger: Ledger, handle: str, destination: str) -> list[tuple[dict[str, Any], PublishReceipt]]:
+    """The product's jobs (ledger rows) whose clip is live at the destination now, each with its receipt."""
+    out = []
+    for row in ledger.all_jobs():
+        if row["handle"] != handle:
+            continue
+        receipt = ledger.receipt(row["key"], destination)
+        if receipt is not None and receipt.status in DONE_STATUSES:
+            out.append((row, receipt))
+    return out
+
+
+def record_taken_down(ledger: Ledger, receipt: PublishReceipt, detail: str) -> PublishReceipt:
+    """Record in the ledger that a live clip was taken down; returns the "taken-down" receipt."""
+    down = receipt.model_copy(update={"status": "taken-down", "detail": detail, "published_at": now()})
+    ledger.record_take_down(down)
+    return down
+
+
+def take_down_summary(destination: str, product: Product, taken: list[PublishReceipt], detail: str) -> PublishReceipt:
+    """One receipt for a product's take-down at a destination: "taken-down", or "unchanged" when nothing was live."""
+    return PublishReceipt(
+        destination=destination, job_key=",".join(r.job_key for r in taken), status="taken-down" if taken else "unchanged",
+        remote_id=",".join(r.remote_id for r in taken if r.remote_id), detail=f"{product.handle}: {detail}",
+        published_at=now(),
+    )

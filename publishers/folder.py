@@ -18,7 +18,10 @@ from productreel.errors import InputError, PublishRejected, TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
 
-from publishers.base import already_published, clip_stem, now, receipt_dict, require_clip_file
+from publishers.base import (
+    already_published, clip_stem, format_slug, live_clips, now, receipt_dict, record_taken_down, require_clip_file,
+    take_down_summary,
+)
 
 
 class FolderPublisher:
@@ -100,6 +103,23 @@ class FolderPublisher:
         store.write_text(receipt_rel, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
         ledger.record_receipt(receipt)
         return receipt
+
+    def take_down(self, product: Product, destination: Destination, *, ledger: Ledger, out_dir: Path) -> PublishReceipt:
+        """Delete the product's clips and sidecars from the layout (the receipt file first: no set looks complete)."""
+        dest = destination.name or self.name
+        live = live_clips(ledger, product.handle, dest)
+        if not live:
+            return take_down_summary(dest, product, [], "no clip of it is in the folder")
+        store = _Store(destination.options.get("url") or (Path(out_dir) / "published"))
+        removed = []
+        for row, _receipt in live:
+            stem = f"{row['market']}/{product.handle}/{row['kind']}-{format_slug(row['format'])}"
+            for suffix in (".receipt.json", ".mp4", ".srt", ".vtt", ".jpg"):
+                store.remove(stem + suffix)
+            removed.append(store.display(stem + ".mp4"))
+        detail = f"removed {len(removed)} clip(s) from the folder"
+        taken = [record_taken_down(ledger, receipt, detail) for _, receipt in live]
+        return take_down_summary(dest, product, taken, detail)
 
 
 def _public_url(base_url: str | None, rel: str) -> str:

@@ -27,7 +27,7 @@ from productreel.errors import TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
 
-from publishers.base import DONE_STATUSES, already_published, clip_stem, now
+from publishers.base import DONE_STATUSES, already_published, clip_stem, live_clips, now, record_taken_down, take_down_summary
 
 # Where a public URL for the same job key may already be recorded, best first.
 URL_SOURCES = ("shopify", "woocommerce", "folder")
@@ -76,6 +76,27 @@ class MerchantCenterPublisher:
         )
         ledger.record_receipt(receipt)
         return receipt
+
+    def take_down(self, product: Product, destination: Destination, *, ledger: Ledger, out_dir: Path) -> PublishReceipt:
+        """Remove the product's rows from each market's feed (Merchant Center drops the links on its next fetch)."""
+        dest = destination.name or self.name
+        live = live_clips(ledger, product.handle, dest)
+        if not live:
+            return take_down_summary(dest, product, [], "no clip of it is in the feed")
+        base = Path(destination.options.get("path") or Path(out_dir) / "published" / "merchant-center")
+        removed = 0
+        for market in sorted({row["market"] for row, _ in live}):
+            feed_dir = base / market
+            with _feed_lock(feed_dir):
+                rows = _read_rows(feed_dir)
+                keep = {slot: row for slot, row in rows.items() if not slot.startswith(f"{product.handle}/")}
+                if len(keep) != len(rows):
+                    removed += len(rows) - len(keep)
+                    write_feed(keep, feed_dir / "videos.tsv")
+                    atomic.write_json(feed_dir / "videos.json", keep, sort_keys=True)
+        detail = f"removed {removed} feed row(s)"
+        taken = [record_taken_down(ledger, receipt, detail) for _, receipt in live]
+        return take_down_summary(dest, product, taken, detail)
 
 
 def public_video_url(clip: RenderedClip, ledger: Ledger, options: dict[str, Any]) -> str:

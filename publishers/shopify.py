@@ -28,7 +28,10 @@ from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
 from productreel.shopify_throttle import Throttle
 
-from publishers.base import already_published, clip_stem, naming_clip, now, redact, require_clip_file, setting
+from publishers.base import (
+    already_published, clip_stem, live_clips, naming_clip, now, record_taken_down, redact, require_clip_file, setting,
+    take_down_summary,
+)
 from publishers.http import MultipartFile, Sleep, rejected, send
 
 log = logging.getLogger(__name__)
@@ -259,6 +262,60 @@ class ShopifyPublisher:
         require_clip_file(clip, "shopify")
         with naming_clip(clip):
             return _Run(self, self.client_factory(settings), clip, product, dest, ledger, options).go()
+
+    def take_down(
+        self, product: Product, destination: Destination, *, ledger: Ledger, out_dir: Path,
+        secrets: Mapping[str, str] | None = None,
+    ) -> PublishReceipt:
+        """Delete every productreel video on the product (found by its marker; the merchant's media stay).
+
+        "unchanged" with no call at all when the ledger has none of its clips live here; a product
+        already deleted from the store took its media with it, which counts as taken down.
+        """
+        dest = destination.name or self.name
+        live = live_clips(ledger, product.handle, dest)
+        if not live:
+            return take_down_summary(dest, product, [], "no clip of it is live here")
+        client = self.client_factory(ShopifySettings.resolve(destination.options, secrets, self.env))
+        product_id = _recorded_product_id(ledger, [r.job_key for _, r in live], dest) or _gid(product.id)
+        if not product_id:
+            nodes = (client.graphql(PRODUCT_BY_HANDLE, {"query": f"handle:'{_quote(product.handle)}'"}).get("products") or {}).get("nodes") or []
+            product_id = next((n["id"] for n in nodes if n.get("handle") == product.handle), "")
+        found = client.graphql(PRODUCT_MEDIA, {"id": product_id}).get("product") if product_id else None
+        if found is None:
+            detail = "the product is gone from the store, and its videos with it"
+        else:
+            ours = [n["id"] for n in (found.get("media") or {}).get("nodes") or []
+                    if n.get("mediaContentType") == "VIDEO" and MARKER_RE.search(n.get("alt") or "")]
+            if ours:
+                result = client.graphql(PRODUCT_DELETE_MEDIA, {"productId": product_id, "mediaIds": ours}).get("productDeleteMedia") or {}
+                gone = {"MEDIA_DOES_NOT_EXIST", "PRODUCT_DOES_NOT_EXIST"}
+                _raise_user_errors([e for e in result.get("mediaUserErrors") or [] if e.get("code") not in gone],
+                                   "productDeleteMedia")
+            detail = f"deleted {len(ours)} productreel video(s) from {product_id}"
+        taken = [record_taken_down(ledger, receipt, detail) for _, receipt in live]
+        return take_down_summary(dest, product, taken, detail)
+
+
+def _recorded_product_id(ledger: Ledger, job_keys: list[str], dest: str) -> str:
+    """The store's product id a publish of one of these clips recorded (a CSV catalog knows only the handle)."""
+    for key in job_keys:
+        steps = ledger.publish_steps(key, dest)
+        for step in ("attached", "staged"):
+            if (steps.get(step) or {}).get("product_id"):
+                return steps[step]["product_id"]
+    return ""
+
+
+def _gid(pid: str | None) -> str:
+    pid = str(pid or "")
+    if pid.startswith("gid://shopify/Product/"):
+        return pid
+    return f"gid://shopify/Product/{pid}" if pid.isdigit() else ""
+
+
+def _quote(handle: str) -> str:
+    return handle.replace("'", "\\'")
 
 
 class _Run:

@@ -27,7 +27,10 @@ from productreel.errors import InputError, PublishRejected, TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
 
-from publishers.base import already_published, clip_stem, format_slug, naming_clip, now, redact, require_clip_file, setting
+from publishers.base import (
+    already_published, clip_stem, format_slug, live_clips, naming_clip, now, record_taken_down, redact, require_clip_file,
+    setting, take_down_summary,
+)
 from publishers.http import Sleep, rejected, send
 
 log = logging.getLogger(__name__)
@@ -154,6 +157,66 @@ class WooCommercePublisher:
         with naming_clip(clip):
             return _WooRun(self.client_factory(settings), clip, product, dest, ledger, meta_key).go()
 
+    def take_down(
+        self, product: Product, destination: Destination, *, ledger: Ledger, out_dir: Path,
+        secrets: Mapping[str, str] | None = None,
+    ) -> PublishReceipt:
+        """Delete the product's productreel uploads and empty their meta keys; "unchanged" with no call when none is live.
+
+        The uploads are known from the ledger (a deleted product's attachments lose their parent, so a
+        search by parent would miss them), plus any other marked upload still attached to the product.
+        A product already gone from the shop has no meta to empty.
+        """
+        dest = destination.name or self.name
+        live = live_clips(ledger, product.handle, dest)
+        if not live:
+            return take_down_summary(dest, product, [], "no clip of it is live here")
+        settings = WooSettings.resolve(destination.options, secrets, self.env)
+        client = self.client_factory(settings)
+        media: set[int] = set()
+        meta_keys: set[str] = set()
+        product_id = 0  # the shop's id a publish recorded first: a CSV catalog's product id is its handle
+        for row, receipt in live:
+            steps = ledger.publish_steps(receipt.job_key, dest)
+            uploaded = steps.get("uploaded") or {}
+            product_id = product_id or int(uploaded.get("product_id") or 0)
+            media.update(int(m) for m in (uploaded.get("media_id"), receipt.remote_id) if str(m or "").isdigit())
+            meta_keys.add((steps.get("attached") or {}).get("meta_key") or settings.meta_key.format(
+                market=row["market"], kind=row["kind"], format=format_slug(row["format"])))
+        product_id = product_id or (int(product.id) if str(product.id or "").isdigit() else 0)
+        if product_id:
+            media.update(mid for mid, _marker, _url in marked_uploads(client, product_id))
+        for mid in sorted(media):
+            # Attachments have no trash: force=true; a 404 means it is gone already.
+            client.call("DELETE", f"/wp/v2/media/{mid}", what="delete video", ok=(200, 404), params={"force": "true"})
+        emptied = "no product left to clear"
+        if product_id:
+            answer = client.call("PUT", f"/wc/v3/products/{product_id}", what="clear product video", ok=(200, 404),
+                                 json={"meta_data": [{"key": k, "value": ""} for k in sorted(meta_keys)]})
+            if not (isinstance(answer, dict) and answer.get("code")):
+                emptied = f"emptied {', '.join(sorted(meta_keys))} on product {product_id}"
+        detail = f"deleted media {', '.join(map(str, sorted(media))) or 'none'}; {emptied}"
+        taken = [record_taken_down(ledger, receipt, detail) for _, receipt in live]
+        return take_down_summary(dest, product, taken, detail)
+
+
+def marked_uploads(client: WooClient, product_id: int) -> list[tuple[int, dict[str, str], str]]:
+    """(media id, marker, source URL) of every productreel upload attached to the product."""
+    out = []
+    page = 1
+    while True:
+        items = client.call("GET", "/wp/v2/media", what="list media", params={
+            "parent": product_id, "search": "productreel", "per_page": 100, "page": page, "context": "edit"})
+        for item in items:
+            title = item.get("title") or {}
+            text = (title.get("raw") or title.get("rendered") or "") if isinstance(title, dict) else str(title)
+            found = MARKER_RE.search(text)
+            if found and int(item.get("post") or 0) == product_id:
+                out.append((int(item["id"]), found.groupdict(), item.get("source_url", "")))
+        if len(items) < 100:
+            return out
+        page += 1
+
 
 def meta_key_for(template: str, clip: RenderedClip) -> str:
     """The product meta key for a clip: the template with {market}, {kind} and {format} ("9x16") filled in."""
@@ -203,20 +266,7 @@ class _WooRun:
 
     def ours(self, product_id: int) -> list[tuple[int, dict[str, str], str]]:
         """(media id, marker, source URL) of every productreel upload attached to the product."""
-        out = []
-        page = 1
-        while True:
-            items = self.client.call("GET", "/wp/v2/media", what="list media", params={
-                "parent": product_id, "search": "productreel", "per_page": 100, "page": page, "context": "edit"})
-            for item in items:
-                title = item.get("title") or {}
-                text = (title.get("raw") or title.get("rendered") or "") if isinstance(title, dict) else str(title)
-                found = MARKER_RE.search(text)
-                if found and int(item.get("post") or 0) == product_id:
-                    out.append((int(item["id"]), found.groupdict(), item.get("source_url", "")))
-            if len(items) < 100:
-                return out
-            page += 1
+        return marked_uploads(self.client, product_id)
 
     def upload(self, product_id: int) -> dict[str, Any]:
         """The media library upload (raw body mode), or the one an earlier attempt left behind."""

@@ -18,14 +18,17 @@ class Calls:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
+        self.changes: list = []
         self.release = threading.Event()
         self.release.set()
         self.done = threading.Event()
 
-    def __call__(self, product_id, updated_at, payload) -> None:
+    def __call__(self, change) -> str:
         self.release.wait(30)
-        self.calls.append((product_id, updated_at.isoformat()))
+        self.calls.append((change.product_id, change.updated_at.isoformat()))
+        self.changes.append(change)
         self.done.set()
+        return "made"
 
 
 @pytest.fixture
@@ -147,3 +150,72 @@ def test_real_server_round_trip(tmp_path, calls):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_a_gid_and_the_rest_id_are_the_same_product(client, calls):
+    body = json.dumps({"id": "gid://shopify/Product/42", "handle": "mug", "updated_at": "2025-04-22T14:30:00Z",
+                       "variants": [{"sku": "MUG-1"}, {"sku": "MUG-2"}, {"sku": ""}]}).encode()
+    assert deliver(client, body=body, webhook_id="g1").json() == {"status": "accepted", "product_id": "42"}
+    # The same change by number is the same product: not newer, so stale.
+    assert deliver(client, product_id=42, updated_at="2025-04-22T14:30:00Z", webhook_id="g2").json()["status"] == "stale"
+    client.app.state.executor.shutdown(wait=True)
+    change = calls.changes[0]
+    assert (change.product_id, change.handle, change.skus, change.deleted) == ("42", "mug", ("MUG-1", "MUG-2"), False)
+
+
+def test_a_delete_carries_the_names_an_earlier_delivery_gave(client, calls):
+    body = json.dumps({"id": 42, "handle": "mug", "updated_at": "2025-04-22T14:30:00Z", "variants": [{"sku": "MUG-1"}]})
+    assert deliver(client, body=body.encode(), webhook_id="u1").json()["status"] == "accepted"
+    gone = json.dumps({"id": 42}).encode()  # products/delete says only the id
+    assert deliver(client, body=gone, topic="products/delete", webhook_id="d1").json()["status"] == "accepted"
+    assert deliver(client, body=gone, topic="products/delete", webhook_id="d1").json()["status"] == "duplicate"
+    client.app.state.executor.shutdown(wait=True)
+    deleted = calls.changes[-1]
+    assert (deleted.deleted, deleted.product_id, deleted.handle, deleted.skus) == (True, "42", "mug", ("MUG-1",))
+    assert len(calls.changes) == 2
+
+
+def test_one_log_line_per_delivery_and_a_failed_run_is_one_line_with_its_reason(tmp_path, caplog):
+    from productreel.errors import InputError
+
+    def on_product(change):
+        if change.product_id == "1":
+            raise InputError("product 1 (handle mug) is not in the catalog cat.csv")
+        raise RuntimeError("the renderer\nfell over")
+
+    app = create_app(on_product, db_url=f"sqlite:///{tmp_path / 'ledger.sqlite'}", secret=SECRET)
+    caplog.set_level("DEBUG", logger="publishers.webhooks")
+    with TestClient(app) as c:
+        deliver(c, product_id=1, webhook_id="a")
+        deliver(c, product_id=2, webhook_id="b")
+        deliver(c, product_id=2, webhook_id="b")
+    app.state.executor.shutdown(wait=True)
+    lines = [r for r in caplog.records if r.levelno >= 20]
+    assert len(lines) == 5  # three deliveries, two runs
+    assert all("\n" not in r.getMessage() and r.exc_info is None for r in lines)
+    failed = sorted(r.getMessage() for r in lines if r.levelname == "ERROR")
+    assert failed[0].endswith("product-changed failed: product 1 (handle mug) is not in the catalog cat.csv")
+    assert failed[1].endswith("product-changed failed: RuntimeError: the renderer fell over")
+    assert app.state.store.result("a")[0] == "failed" and "not in the catalog" in app.state.store.result("a")[1]
+
+
+def test_healthz_reports_the_queue_depth(client, calls):
+    assert client.get("/healthz").json() == {"ok": True, "queue_depth": 0, "waiting": 0, "running": 0}
+    calls.release.clear()
+    deliver(client, webhook_id="q1")
+    deliver(client, product_id=7, webhook_id="q2")
+    deliver(client, product_id=8, webhook_id="q3")
+    depth = client.get("/healthz").json()
+    assert depth["queue_depth"] == 3 and depth["running"] <= 2
+    calls.release.set()
+    client.app.state.executor.shutdown(wait=True)
+    assert client.get("/healthz").json()["queue_depth"] == 0
+
+
+def test_a_delete_without_a_triggered_at_still_counts(client, calls):
+    raw = json.dumps({"id": 5}).encode()
+    response = client.post("/webhooks/shopify", content=raw, headers={
+        "X-Shopify-Hmac-Sha256": sign(raw, SECRET), "X-Shopify-Topic": "products/delete", "X-Shopify-Webhook-Id": "d9"})
+    assert response.json()["status"] == "accepted"
+    client.app.state.executor.shutdown(wait=True)
+    assert calls.changes[0].deleted and calls.changes[0].product_id == "5"
