@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from clips.diffusion_card import CARD_FILE, tiny_card
 from productreel.errors import InputError
 
 FAMILIES = ("ltx", "wan")
@@ -194,6 +195,8 @@ def build_tiny_pipeline(directory: Path, family: str = "ltx", seed: int = 0) -> 
             "fidelity_threshold": 0.0,
         }
         (tmp / CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        # A model card like a Hub checkpoint's: LIC-1 reads the licence of the weights from it.
+        (tmp / CARD_FILE).write_text(tiny_card(family), encoding="utf-8")
         if directory.exists():
             shutil.rmtree(directory)
         os.replace(tmp, directory)

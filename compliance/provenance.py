@@ -156,6 +156,10 @@ def manifest_definition(title: str, *, generated: bool, assets: list[dict], comp
         src = SOURCE_TYPES["composite" if composite else "capture"]
     actions = [{"action": "c2pa.created", "digitalSourceType": src,
                 "softwareAgent": {"name": "productreel", "version": ver}}]
+    # Each generated shot is placed into the composite as trained algorithmic media, linked to its ingredient.
+    actions += [{"action": "c2pa.placed", "digitalSourceType": str(a["digital_source_type"]),
+                 "parameters": {"ingredientIds": [_ingredient_label(i)]}}
+                for i, a in enumerate(assets) if a.get("digital_source_type")]
     return {
         "claim_generator_info": [{"name": "productreel", "version": ver}],
         "title": title,
@@ -184,14 +188,14 @@ def sign_clip(clip: RenderedClip | Path, *, generated: bool, assets: list[dict],
     chain, key, tsa, _prod = signing_credentials()
     definition = manifest_definition(path.name, generated=generated, assets=assets)
     # Assets whose files C2PA can hash go in with their bytes; the rest (fonts, model weights) as described ingredients.
-    definition["ingredients"] = [_ingredient_entry(a) for a in assets if not _hashable(a)]
+    definition["ingredients"] = [_ingredient_entry(a, i) for i, a in enumerate(assets) if not _hashable(a)]
     signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(alg=c2pa.C2paSigningAlg.ES256, sign_cert=chain, private_key=key, ta_url=tsa))
     tmp = atomic.temp_path(path)
     try:
         with c2pa.Builder(definition) as builder:
-            for a in assets:
+            for i, a in enumerate(assets):
                 if _hashable(a):
-                    _add_ingredient(builder, a)
+                    _add_ingredient(builder, a, i)
             with open(path, "rb") as src, open(tmp, "w+b") as dst:
                 builder.sign(signer, "video/mp4", src, dst)
         os.replace(tmp, path)
@@ -222,21 +226,27 @@ FILE_FORMATS = {".ttf": "font/ttf", ".otf": "font/otf", ".ttc": "font/collection
                 ".safetensors": "application/octet-stream", ".onnx": "application/octet-stream"}
 
 
-def _ingredient_entry(asset: dict) -> dict:
+def _ingredient_label(index: int) -> str:
+    """The label that links an action to the ingredient of ``assets[index]``."""
+    return f"productreel-asset-{index}"
+
+
+def _ingredient_entry(asset: dict, index: int = 0) -> dict:
     """A C2PA ingredient that describes an asset without its bytes: title, format, relationship, license."""
     path = Path(asset["path"]) if asset.get("path") else None
     fmt = (INGREDIENT_FORMATS.get(path.suffix.lower()) or FILE_FORMATS.get(path.suffix.lower())) if path else None
     return {"title": asset.get("name") or (path.name if path else asset.get("kind", "asset")),
             "format": fmt or "application/octet-stream",
             # A model is an input to the generation, not a part of the picture.
-            "relationship": "inputTo" if asset.get("kind") == "model" else "componentOf",
+            "relationship": asset.get("relationship") or ("inputTo" if asset.get("kind") == "model" else "componentOf"),
+            "label": _ingredient_label(index),
             "metadata": {"productreel:license": _asset_public(asset)}}
 
 
-def _add_ingredient(builder, asset: dict) -> None:
+def _add_ingredient(builder, asset: dict, index: int = 0) -> None:
     """An asset file of a format C2PA reads becomes an ingredient hashed with its bytes."""
     path = Path(asset["path"])
-    entry = _ingredient_entry(asset)
+    entry = _ingredient_entry(asset, index)
     with open(path, "rb") as fh:
         builder.add_ingredient({k: v for k, v in entry.items() if k != "format"}, INGREDIENT_FORMATS[path.suffix.lower()], fh)
 
