@@ -21,7 +21,7 @@ from compliance.rules import Rule
 from productreel.models import Finding
 
 ANALYSIS_SHORT = 120  # the product is found on a frame scaled to this short side: shapes, not detail
-EDGE = 10.0  # Lab gradient (per pixel at analysis scale) that separates the product from its backdrop
+EDGE = 6.0  # Lab gradient (per pixel at analysis scale) that separates the product from its backdrop
 MIN_SHARE = 0.01  # a shape under 1 % of the frame is not the product
 NO_BACKDROP = 0.85  # foreground over this share of the frame: a full-bleed photo, the product is unknown
 
