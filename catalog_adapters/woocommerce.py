@@ -212,5 +212,8 @@ class WooCommerce:
                 "steps": steps,
                 "updated_at": f"{modified}Z" if modified and not modified.endswith("Z") else modified,
                 "source": f"woocommerce:{pid}",
+                # an external product is bought elsewhere: its URL and button text are the call to action
+                "link": (item.get("external_url") or "") if item.get("type") == "external" else "",
+                "cta": (item.get("button_text") or "") if item.get("type") == "external" else "",
             }
         )

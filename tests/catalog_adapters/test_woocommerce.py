@@ -154,3 +154,11 @@ def test_stripped_authorization_header_falls_back_to_the_query_string(httpserver
     serve(httpserver, "query")  # this server never sees the Authorization header
     adapter = woo(httpserver, "basic")
     assert len(list(adapter.products())) == 5 and adapter.auth == "query"
+
+
+def test_an_external_product_keeps_its_url_and_button_text(httpserver):
+    pennant = product(7, type="external", external_url="https://mercantile.example/pennant", button_text="Buy at the store")
+    serve(httpserver, "basic", [product(1, external_url="https://ignored.example"), pennant])
+    tee, pennant = woo(httpserver, "basic").products()
+    assert (pennant.link, pennant.cta) == ("https://mercantile.example/pennant", "Buy at the store")
+    assert (tee.link, tee.cta) == ("", "")  # only an external product is bought elsewhere
