@@ -40,7 +40,7 @@ from productreel.errors import InputError
 from productreel.models import Product
 
 from .base import BadValue, CatalogProblem, check_currency, html_to_text, parse_price
-from .csvfile import Header, read_rows
+from .csvfile import read_rows
 
 SIGNATURE = frozenset({"sku", "product_type", "name"})
 SIGNATURE_ANY = frozenset({"store_view_code", "attribute_set_code", "configurable_variations"})
