@@ -103,6 +103,8 @@ class Policy:
     def check(self, host: str, address: str) -> None:
         """Raise AddressRefused unless ``address`` (what ``host`` resolved to) is public or listed."""
         ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:  # a dual-stack socket's view of an IPv4 peer
+            ip = ip.ipv4_mapped
         if any(ip in net for net in self.networks):
             return
         kind = address_kind(ip)

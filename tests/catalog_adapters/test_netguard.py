@@ -44,6 +44,7 @@ def test_address_kinds(address, kind):
     ("10.0.0.0/8, images.internal", "nas", "10.9.8.7", True),
     ("10.0.0.0/8", "nas", "192.168.0.7", False),
     ("fd00::/8", "v6", "fd12::1", True),
+    ("127.0.0.1", "localhost", "::ffff:127.0.0.1", True),  # a dual-stack socket's view of the listed IPv4 address
 ])
 def test_policy_check(setting, host, address, allowed):
     policy = Policy.parse(setting)
