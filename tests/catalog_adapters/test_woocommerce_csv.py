@@ -129,3 +129,12 @@ def test_woocommerce_variable_without_variations_and_a_variation_of_a_simple_pro
     assert list(products) == ["cup"]
     assert problems == ["wc.csv:4: product cup-red: variation's parent 'cup' is a simple product, not a variable one; row skipped",
                         "wc.csv:2: product tee: variable product has no variations for sale in the file; left out"]
+
+
+def test_the_ingest_hash_matches_the_model_for_every_product(woo):
+    from catalog_adapters.output import fast_content_hash
+
+    products = woo[0].values()
+    assert any(p.cta for p in products)  # the external product's call to action is hashed on both sides
+    for product in products:
+        assert fast_content_hash(product) == product.content_hash, product.handle
