@@ -227,3 +227,11 @@ def test_lines_of_one_paragraph_are_no_overlap(tmp_path, spacing):
 
     got = _rules(_clip(tmp_path, "para", draw), {"LAYOUT-2"})
     assert not got["LAYOUT-2"], [f.message for f in got["LAYOUT-2"]]
+
+
+def test_a_letter_read_twice_is_no_overlap():
+    from compliance.design import _fragment
+    from compliance.ocr import OcrItem
+
+    title, letter = OcrItem("Keramikbecher Alba", 0.9, (80, 336, 1040, 464)), OcrItem("a", 0.6, (992, 372, 1064, 432))
+    assert _fragment(title, letter, 0.67) and not _fragment(OcrItem("Jetzt kaufen", 0.9, (0, 0, 1, 1)), OcrItem("Jetzt für", 0.9, (0, 0, 1, 1)), 0.14)
