@@ -138,3 +138,17 @@ def test_the_voice_says_the_spoken_price_and_the_captions_keep_the_written_one()
     speech = speak("Only $18.00. Shop now.", "en-us", 6.0, Recorder())
     assert heard == ["Only 18 dollars.", "Shop now."]
     assert [s[2] for s in speech.segments] == ["Only $18.00.", "Shop now."]
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_captions_never_cut_a_price(code):
+    from localization.subtitles import make_cues
+
+    m = MARKETS[code]
+    stop = STOP.get(m.language, ".")
+    price = format_price(Decimal("1299.99"), m.currency, m)
+    text = f"{LEAD.get(m.language, 'Now')} {price} {m.tax_label}{stop} {m.cta}{stop} {LEAD.get(m.language, 'Now')} {price}{stop}"
+    cues = make_cues(text, 8.0, m)
+    pieces = [(a.text, b.text) for a, b in zip(cues, cues[1:])]
+    pieces += [(x, y) for c in cues for x, y in zip(c.text.split("\n"), c.text.split("\n")[1:])]
+    assert cues and not [p for p in pieces if cuts_number(*p)], (code, [c.text for c in cues])
