@@ -299,7 +299,7 @@ def check_caption_numbers(rule: Rule, ctx: Context) -> list[Finding]:
     from localization.segment import cuts_number
 
     out: list[Finding] = []
-    cues = ctx.cues
+    cues = _sidecar_cues(ctx) or ctx.cues
     pieces: list[tuple[str, str, list[float]]] = []
     for c in cues:
         lines = c.text.split("\n")
@@ -312,6 +312,21 @@ def check_caption_numbers(rule: Rule, ctx: Context) -> list[Finding]:
     if ctx.info is not None and "ocr" in rule.inputs:
         out += _burned_in_cuts(rule, ctx)
     return out
+
+
+def _sidecar_cues(ctx: Context) -> list:
+    """The cues of the caption file shipped with the clip (what a player shows), before the storyboard's."""
+    from pathlib import Path
+
+    from localization.subtitles import read_cues
+
+    clip = ctx.clip
+    for cand in ([clip.srt, clip.vtt] if clip else []) + [ctx.path.with_suffix(".srt"), ctx.path.with_suffix(".vtt")]:
+        if cand and Path(cand).is_file():
+            cues = read_cues(Path(cand))
+            if cues:
+                return cues
+    return []
 
 
 def _burned_in_cuts(rule: Rule, ctx: Context) -> list[Finding]:

@@ -235,3 +235,13 @@ def test_a_letter_read_twice_is_no_overlap():
 
     title, letter = OcrItem("Keramikbecher Alba", 0.9, (80, 336, 1040, 464)), OcrItem("a", 0.6, (992, 372, 1064, 432))
     assert _fragment(title, letter, 0.67) and not _fragment(OcrItem("Jetzt kaufen", 0.9, (0, 0, 1, 1)), OcrItem("Jetzt für", 0.9, (0, 0, 1, 1)), 0.14)
+
+
+def test_cap2_reads_the_caption_file_not_the_storyboard(tmp_path):
+    from .helpers import storyboard
+
+    clip = make_clip(tmp_path / "c.mp4", duration=2.0, audio_db=None)
+    _write_srt(clip.with_suffix(".srt"), [(0.0, 1.0, "Only $18."), (1.1, 2.0, "00. Shop now.")])
+    sb = storyboard("us", captions=[Cue(start=0.0, end=2.0, text="Only $18.00. Shop now.")])
+    report, _ = run_checks(clip, market("us"), storyboard=sb, only={"CAP-2"})
+    assert [f.rule for f in report.findings] == ["CAP-2"]
