@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, Field
 
 from clips.diffusion_card import model_rights
@@ -59,20 +60,17 @@ log = logging.getLogger(__name__)
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 SHOT_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 
-# model_index.json `_class_name` -> (family, what the pipeline does). The family is read, never guessed.
-PIPELINES: dict[str, tuple[str, str]] = {
-    "LTXPipeline": ("ltx", "t2v"),
-    "LTXImageToVideoPipeline": ("ltx", "i2v"),
-    "LTXConditionPipeline": ("ltx", "i2v"),
-    "WanPipeline": ("wan", "t2v"),
-    "WanImageToVideoPipeline": ("wan", "i2v"),
-}
-
-# Generation defaults per family: native area (the issue's benchmark sizes), frame rate, steps, guidance.
-FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "ltx": {"max_area": 768 * 512, "fps": 24, "max_frames": 161, "steps": 40, "guidance": 3.0, "multiple": 32},
-    "wan": {"max_area": 832 * 480, "fps": 16, "max_frames": 81, "steps": 40, "guidance": 5.0, "multiple": 16},
-}
+# What each family does and which optimisations apply to it is data (diffusion_families.yaml): the
+# family is read from model_index.json's `_class_name`, never guessed from a name.
+FAMILIES_FILE = Path(__file__).resolve().parent / "diffusion_families.yaml"
+_TABLE: dict[str, Any] = yaml.safe_load(FAMILIES_FILE.read_text(encoding="utf-8"))
+PIPELINE_TABLE: dict[str, dict[str, Any]] = _TABLE["pipelines"]
+FAMILIES: dict[str, dict[str, Any]] = _TABLE["families"]
+# model_index.json `_class_name` -> (family, what the pipeline does).
+PIPELINES: dict[str, tuple[str, str]] = {name: (e["family"], e["task"]) for name, e in PIPELINE_TABLE.items()}
+# Generation defaults per family: native area (the usual resolution), frame rate, steps, guidance.
+FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {name: f["defaults"] for name, f in FAMILIES.items()}
+CACHE_METHODS = ("first_block", "mag", "taylorseer")
 
 FALLBACK_PROMPT = "the product from the photo, turning slowly in soft studio light, smooth camera motion"
 FALLBACK_NEGATIVE = "text, letters, watermark, logo, price tag, blurry, distorted, deformed, low quality"
@@ -251,11 +249,19 @@ def _device(diffusion: DiffusionSettings) -> str:
 
 def _pipeline_class(resolved: ResolvedModel, task: str) -> str:
     """Which pipeline class runs ``task`` ("i2v" | "t2v") with this checkpoint's components."""
-    if resolved.family == "ltx":
-        # LTX text-to-video and image-to-video share every component; the class only changes the call.
-        if task == "i2v":
-            return resolved.class_name if resolved.task == "i2v" else "LTXImageToVideoPipeline"
-        return "LTXPipeline"
+    family = FAMILIES[resolved.family]
+    if family.get("temporal") != "wan_config":
+        if task == resolved.task:
+            return resolved.class_name
+        # Families whose two tasks share every component name the other task's class; the class only changes the call.
+        other = (family.get("pipelines") or {}).get(task)
+        if other:
+            return other
+        what = "image-to-video" if resolved.task == "i2v" else "text-to-video"
+        need = "a background shot without a photo needs a text-to-video model" if task == "t2v" else \
+            "a shot from the product photo needs an image-to-video checkpoint"
+        raise InputError(f"model {resolved.name} is {what} only: {need}", where="model")
+    # Wan: one class per task, and the task a checkpoint can do is read from its configs.
     transformer = _subconfig(resolved.path, "transformer") or _subconfig(resolved.path, "transformer_2")
     vae = _subconfig(resolved.path, "vae")
     z_dim = vae.get("z_dim", 16)
@@ -357,9 +363,10 @@ def _load(resolved: ResolvedModel, diffusion: DiffusionSettings, task: str):
                     )
             dtype = getattr(torch, diffusion.dtype) if device.startswith("cuda") else torch.float32
             kwargs: dict[str, Any] = {_DTYPE_ARG: dtype, "local_files_only": True}
-            if resolved.family == "wan" and device.startswith("cuda"):
+            if FAMILIES[resolved.family].get("vae_float32") and device.startswith("cuda"):
                 # Wan's VAE loses detail in bf16; the Wan model cards load it in float32.
-                kwargs["vae"] = diffusers.AutoencoderKLWan.from_pretrained(
+                vae_cls = getattr(diffusers, resolved.index["vae"][1])
+                kwargs["vae"] = vae_cls.from_pretrained(
                     resolved.path, subfolder="vae", local_files_only=True, **{_DTYPE_ARG: torch.float32}
                 )
             try:
@@ -367,7 +374,7 @@ def _load(resolved: ResolvedModel, diffusion: DiffusionSettings, task: str):
                     pipe = cls.from_pretrained(resolved.path, **kwargs)
             except (OSError, ValueError) as exc:
                 raise InputError(f"cannot load model {resolved.name}: {str(exc).splitlines()[0]}", where="model") from exc
-            optimise_pipeline(pipe, diffusion, device=device, steps=steps, name=resolved.name)
+            optimise_pipeline(pipe, diffusion, device=device, steps=steps, name=resolved.name, family=resolved.family)
         pipe.set_progress_bar_config(disable=True)
         pipe._productreel = {"model": resolved, "device": device, "class": class_name}
         _PIPELINES[base_key + (class_name,)] = pipe
@@ -436,13 +443,27 @@ def _choose_offload(pipe, diffusion: DiffusionSettings) -> str:
     return "group"
 
 
-def optimise_pipeline(pipe, diffusion: DiffusionSettings, *, device: str, steps: int, name: str = "") -> None:
-    """Device placement, VAE tiling, cache hooks and compilation of a loaded pipeline, as the settings ask."""
+def family_of(pipe) -> str:
+    """The family of a pipeline object, from the table of pipeline classes."""
+    entry = PIPELINE_TABLE.get(type(pipe).__name__)
+    if entry is None:
+        raise InputError(f"{type(pipe).__name__} is not a pipeline the diffusion backend runs", where="model")
+    return entry["family"]
+
+
+def optimise_pipeline(
+    pipe, diffusion: DiffusionSettings, *, device: str, steps: int, name: str = "", family: str | None = None
+) -> None:
+    """Device placement, VAE tiling, cache hooks and compilation of a loaded pipeline, as the settings and its family allow."""
     import torch
 
+    family = family or family_of(pipe)
+    allowed = FAMILIES[family]
     offload = "none"
     if device.startswith("cuda"):
         offload = _choose_offload(pipe, diffusion)
+        if offload != "none" and offload not in allowed.get("offload", ["model", "group"]):
+            offload = allowed["offload"][0] if allowed.get("offload") else "model"
         if offload == "model":
             pipe.enable_model_cpu_offload()
         elif offload == "group":
@@ -459,12 +480,14 @@ def optimise_pipeline(pipe, diffusion: DiffusionSettings, *, device: str, steps:
     else:
         pipe.to(device)
     pipe._productreel_offload = offload
-    config = _cache_config(diffusion, steps)
+    config = _cache_config(diffusion, steps, family)
     if config is not None:
         for transformer in _transformers(pipe):
             transformer.enable_cache(config)
     if diffusion.compile and device.startswith("cuda"):
-        if offload == "none":
+        if allowed.get("compile") != "regional":
+            log.warning("not compiling %s: the %s transformer has no repeated blocks to compile", name, family)
+        elif offload == "none":
             # The cache hooks decide per step whether to run the blocks: a graph break by design.
             fullgraph = config is None
             for transformer in _transformers(pipe):
@@ -473,13 +496,34 @@ def optimise_pipeline(pipe, diffusion: DiffusionSettings, *, device: str, steps:
             log.warning("not compiling %s: compile_repeated_blocks is skipped while offloading", name)
 
 
-def _cache_config(diffusion: DiffusionSettings, steps: int):
-    """The diffusers cache config the settings ask for, or None."""
-    if diffusion.cache_method == "first_block":
+def cache_method(diffusion: DiffusionSettings, family: str) -> str:
+    """The cache hook a family runs with these settings: "auto" is the family's own; one that does not apply is an error."""
+    method = diffusion.cache_method
+    allowed = FAMILIES[family].get("caches", [])
+    if method == "auto":
+        return FAMILIES[family].get("cache") or "none"
+    if method != "none" and method not in allowed:
+        raise InputError(
+            f"cache_method {method!r} does not apply to {family} models: use "
+            f"{', '.join(['auto', *allowed, 'none'])} (clips/diffusion_families.yaml)",
+            where="cache_method",
+        )
+    return method
+
+
+def _cache_config(diffusion: DiffusionSettings, steps: int, family: str):
+    """The diffusers cache config the settings ask for on this family, or None."""
+    method = cache_method(diffusion, family)
+    if method == "taylorseer":
+        from diffusers import TaylorSeerCacheConfig
+
+        # Full steps first, then a prediction between full steps: the paper's settings for video.
+        return TaylorSeerCacheConfig(cache_interval=diffusion.cache_interval, disable_cache_before_step=3)
+    if method == "first_block":
         from diffusers import FirstBlockCacheConfig
 
         return FirstBlockCacheConfig(threshold=diffusion.cache_threshold or 0.05)
-    if diffusion.cache_method == "mag":
+    if method == "mag":
         from diffusers import MagCacheConfig
 
         if not diffusion.mag_ratios:
@@ -553,11 +597,21 @@ def _vae_config(resolved: ResolvedModel) -> dict[str, Any]:
 
 
 def temporal_ratio(resolved: ResolvedModel) -> int:
-    """Frames per latent frame of the model's VAE (LTX: 8, Wan: 4), from its config."""
+    """Frames per latent frame of the model's VAE (LTX: 8, Wan: 4), from its config: no weights are read."""
+    how = FAMILIES[resolved.family].get("temporal")
     vae = _vae_config(resolved)
-    if resolved.family == "ltx":
+    if how == "ltx_config":
         return int(vae.get("patch_size_t", 1)) * 2 ** sum(bool(x) for x in vae.get("spatio_temporal_scaling", ()))
-    return int(vae.get("scale_factor_temporal", 4))
+    if how == "wan_config":
+        return int(vae.get("scale_factor_temporal", 4))
+    # The VAE class itself says (its temporal_compression_ratio), built on the meta device from the config.
+    import diffusers
+    import torch
+
+    cls = getattr(diffusers, vae.get("_class_name", ""))
+    with torch.device("meta"):
+        module = cls.from_config({k: v for k, v in vae.items() if not k.startswith("_")})
+    return int(getattr(module, "temporal_compression_ratio", None) or getattr(module.config, "temporal_compression_ratio", 4))
 
 
 def _file_hash(path: Path) -> str:
@@ -597,7 +651,7 @@ def model_key(settings: Settings, diffusion: DiffusionSettings | None = None) ->
         "guidance": plan["guidance"],
         "max_area": plan["max_area"],
         "fps": plan["fps"],
-        "cache_method": diffusion.cache_method,
+        "cache_method": cache_method(diffusion, resolved.family),
         "cache_threshold": diffusion.cache_threshold,
         "fidelity": {
             "method": "embedding" if diffusion.fidelity_model else "ssim-histogram",
@@ -708,11 +762,12 @@ def generate_shots(
 
 
 def _groups(jobs: list[_Job], family: str) -> list[list[_Job]]:
-    """Jobs that one pipeline call can take together: same task, size and length (Wan: same photo too)."""
+    """Jobs that one pipeline call can take together: same task, size and length (same photo where one conditions a call)."""
     groups: dict[tuple, list[_Job]] = {}
+    per_call = FAMILIES[family].get("image") == "per_call"
     for job in jobs:
         # Wan's image-to-video conditions a whole batch on one photo; LTX takes a photo per video.
-        photo = job.image_hash if family == "wan" else None
+        photo = job.image_hash if per_call else None
         groups.setdefault((job.task, job.width, job.height, job.frames, photo), []).append(job)
     return list(groups.values())
 
@@ -729,7 +784,7 @@ def _cache_path(job: _Job, resolved: ResolvedModel, diffusion: DiffusionSettings
             "steps": plan["steps"],
             "timesteps": plan["timesteps"],
             "guidance": plan["guidance"],
-            "cache": [diffusion.cache_method, diffusion.cache_threshold],
+            "cache": [cache_method(diffusion, resolved.family), diffusion.cache_threshold],
             "image": job.image_hash,
         }
     )
@@ -752,9 +807,7 @@ def _run_group(group: list[_Job], resolved: ResolvedModel, diffusion: DiffusionS
                 continue
         todo.append((job, path))
     pipe = _load(resolved, diffusion, group[0].task) if todo else None
-    # LTXConditionPipeline reads a list of images as conditions of one video, and encodes them
-    # with one generator: it makes one shot per call.
-    size = 1 if pipe is not None and type(pipe).__name__ == "LTXConditionPipeline" else max(1, diffusion.batch_size)
+    size = min(max(1, diffusion.batch_size), _max_batch(resolved, _pipeline_class(resolved, group[0].task)))
     for start in range(0, len(todo), size):
         chunk = todo[start : start + size]
         began = time.perf_counter()
@@ -837,26 +890,48 @@ def _call_kwargs(pipe, jobs: list[_Job], resolved: ResolvedModel, plan: dict) ->
         "generator": [torch.Generator("cpu").manual_seed(j.seed) for j in jobs],
         "output_type": "np",
     }
+    family = FAMILIES[resolved.family]
+    entry = PIPELINE_TABLE.get(type(pipe).__name__, {})
     if plan.get("max_sequence_length"):
         kwargs["max_sequence_length"] = int(plan["max_sequence_length"])
     if first.task == "i2v":
-        # Wan conditions a whole batch on one photo (jobs are grouped by photo); LTX i2v takes one per video.
-        per_video = type(pipe).__name__ == "LTXImageToVideoPipeline"
+        # A per-call photo conditions the whole batch (jobs are grouped by photo); LTX i2v takes one per video.
+        per_video = family.get("image") == "per_video" and entry.get("max_batch", 0) != 1
         kwargs["image"] = [j.image for j in jobs] if per_video else first.image
-        if type(pipe).__name__ == "LTXConditionPipeline":
-            kwargs["generator"] = kwargs["generator"][0]
-    if resolved.family == "ltx":
-        kwargs["frame_rate"] = int(plan["fps"])
-        if plan.get("timesteps"):
-            kwargs["timesteps"] = list(plan["timesteps"])
-            kwargs.pop("num_inference_steps")
-        if getattr(pipe.vae.config, "timestep_conditioning", False):
-            # LTX-Video 0.9.1+ VAEs denoise while decoding; these are the values diffusers' LTX docs give.
-            kwargs["decode_timestep"] = 0.05
-            kwargs["decode_noise_scale"] = 0.025
-            if type(pipe).__name__ == "LTXConditionPipeline":
-                kwargs["image_cond_noise_scale"] = 0.025
-    return kwargs
+    if entry.get("generator") == "one":
+        kwargs["generator"] = kwargs["generator"][0]
+    for name, value in (family.get("call") or {}).items():
+        kwargs[name] = int(plan[value]) if isinstance(value, str) and value in plan else value
+    if plan.get("timesteps"):
+        kwargs["timesteps"] = list(plan["timesteps"])
+        kwargs.pop("num_inference_steps")
+    if getattr(getattr(pipe, "vae", None), "config", None) is not None and getattr(pipe.vae.config, "timestep_conditioning", False):
+        # VAEs that denoise while decoding (LTX-Video 0.9.1+): the values the family's docs give.
+        kwargs.update(family.get("decode") or {})
+    if family.get("guidance") == "guider" and getattr(pipe, "guider", None) is not None:
+        # The guidance scale lives in the pipeline's guider component, not in the call.
+        pipe.guider.guidance_scale = float(plan["guidance"])
+    # Only what this pipeline's __call__ takes (HunyuanVideo-1.5 i2v sizes the video from the photo itself).
+    accepted = _call_parameters(pipe)
+    return {k: v for k, v in kwargs.items() if accepted is None or k in accepted}
+
+
+def _call_parameters(pipe) -> set[str] | None:
+    """The keyword arguments a pipeline's __call__ takes, or None when it takes any (**kwargs)."""
+    import inspect
+
+    params = inspect.signature(type(pipe).__call__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return set(params) - {"self"}
+
+
+def _max_batch(resolved: ResolvedModel, class_name: str) -> int:
+    """Shots one call of ``class_name`` can make: the pipeline's limit, else the family's, else no limit."""
+    for limit in (PIPELINE_TABLE.get(class_name, {}).get("max_batch"), FAMILIES[resolved.family].get("max_batch")):
+        if limit:
+            return int(limit)
+    return 1 << 30
 
 
 def _metadata(job: _Job, resolved: ResolvedModel, diffusion: DiffusionSettings, plan: dict, threshold: float) -> dict:
@@ -877,7 +952,7 @@ def _metadata(job: _Job, resolved: ResolvedModel, diffusion: DiffusionSettings, 
         "tiny": resolved.tiny,
         "device": pipe["device"],
         "offload": pipe["offload"],
-        "cache_method": diffusion.cache_method,
+        "cache_method": cache_method(diffusion, resolved.family),
         "width": job.width,
         "height": job.height,
         "frames": job.frames,

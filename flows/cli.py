@@ -455,14 +455,14 @@ app.add_typer(models_app, name="models")
 @models_app.command("tiny")
 def models_tiny(
     directory: Path = typer.Argument(..., help="Folder to write the pipeline to."),
-    family: str = typer.Option("ltx", help="ltx or wan."),
+    family: str = typer.Option("ltx", help="ltx, wan, ltx2 or hunyuanvideo15."),
     seed: int = typer.Option(0, help="Seed of the random weights."),
 ) -> None:
     """Write a tiny random image-to-video pipeline that loads like a real checkpoint."""
-    from clips.diffusion import build_tiny_pipeline
+    from clips.diffusion_tiny import FAMILIES, build_tiny_pipeline
 
-    if family not in {"ltx", "wan"}:
-        err.print(f"productreel: --family must be ltx or wan, not {family!r}", style="red", highlight=False)
+    if family not in FAMILIES:
+        err.print(f"productreel: --family must be one of {', '.join(FAMILIES)}, not {family!r}", style="red", highlight=False)
         raise typer.Exit(2)
     path = build_tiny_pipeline(directory, family=family, seed=seed)
     console.print(f"tiny {family} pipeline written to {path}; use it with: productreel run --backend diffusion --model {path} ...", highlight=False)

@@ -32,9 +32,11 @@ class DiffusionSettings(BaseModel):
     # A custom denoising schedule (LTX only), e.g. the 0.9.7/0.9.8 distilled checkpoints' list.
     timesteps: list[float] | None = None
     # Diffusers cache hooks on the transformer: FirstBlockCache needs nothing else; MagCache needs
-    # the model's magnitude ratios (from a calibration run: MagCacheConfig(calibrate=True)).
-    cache_method: Literal["none", "first_block", "mag"] = "first_block"
+    # the model's magnitude ratios (from a calibration run: MagCacheConfig(calibrate=True)); TaylorSeer
+    # predicts attention outputs between full steps. "auto": the family's own (clips/diffusion_families.yaml).
+    cache_method: Literal["auto", "none", "first_block", "mag", "taylorseer"] = "auto"
     cache_threshold: float | None = None  # default: diffusers' (0.05 first-block, 0.06 MagCache)
+    cache_interval: int = 5  # TaylorSeer: steps predicted between two full ones, minus one (diffusers' default)
     mag_ratios: list[float] | None = None
     compile: bool = False  # transformer.compile_repeated_blocks(): minutes of warm-up, then faster
     offload: Literal["auto", "none", "model", "group"] = "auto"  # auto: by free GPU memory
