@@ -39,7 +39,7 @@ from clips.profiles import BrandKit, load_brand
 from clips.stage import SHADOW_DEPTH, backdrop, palette, product_sprite
 from clips.styles import load_style
 
-RENDERER_VERSION = "compose-4"
+RENDERER_VERSION = "compose-5"
 OVERSIZE = 1.12  # the card source is this much larger than the card: zooms never upsample
 ZOOM = 1.10  # how far a zoom travels
 PAN = 1.06  # the window size of a pan, relative to the source

@@ -1,7 +1,11 @@
-"""Layout: where the photo card and every text box go in a frame, and how each overlay looks.
+"""Layout, product first: where the product stands in each scene, where every text box goes, and how each looks.
 
-All text is drawn once per clip at output resolution (never scaled), on solid or translucent
-boxes so contrast holds over any photo, and every box is placed inside the destination's safe zone.
+Per scene, the text is drawn first (once, at output resolution, never scaled), then `arrange` tries
+the format's arrangements (text above and below the product, all text above it, a side column) and
+sizes the product into the space the text leaves: the first arrangement whose product reaches its
+hero size (45 % of the frame height in 9:16 and 4:5, 60 % in 1:1 and 16:9) wins. Text never goes over
+the product and no two boxes overlap; crowded text is drawn smaller, then wrapped, then cut with an
+ellipsis. Every box stays inside the destination's safe zone; RTL markets mirror the arrangement.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from productreel.errors import RenderError
 from productreel.models import Scene, Storyboard, TextOverlay
@@ -410,15 +414,6 @@ class Designer:
                       target: float | None = None) -> tuple[list[Placed], "Arrangement"]:
         """Every overlay of a scene, drawn and placed where the product is not, and the product's box (see `arrange`)."""
         return lay_out_scene(self, scene, aspect, extra_h, headroom, target)
-
-
-def card_shadow(size: tuple[int, int], card: tuple[int, int, int, int], radius: int, strength: int = 70) -> Image.Image:
-    """A soft drop shadow under the photo card, drawn once into the background."""
-    x0, y0, x1, y1 = card
-    blur = max(2, radius)
-    sh = Image.new("RGBA", size, (0, 0, 0, 0))
-    ImageDraw.Draw(sh).rounded_rectangle((x0, y0 + blur // 2, x1, y1 + blur // 2), radius=radius, fill=(0, 0, 0, strength))
-    return sh.filter(ImageFilter.GaussianBlur(blur))
 
 
 # -- product first: where the product stands and where the text goes ---------------------------

@@ -415,23 +415,21 @@ class Sprite:
         if bx1 - bx0 < 2 or by1 - by0 < 2:
             return
         frame.mark((bx0, by0, bx1, by1))
-        # dst = src * scale + offset, in the box's own coordinates (pixel centres at +0.5).
-        def matrix(s: float, ox: float, oy: float) -> np.ndarray:
-            return np.array([[s, 0, ox + 0.5 * s - 0.5], [0, s, oy + 0.5 * s - 0.5]], np.float64)
-
-        full = matrix(scale, x - bx0, y - by0)
-        half = matrix(scale, (x - bx0) / 2, (y - by0) / 2)
-        size = (bx1 - bx0, by1 - by0)
-        hsize = (size[0] // 2, size[1] // 2)
-        flags = cv2.INTER_LINEAR
-        for pre, a, dst, M, sz in ((self.py, self.a, frame.y[by0:by1, bx0:bx1], full, size),
-                                   (self.pu, self.ac, frame.u[by0 // 2 : by1 // 2, bx0 // 2 : bx1 // 2], half, hsize),
-                                   (self.pv, self.ac, frame.v[by0 // 2 : by1 // 2, bx0 // 2 : bx1 // 2], half, hsize)):
+        full = _affine(scale, x - bx0, y - by0)
+        half = _affine(scale, (x - bx0) / 2, (y - by0) / 2)
+        for pre, a, dst, M in ((self.py, self.a, frame.y[by0:by1, bx0:bx1], full),
+                               (self.pu, self.ac, frame.u[by0 // 2 : by1 // 2, bx0 // 2 : bx1 // 2], half),
+                               (self.pv, self.ac, frame.v[by0 // 2 : by1 // 2, bx0 // 2 : bx1 // 2], half)):
             if dst.size == 0:
                 continue
             sz = (dst.shape[1], dst.shape[0])
-            p = cv2.warpAffine(pre, M, sz, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            al = cv2.warpAffine(a, M, sz, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            p = cv2.warpAffine(pre, M, sz, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            al = cv2.warpAffine(a, M, sz, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             # over: dst = pre + dst * (255 - a) / 255
             keep = cv2.multiply(dst, cv2.bitwise_not(al), scale=1.0 / 255.0)
             cv2.add(keep, p, dst=dst)
+
+
+def _affine(s: float, ox: float, oy: float) -> np.ndarray:
+    """The 2x3 matrix that scales by s and moves by (ox, oy), with pixel centres at +0.5 (OpenCV's warp convention)."""
+    return np.array([[s, 0, ox + 0.5 * s - 0.5], [0, s, oy + 0.5 * s - 0.5]], np.float64)
