@@ -142,10 +142,10 @@ def campaign(
     run = start_run(catalog=catalog, source=source, since=None, out=out, profile=profile, publish_to=publish_to,
                     publish_url=publish_url, brand=brand, template=template, style=style, backend="compose", model=None)
     run.catalog = select(run.catalog, tag=tag, limit=limit, catalog=catalog)
-    jobs = plan_jobs(run.catalog.products, markets, kinds, {kind: formats for kind in kinds})
+    jobs = plan_jobs(run.catalog.products, markets, kinds, {kind: formats for kind in kinds}, not_sold=run.notes)
     with job_runner("threads") as submit:
         outcomes = make_clips(run, jobs, submit, report_done=False)
-        write_outputs(run.out_dir, outcomes, time.monotonic() - run.started)  # the review page the reviewer opens
+        write_outputs(run.out_dir, outcomes, time.monotonic() - run.started, run.notes)  # the page the reviewer opens
         waiting = [o for o in outcomes if reviewable(o)]
         if waiting:
             page = run.out_dir / "index.html"

@@ -35,7 +35,7 @@ def catalog_batch(
     brand: str = "default",
     template: str = "default",
     style: str | None = None,
-    backend: str = "compose",
+    backend: str | None = None,
     model: str | None = None,
     task_runner: str = "threads",
     scheduler: str | None = None,
@@ -48,14 +48,15 @@ def catalog_batch(
     scheduler at ``scheduler``) or ray; ``products`` keeps only these product
     ids or handles (the product-changed flow uses it); ``publish_url`` sends
     the folder destination to an fsspec URL (an object store shared by workers);
-    ``backend`` diffusion makes generated hero shots with ``model``.
+    ``backend`` diffusion makes generated hero shots with ``model`` (None: the
+    worker's settings, PRODUCTREEL_BACKEND / PRODUCTREEL_MODEL, as the `gpu` pool sets them).
     """
     if task_runner not in RUNNERS:
         raise ValueError(f"task_runner must be one of {', '.join(RUNNERS)}, not {task_runner!r}")
     run = start_run(catalog=catalog, source=source, since=since, out=out, profile=profile, publish_to=publish_to,
                     publish_url=publish_url, brand=brand, template=template, style=style, backend=backend, model=model)
     run.catalog = select(run.catalog, wanted=products, limit=limit, catalog=catalog)
-    jobs = plan_jobs(run.catalog.products, markets, kinds, formats)
+    jobs = plan_jobs(run.catalog.products, markets, kinds, formats, not_sold=run.notes)
     with job_runner(task_runner, scheduler) as submit:
         outcomes = make_clips(run, jobs, submit)
         outcomes = publish_clips(run, outcomes, submit)

@@ -92,6 +92,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"{counts.get('rendered', 0)} rendered, {unchanged} unchanged (skipped), "
         f"{counts.get('blocked', 0)} blocked, {counts.get('failed', 0)} failed in {summary['seconds']} s"
     )
+    notes = summary.get("notes") or []
+    if notes:
+        shown = "; ".join(notes[:5]) + (f"; and {len(notes) - 5} more in summary.json" if len(notes) > 5 else "")
+        console.print(f"not planned: {shown}", style="dim", highlight=False)
     console.print(f"summary: {out / 'summary.json'}   review page: {out / 'index.html'}", highlight=False)
     for line in _next_steps(summary):
         console.print(line, highlight=False)
@@ -213,7 +217,7 @@ def product_changed(
 def ingest(
     catalog: str = typer.Argument(..., metavar="SOURCE", help="Catalog file, feed file or URL, or store URL."),
     source: Optional[str] = typer.Option(
-        None, help="Catalog kind: shopify-csv, shopify, merchant-center, woocommerce, table (guessed when left out)."
+        None, help="Catalog kind: shopify-csv, shopify, merchant-center, woocommerce, woocommerce-csv, adobe-commerce-csv, table (guessed when left out)."
     ),
     since: Optional[str] = typer.Option(None, help="Only products updated since this ISO date (sources that have dates)."),
     mapping: Optional[Path] = typer.Option(None, help="YAML column mapping for --source table."),

@@ -61,6 +61,7 @@ class Run:
     destination: Destination | None
     catalog: CatalogRead
     started: float = field(default_factory=time.monotonic)
+    notes: list[str] = field(default_factory=list)  # what the plan left out on purpose ("product mug: not sold in jp")
 
     @property
     def out_dir(self) -> Path:
@@ -73,7 +74,7 @@ class Run:
 
 
 def start_run(*, catalog: str, source: str | None, since: str | None, out: str, profile: str, publish_to: str | None,
-              publish_url: str | None, brand: str, template: str, style: str | None, backend: str,
+              publish_url: str | None, brand: str, template: str, style: str | None, backend: str | None,
               model: str | None) -> Run:
     """Check the run's choices, open the ledger and the concurrency limits, read the catalog."""
     from localization.templating import check_template_set
@@ -84,7 +85,7 @@ def start_run(*, catalog: str, source: str | None, since: str | None, out: str, 
     check_template_set(template)
     options = RunOptions(out_dir=str(out_dir), ledger_url=settings.ledger(out_dir), profile=profile,
                          destination=publish_to or "folder", brand=brand, template=template, style=style,
-                         backend=backend, model=model)
+                         backend=backend or settings.backend, model=model or settings.model)
     open_ledger(options.ledger_url)  # create the tables once, before the threads start
     ensure_concurrency_limits([publish_to] if publish_to else [])
     destination = Destination(name=publish_to, options={"url": publish_url} if publish_url else {}) if publish_to else None
@@ -141,7 +142,7 @@ def collect(future: Any, job: Job, options: RunOptions, *, key: str = "") -> Job
 
 def finish(run: Run, outcomes: list[JobOutcome], *, artifact_key: str = "catalog-batch") -> dict[str, Any]:
     """Write summary.json and the review page (always), and the Prefect artifacts."""
-    summary = write_outputs(run.out_dir, [*outcomes, *run.catalog.problems], time.monotonic() - run.started)
+    summary = write_outputs(run.out_dir, [*outcomes, *run.catalog.problems], time.monotonic() - run.started, run.notes)
     artifacts(summary, run.out_dir, artifact_key)
     return summary
 

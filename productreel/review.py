@@ -8,6 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from productreel.atomic import write_text
 from productreel.settings import ROOT
 
 
@@ -71,7 +72,4 @@ def write_review_page(summary: dict[str, Any], target: Path) -> Path:
             }
         )
     html = env.get_template("review.html.j2").render(summary=summary, jobs=jobs)
-    tmp = target.with_suffix(".html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    return write_text(target, html)

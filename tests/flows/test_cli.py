@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from productreel.ledger import Ledger
-from productreel.models import ComplianceReport, Finding
+from productreel.models import Finding, JobOutcome, JobStatus
 
 runner = CliRunner()
 
@@ -38,13 +38,15 @@ def _run_with_a_warning(tmp_path):
     out.mkdir()
     ledger = Ledger(f"sqlite:///{out / 'ledger.sqlite'}")
     warn = Finding(rule="L10N-UNTRANSLATED", severity="WARN", message="untranslated copy for market de: title")
-    report = ComplianceReport(clip="mug.mp4", market="de", findings=[warn])
-    ledger.record_job("mug/de/ad/9:16", "k1", "rendered", outputs={"report": report.model_dump(mode="json")})
-    ledger.record_job("cup/de/ad/9:16", "k2", "rendered", outputs={"report": ComplianceReport(clip="c", market="de").model_dump(mode="json")})
-    rows = [
-        {"handle": "mug", "market": "de", "kind": "ad", "format": "9:16", "job_key": "k1", "status": "rendered"},
-        {"handle": "cup", "market": "de", "kind": "ad", "format": "9:16", "job_key": "k2", "status": "rendered"},
+    outcomes = [
+        JobOutcome(handle="mug", market="de", kind="ad", format="9:16", job_key="k1", status=JobStatus.RENDERED,
+                   clip="mug.mp4", findings=[warn], verdict="needs-approval"),
+        JobOutcome(handle="cup", market="de", kind="ad", format="9:16", job_key="k2", status=JobStatus.RENDERED,
+                   clip="cup.mp4", verdict="publish"),
     ]
+    for outcome in outcomes:
+        ledger.record_outcome(outcome)
+    rows = [o.model_dump(mode="json") for o in outcomes]
     (out / "summary.json").write_text(json.dumps({"jobs": rows}), encoding="utf-8")
     return out, ledger
 
@@ -84,8 +86,8 @@ def test_summary_says_what_to_do_about_clips_waiting_for_approval():
 
     untranslated = {"rule": "L10N-UNTRANSLATED", "severity": "WARN",
                     "message": "untranslated copy for market de: title (no machine-translation model configured)"}
-    jobs = [{"publish": "awaiting approval (L10N-UNTRANSLATED)", "findings": [untranslated]},
-            {"publish": "published", "findings": []}]
+    jobs = [{"publish": "awaiting approval (L10N-UNTRANSLATED)", "needs_approval": True, "findings": [untranslated]},
+            {"publish": "published", "needs_approval": False, "findings": []}]
     lines = _next_steps({"out": "out/demo", "jobs": jobs})
     assert lines[0].startswith("1 clip(s) wait for approval") and "productreel approve --out out/demo" in lines[0]
     assert "PRODUCTREEL_MT_MODEL" in lines[1]

@@ -25,11 +25,11 @@ def test_diffusion_backend_generates_shots_in_their_own_task(prefect_harness, tm
     from flows.catalog_batch import catalog_batch
 
     model = build_tiny_pipeline(tmp_path / "tiny-ltx", "ltx", seed=0)
-    monkeypatch.setenv("PRODUCTREEL_BACKEND", "diffusion")
-    monkeypatch.setenv("PRODUCTREEL_MODEL", str(model))
     monkeypatch.setenv("PRODUCTREEL_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "out"
-    state = catalog_batch(limit=1, markets=["us"], kinds=["ad"], profile="tiny", out=str(out), return_state=True)
+    # The backend and model are flow parameters (a GPU pool's workers may set them by environment instead).
+    state = catalog_batch(limit=1, markets=["us"], kinds=["ad"], profile="tiny", out=str(out), backend="diffusion",
+                          model=str(model), return_state=True)
     assert state.is_completed(), state.message
 
     with get_client(sync_client=True) as client:

@@ -94,8 +94,9 @@ def test_outcomes_round_trip_through_the_summary(tmp_path):
                    verdict="needs-approval", publish="awaiting approval (L10N-1)"),
         problem("cap", "cat.csv:9", "price 'abc' is not a number"),
     ]
-    summary = write_outputs(tmp_path, rows, 1.0)
+    summary = write_outputs(tmp_path, rows, 1.0, notes=["product mug: not sold in jp"])
     assert summary["counts"] == {"failed": 1, "rendered": 1}
+    assert summary["notes"] == ["product mug: not sold in jp"] and "not sold in jp" in (tmp_path / "index.html").read_text()
     assert summary["jobs"][1]["needs_approval"] and summary["jobs"][1]["passed"]
     assert read_outcomes(tmp_path) == [rows[1], rows[0]]  # failures first
     assert (tmp_path / "index.html").is_file()

@@ -11,7 +11,7 @@ from productreel.settings import DiffusionSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 # flows/ still hands per-run choices around through the environment; it joins when that is gone.
-ROOMS = ["productreel", "catalog_adapters", "localization", "clips", "compliance", "publishers", "jobs"]
+ROOMS = ["productreel", "catalog_adapters", "localization", "clips", "compliance", "publishers", "jobs", "flows"]
 
 
 def test_fields_come_from_productreel_variables(monkeypatch, tmp_path):
