@@ -27,6 +27,14 @@ class Publisher(Protocol):
         ...
 
 
+class TakesDown(Protocol):
+    """A destination that can remove what it published for a product (a deleted product's clips)."""
+
+    def take_down(self, product: Product, destination: Destination, *, ledger: Ledger, out_dir: Path) -> PublishReceipt:
+        """Remove the product's live clips; a "taken-down" receipt (each clip's recorded), "unchanged" when none was live."""
+        ...
+
+
 def format_slug(fmt: str) -> str:
     """A format safe in file names: "9:16" -> "9x16"."""
     return fmt.replace(":", "x")

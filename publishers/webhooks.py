@@ -232,8 +232,10 @@ class DeliveryStore:
         with self.engine.begin() as conn:
             row = conn.execute(select(product_names.c.handle, product_names.c.skus).where(where)).first()
             if change.handle or change.skus:
+                # SKUs add up: a variation's event names one, and only the last resort of a match uses them.
+                known_skus = json.loads(row[1] or "[]") if row else []
                 values = dict(handle=change.handle or (row[0] if row else ""),
-                              skus=json.dumps(list(change.skus or (json.loads(row[1] or "[]") if row else []))))
+                              skus=json.dumps(list(dict.fromkeys([*known_skus, *change.skus]))))
                 if row is None:
                     conn.execute(product_names.insert().values(shop=change.shop, product_id=change.product_id, **values))
                 else:
