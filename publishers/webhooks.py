@@ -353,7 +353,8 @@ def create_app(
         raw = await request.body()
         webhook_id = request.headers.get("X-Shopify-Webhook-Id", "")
         if not verify(raw, request.headers.get("X-Shopify-Hmac-Sha256"), secret):
-            return refuse("shopify", webhook_id, 401, "invalid signature")
+            return refuse("shopify", webhook_id, 401, "invalid signature" if secret else
+                          "invalid signature (SHOPIFY_WEBHOOK_SECRET is not set)")
         topic = request.headers.get("X-Shopify-Topic", "")
         if topic not in SHOPIFY_TOPICS:
             log.info("shopify %s %s: ignored", webhook_id or "-", topic or "(no topic)")

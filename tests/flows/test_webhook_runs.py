@@ -223,16 +223,19 @@ def test_a_product_not_in_the_catalog_is_one_line_and_never_retried(prefect_harn
 
 
 def test_a_delete_takes_the_products_clips_down_once(prefect_harness, tmp_path, csv_catalog, made):
+    from productreel.models import RenderedClip
     from publishers.folder import FolderPublisher
-    from tests.publishers.conftest import clip_for, make_clip_files
 
     out = tmp_path / "out"
     out.mkdir()
     ledger = Ledger(f"sqlite:///{out}/ledger.sqlite")
-    files = make_clip_files(tmp_path / "render")
+    video = tmp_path / "render" / "ad-9x16.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"an earlier run's clip")  # the folder copies bytes; what they are does not matter here
     for handle, key in (("ceramic-mug", "k1"), ("chef-knife", "k2")):
         ledger.record_job(f"{handle}/us/ad/9:16", key, "rendered")
-        clip = clip_for(files, key).model_copy(update={"product_handle": handle})
+        clip = RenderedClip(job_key=key, product_handle=handle, market="us", kind="ad", format="9:16", video=video,
+                            duration=1.0, width=64, height=112)
         FolderPublisher().publish(clip, Product(id=handle, handle=handle, title=handle), Destination(name="folder"),
                                   ledger=ledger, out_dir=out)
     mug_dir = out / "published" / "us" / "ceramic-mug"
