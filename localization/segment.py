@@ -132,6 +132,22 @@ def _joins_next(piece: str, following: str, lang: str) -> bool:
     return word.isdigit() and len(word) <= 2
 
 
+def spans(text: str, locale: str | None = None) -> list[str]:
+    """``text`` cut at sentence ends into slices that join back to it exactly (spaces stay with the sentence before)."""
+    if not text:
+        return []
+    lang = language_of(locale)
+    out: list[str] = []
+    for raw in _icu_pieces(text, locale):
+        piece = _strip(raw)
+        prev = _strip(out[-1]) if out else ""
+        if out and (not piece or not prev or _joins_next(prev, piece, lang) or cuts_number(prev, piece)):
+            out[-1] += raw
+        else:
+            out.append(raw)
+    return out
+
+
 def sentences(text: str, locale: str | None = None) -> list[str]:
     """``text`` as sentences for the locale (a BCP 47 tag or a voice name; None: the root rules).
 
@@ -139,20 +155,4 @@ def sentences(text: str, locale: str | None = None) -> list[str]:
     abbreviations ("inkl. MwSt."). The text of each sentence is kept as written; the spaces between
     sentences are dropped.
     """
-    text = (text or "").strip()
-    if not text:
-        return []
-    lang = language_of(locale)
-    out: list[str] = []  # raw slices, joined before they are stripped so the text stays as written
-    for raw in _icu_pieces(text, locale):
-        piece = _strip(raw)
-        if not piece:
-            if out:
-                out[-1] += raw
-            continue
-        prev = _strip(out[-1]) if out else ""
-        if prev and (_joins_next(prev, piece, lang) or cuts_number(prev, piece)):
-            out[-1] += raw
-        else:
-            out.append(raw)
-    return [_strip(p) for p in out if _strip(p)]
+    return [_strip(p) for p in spans((text or "").strip(), locale) if _strip(p)]
