@@ -13,7 +13,8 @@ A small Starlette (ASGI) app with one route per storefront:
 
 Signatures are compared in constant time (401 otherwise). Shopify retries a delivery with its
 original payload for hours, so an event older than the product's last one handed on is dropped.
-Each accepted change goes to ``on_product`` in a background thread, so the answer goes back at once;
+Each accepted change goes to ``on_product`` in a background thread, so the answer goes back at once
+(one run per product at a time, in arrival order, so a delete never races the update before it);
 ``on_product`` comes from flows/ (a Prefect deployment run or a local flow run): this module does not
 import Prefect. The log holds one line per delivery and one per finished run (its reason when it
 failed, never a traceback). Delivery state lives in small tables of the ledger database.
@@ -267,6 +268,8 @@ class _Queue:
         self.lock = threading.Lock()
         self.waiting = 0
         self.running = 0
+        # One run per product at a time, in arrival order: a delete never races the update before it.
+        self.products: dict[tuple[str, str, str], threading.Lock] = {}
 
     def submit(self, change: ProductChange) -> None:
         with self.lock:
@@ -274,6 +277,12 @@ class _Queue:
         self.pool.submit(self._run, change)
 
     def _run(self, change: ProductChange) -> None:
+        with self.lock:
+            product = self.products.setdefault((change.storefront, change.shop, change.product_id), threading.Lock())
+        with product:
+            self._run_alone(change)
+
+    def _run_alone(self, change: ProductChange) -> None:
         with self.lock:
             self.waiting -= 1
             self.running += 1

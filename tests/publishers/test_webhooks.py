@@ -219,3 +219,16 @@ def test_a_delete_without_a_triggered_at_still_counts(client, calls):
     assert response.json()["status"] == "accepted"
     client.app.state.executor.shutdown(wait=True)
     assert calls.changes[0].deleted and calls.changes[0].product_id == "5"
+
+
+def test_runs_of_one_product_go_one_at_a_time_in_order(client, calls):
+    calls.release.clear()
+    deliver(client, webhook_id="u1", updated_at="2025-04-22T14:30:00Z")
+    deliver(client, webhook_id="d1", topic="products/delete", body=json.dumps({"id": 9554194432293}).encode())
+    deliver(client, product_id=7, webhook_id="other")
+    depth = client.get("/healthz").json()
+    assert depth["running"] <= 2 and depth["queue_depth"] == 3
+    calls.release.set()
+    client.app.state.executor.shutdown(wait=True)
+    mine = [c for c in calls.changes if c.product_id == "9554194432293"]
+    assert [c.deleted for c in mine] == [False, True]
