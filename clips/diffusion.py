@@ -175,6 +175,16 @@ def resolve_model(model: str | None, *, settings: Settings, diffusion: Diffusion
     return ResolvedModel(model, path, revision, class_name, family, task, index, card)
 
 
+def _fetch_card(repo_id: str, revision: str | None) -> None:
+    """The model card too (DiffusionPipeline.download leaves it out): LIC-1 reads the licence from it."""
+    from huggingface_hub import hf_hub_download
+
+    try:
+        hf_hub_download(repo_id, "README.md", revision=revision)
+    except Exception:  # no card on the Hub: LIC-1 names the model as having no licence
+        log.warning("model %s has no model card (README.md) on the Hub: its licence is unknown", repo_id)
+
+
 def _from_hub(repo_id: str, *, settings: Settings, diffusion: DiffusionSettings) -> tuple[Path, str]:
     """A hub id's snapshot folder from the local cache (downloading only when allowed)."""
     from huggingface_hub import snapshot_download
@@ -184,6 +194,7 @@ def _from_hub(repo_id: str, *, settings: Settings, diffusion: DiffusionSettings)
             from diffusers import DiffusionPipeline
 
             folder = DiffusionPipeline.download(repo_id, revision=diffusion.revision)
+            _fetch_card(repo_id, diffusion.revision)
         else:
             folder = snapshot_download(repo_id, revision=diffusion.revision, local_files_only=True)
     except Exception as exc:  # hub errors differ by version: offline, not cached, bad revision

@@ -67,7 +67,8 @@ def model_rights(name: str, path: Path, revision: str) -> dict[str, Any]:
     owner = card.get("owner") or card.get("licensor") or _org(name) or _org(card.get("base_model"))
     entry["owner"] = str(owner) if owner else f"the authors named in {card_path}"
     if not card_path.is_file():
-        entry["note"] = f"no model card ({CARD_FILE}) in {path}: add one with a `license:` line"
+        fetch = f"`hf download {name} {CARD_FILE}`" if _org(name) else f"add one with a `license:` line"
+        entry["note"] = f"no model card ({CARD_FILE}) in {path}: {fetch}"
     elif not license_id:
         entry["note"] = f"its model card {card_path} has no `license:` line"
     return entry

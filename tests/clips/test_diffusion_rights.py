@@ -45,6 +45,8 @@ def test_a_hub_model_is_owned_by_its_organisation(tmp_path):
 def test_no_card_is_named_in_the_note(tmp_path):
     entry = model_rights(str(tmp_path), tmp_path, "local-1")
     assert "license" not in entry and "no model card (README.md)" in entry["note"]
+    # A Hub model's card is one command away (DiffusionPipeline.download leaves it out).
+    assert "`hf download Lightricks/LTX-2 README.md`" in model_rights("Lightricks/LTX-2", tmp_path, "abc")["note"]
 
 
 def test_tiny_pipelines_carry_a_card_with_a_licence(tmp_path):
