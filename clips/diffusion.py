@@ -261,7 +261,7 @@ def _device(diffusion: DiffusionSettings) -> str:
 def _pipeline_class(resolved: ResolvedModel, task: str) -> str:
     """Which pipeline class runs ``task`` ("i2v" | "t2v") with this checkpoint's components."""
     family = FAMILIES[resolved.family]
-    if family.get("temporal") != "wan_config":
+    if family.get("task_from") != "configs":
         if task == resolved.task:
             return resolved.class_name
         # Families whose two tasks share every component name the other task's class; the class only changes the call.
@@ -913,6 +913,9 @@ def _call_kwargs(pipe, jobs: list[_Job], resolved: ResolvedModel, plan: dict) ->
         kwargs["generator"] = kwargs["generator"][0]
     for name, value in (family.get("call") or {}).items():
         kwargs[name] = int(plan[value]) if isinstance(value, str) and value in plan else value
+    for name, new in (family.get("rename") or {}).items():
+        if name in kwargs:
+            kwargs[new] = kwargs.pop(name)
     if plan.get("timesteps"):
         kwargs["timesteps"] = list(plan["timesteps"])
         kwargs.pop("num_inference_steps")

@@ -1,4 +1,4 @@
-"""Tiny random pipelines of each diffusion family (LTX-Video, Wan, LTX-2, HunyuanVideo-1.5), for smoke tests without weights.
+"""Tiny random pipelines of each diffusion family (LTX-Video, Wan, LTX-2, HunyuanVideo-1.5, SANA-Video), for smoke tests without weights.
 
 They are saved with ``save_pretrained`` like a real checkpoint, so they load through exactly the
 same code (model_index.json, subfolders, safetensors); only their size and their random weights
@@ -17,7 +17,7 @@ from pathlib import Path
 from clips.diffusion_card import CARD_FILE, tiny_card
 from productreel.errors import InputError
 
-FAMILIES = ("ltx", "wan", "ltx2", "hunyuanvideo15")
+FAMILIES = ("ltx", "wan", "ltx2", "hunyuanvideo15", "sana_video")
 CARD = "productreel.json"
 
 # Words that prompt templates use, so the tiny tokenizer splits real prompts into real pieces.
@@ -266,7 +266,7 @@ def _hunyuanvideo15_pipeline(seed: int):
     text_encoder = Qwen2_5_VLTextModel(Qwen2_5_VLTextConfig(
         vocab_size=len(tokenizer), hidden_size=16, intermediate_size=16, num_hidden_layers=3, num_attention_heads=2,
         num_key_value_heads=2, rope_scaling={"mrope_section": [1, 1, 2], "rope_type": "default", "type": "default"},
-        rope_theta=1e6, pad_token_id=0,
+        rope_theta=1e6, pad_token_id=0, bos_token_id=1, eos_token_id=1,
     ))
     torch.manual_seed(seed)
     # ByT5 reads quoted text in the prompt (glyphs); its tokenizer is bytes, so it needs no vocabulary file.
@@ -298,9 +298,39 @@ def _hunyuanvideo15_pipeline(seed: int):
     )
 
 
-_BUILDERS = {"ltx": _ltx_pipeline, "wan": _wan_pipeline, "ltx2": _ltx2_pipeline, "hunyuanvideo15": _hunyuanvideo15_pipeline}
+def _sana_video_pipeline(seed: int):
+    import torch
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, SanaImageToVideoPipeline, SanaVideoTransformer3DModel
+    from transformers import Gemma2Config, Gemma2Model
+
+    tokenizer = build_tokenizer(model_max_length=512)
+    torch.manual_seed(seed)
+    text_encoder = Gemma2Model(Gemma2Config(
+        head_dim=16, hidden_size=8, intermediate_size=64, max_position_embeddings=8192, num_attention_heads=2,
+        num_hidden_layers=1, num_key_value_heads=2, vocab_size=len(tokenizer), pad_token_id=0, eos_token_id=1,
+        bos_token_id=1,
+    ))
+    torch.manual_seed(seed)
+    vae = AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+    )
+    torch.manual_seed(seed)
+    transformer = SanaVideoTransformer3DModel(
+        in_channels=16, out_channels=16, num_attention_heads=2, attention_head_dim=12, num_layers=2,
+        num_cross_attention_heads=2, cross_attention_head_dim=12, cross_attention_dim=24, caption_channels=8,
+        mlp_ratio=2.5, dropout=0.0, attention_bias=False, sample_size=8, patch_size=(1, 2, 2),
+        norm_elementwise_affine=False, norm_eps=1e-6, qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
+    )
+    return SanaImageToVideoPipeline(
+        tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer,
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+    )
+
+
+_BUILDERS = {"ltx": _ltx_pipeline, "wan": _wan_pipeline, "ltx2": _ltx2_pipeline,
+             "hunyuanvideo15": _hunyuanvideo15_pipeline, "sana_video": _sana_video_pipeline}
 # Guidance of each tiny card: LTX-2 without classifier-free guidance keeps a CPU step to one pass.
-_GUIDANCE = {"ltx": 3.0, "wan": 5.0, "ltx2": 1.0, "hunyuanvideo15": 6.0}
+_GUIDANCE = {"ltx": 3.0, "wan": 5.0, "ltx2": 1.0, "hunyuanvideo15": 6.0, "sana_video": 6.0}
 
 
 def build_tiny_pipeline(directory: Path, family: str = "ltx", seed: int = 0) -> Path:

@@ -1,4 +1,4 @@
-"""The family table (clips/diffusion_families.yaml) against diffusers, and the LTX-2 and HunyuanVideo-1.5 families on CPU."""
+"""The family table (clips/diffusion_families.yaml) against diffusers, and the LTX-2, HunyuanVideo-1.5 and SANA-Video families on CPU."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from productreel.models import Shot
 from productreel.settings import Settings
 
 FAST = DiffusionSettings(fidelity_threshold=0.0)
-NEW = ["ltx2", "hunyuanvideo15"]
+NEW = ["ltx2", "hunyuanvideo15", "sana_video"]
 
 
 def test_every_pipeline_class_and_family_is_in_diffusers():
@@ -31,7 +31,7 @@ def test_every_pipeline_class_and_family_is_in_diffusers():
         assert hasattr(diffusers, family["transformer"]["class"]), name
         for task, cls in (family.get("pipelines") or {}).items():
             assert PIPELINE_TABLE[cls] == {**PIPELINE_TABLE[cls], "family": name, "task": task}
-        assert family["cache"] in family["caches"] and set(family["caches"]) <= set(diffusion.CACHE_METHODS)
+        assert family["cache"] in [*family["caches"], "none"] and set(family["caches"]) <= set(diffusion.CACHE_METHODS)
         assert family["tiny"] is (name in TINY_FAMILIES)
 
 
@@ -45,6 +45,9 @@ def test_cache_and_compile_columns_match_the_transformer(name):
     cls = getattr(diffusers, family["transformer"]["class"])
     TransformerBlockRegistry._register()  # diffusers fills the registry on first use
     registered = {c.__name__ for c in TransformerBlockRegistry._registry}
+    from diffusers.models.cache_utils import CacheMixin
+
+    assert bool(family["caches"]) is issubclass(cls, CacheMixin), name  # enable_cache is where every cache goes in
     block_caches = {"first_block", "mag"} & set(family["caches"])
     assert bool(block_caches) is (family["transformer"]["block"] in registered), name
     assert (family["compile"] == "regional") is bool(getattr(cls, "_repeated_blocks", None)), name
@@ -73,7 +76,8 @@ def photo(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("family,pipeline", [("ltx2", "LTX2ImageToVideoPipeline"),
-                                             ("hunyuanvideo15", "HunyuanVideo15ImageToVideoPipeline")])
+                                             ("hunyuanvideo15", "HunyuanVideo15ImageToVideoPipeline"),
+                                             ("sana_video", "SanaImageToVideoPipeline")])
 def test_tiny_pipeline_loads_through_the_real_code_with_its_family_cache(new_models, family, pipeline):
     settings = Settings(model=str(new_models[family]))
     resolved = diffusion.resolve_model(settings.model, settings=settings)
@@ -81,9 +85,10 @@ def test_tiny_pipeline_loads_through_the_real_code_with_its_family_cache(new_mod
     assert (resolved.family, resolved.task, resolved.tiny) == (family, "i2v", True)
     pipe = diffusion.load_pipeline(settings=settings, diffusion=FAST)
     assert type(pipe).__name__ == pipeline and pipe is diffusion.load_pipeline(settings=settings, diffusion=FAST)
-    assert pipe.transformer.is_cache_enabled  # TaylorSeer: the family's cache under cache_method=auto
+    # The family's cache under cache_method=auto (TaylorSeer; SANA-Video has none to enable).
+    assert getattr(pipe.transformer, "is_cache_enabled", False) is (FAMILIES[family]["cache"] != "none")
     # The frames-per-latent-frame read from the config (no weights) is the loaded VAE's.
-    assert diffusion.temporal_ratio(resolved) == pipe.vae.temporal_compression_ratio
+    assert diffusion.temporal_ratio(resolved) == diffusion._temporal_ratio(pipe)
 
 
 @pytest.mark.parametrize("family", NEW)
@@ -94,7 +99,7 @@ def test_generate_shot_writes_an_mp4_from_the_photo(new_models, photo, tmp_path,
     assert shot.video is not None and shot.video.is_file() and not shot.fallback
     frames, _ = read_frames(shot.video)
     assert frames.shape[0] == shot.metadata["frames"] and frames.shape[-1] == 3
-    assert (shot.metadata["family"], shot.metadata["cache_method"], shot.metadata["seed"]) == (family, "taylorseer", 5)
+    assert (shot.metadata["family"], shot.metadata["cache_method"], shot.metadata["seed"]) == (family, FAMILIES[family]["cache"], 5)
     assert shot.metadata["digital_source_type"].endswith("/trainedAlgorithmicMedia")
 
 
@@ -123,3 +128,22 @@ def test_guidance_of_a_guider_family_goes_to_its_guider(new_models):
     kwargs = diffusion._call_kwargs(pipe, [job], resolved, {"steps": 2, "guidance": 4.5, "fps": 8})
     assert "guidance_scale" not in kwargs and "width" not in kwargs and pipe.guider.guidance_scale == 4.5
     assert kwargs["image"] is job.image
+
+
+def test_sana_video_batches_shots_of_one_photo_and_names_its_length_frames(new_models, photo, tmp_path, monkeypatch):
+    settings = Settings(model=str(new_models["sana_video"]), backend="diffusion", cache_dir=tmp_path / "cache")
+    seen = []
+    real = diffusion._call_kwargs
+
+    def spying(pipe, jobs, resolved, plan):
+        kwargs = real(pipe, jobs, resolved, plan)
+        seen.append(kwargs)
+        return kwargs
+
+    monkeypatch.setattr(diffusion, "_call_kwargs", spying)
+    requests = [diffusion.ShotRequest(shot=Shot(kind="generated", image=photo, prompt=p, seed=1), width=64, height=64,
+                                      fps=8, duration=0.5) for p in ("a red mug", "a blue mug")]
+    shots = diffusion.generate_shots(requests, settings=settings, diffusion=FAST)
+    assert len(seen) == 1 and len(seen[0]["prompt"]) == 2  # one call for both: one photo conditions the batch
+    assert "frames" in seen[0] and "num_frames" not in seen[0] and seen[0]["use_resolution_binning"] is False
+    assert all(s.video.is_file() for s in shots)
