@@ -132,6 +132,7 @@ def embedded_api(timeout: float = 90.0) -> Iterator[str | None]:
         refresh_global_settings_context()
         yield url
     finally:
+        _drain_prefect_services()
         if previous is None:
             os.environ.pop("PREFECT_API_URL", None)
         else:
@@ -143,6 +144,22 @@ def embedded_api(timeout: float = 90.0) -> Iterator[str | None]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def _drain_prefect_services(timeout: float = 10.0) -> None:
+    """Send Prefect's queued events and logs to the embedded API before it stops.
+
+    Otherwise Prefect's background workers keep the queue and, at exit, try to
+    reach a server that is gone: warnings on screen instead of a clean end.
+    """
+    try:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        for service in (EventsWorker, APILogWorker):
+            service.drain_all(timeout=timeout, at_exit=False)
+    except Exception:  # noqa: BLE001 - best effort: the ledger, not Prefect's event log, is the record
+        pass
 
 
 @contextlib.contextmanager
