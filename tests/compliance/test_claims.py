@@ -16,6 +16,14 @@ CASES = [
     ("CL-EU-1", "de", "Jetzt -20 % auf alle Becher", "BLOCK"),
     ("CL-EU-1", "de", "-20 % · Niedrigster Preis der letzten 30 Tage: 59,99 €", None),
     ("CL-EU-1", "de", "Becher aus Steinzeug", None),
+    ("CL-EU-1", "de", "Jetzt 49,99 € statt 79,99 €", "BLOCK"),  # "statt 7" ends inside a number: matched whole
+    ("CL-EU-1", "de", "UVP: 79,99 € · jetzt 49,99 €", "BLOCK"),
+    ("CL-EU-1", "de", "vorher 79,99 €", "BLOCK"),
+    ("CL-EU-1", "de", "49,99 € statt 79,99 € · Niedrigster Preis der letzten 30 Tage: 59,99 €", None),
+    ("CL-EU-1", "de", "Fertig in 5 statt 15 Minuten", "BLOCK"),  # the old pattern's reach: "statt <number>"
+    ("CL-EU-1", "de", "Anstatt 5 Minuten", None),  # word boundary
+    ("CL-EU-1", "fr", "49,99 € au lieu de 79,99 €", "BLOCK"),
+    ("CL-EU-1", "fr", "Prima 3 lavages", None),  # an ambiguous word counts only before a price with its sign
     ("CL-EU-2", "de", "49,99 € zzgl. MwSt.", "BLOCK"),
     ("CL-EU-2", "de", "49,99 € inkl. MwSt.", None),
     ("CL-EU-3", "de", "Klimaneutral hergestellt", "BLOCK"),
@@ -63,6 +71,22 @@ def test_eu_reduction_passes_when_the_prior_price_is_shown():
     lp = localized("de", "39,99 €", prior_price_text="Niedrigster Preis: 49,99 €")
     assert text_findings("CL-EU-1", "de", "-20 % nur heute, vorher 49,99 €", lp=lp) == []
     assert text_findings("CL-EU-1", "de", "-20 % nur heute", lp=lp)
+
+
+def test_eu_reduction_read_on_a_bare_clip_blocks(clip_factory):
+    """A clip checked without storyboard or product: the reduction is judged on the text read on screen."""
+    from compliance.engine import check_clip
+    from .helpers import market
+
+    now = ("Jetzt 49,99 €", (20, 150), 30, "white", 0, 2)
+    was = ("statt 79,99 €", (20, 220), 24, "white", 0, 2)
+    lowest = ("Niedrigster Preis der letzten 30 Tage: 59,99 €", (8, 320), 11, "white", 0, 2)
+    bare = check_clip(clip_factory("reduction.mp4", texts=[now, was]), market("de"))
+    (f,) = [f for f in bare.findings if f.rule == "CL-EU-1"]
+    assert f.severity == "BLOCK" and f.evidence["input"] == "ocr" and "statt 79,99" in f.evidence["match"] and "box" in f.evidence
+    assert not bare.passed
+    shown = check_clip(clip_factory("reduction-ok.mp4", texts=[now, was, lowest]), market("de"))
+    assert not [f for f in shown.findings if f.rule == "CL-EU-1"]
 
 
 def test_hits_carry_evidence_of_where_they_were_seen():
