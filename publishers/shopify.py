@@ -1,14 +1,21 @@
-"""The Shopify publisher: product videos through the Admin GraphQL API, exactly once.
+"""The Shopify publisher: product videos through the Admin GraphQL API (default 2026-10), exactly once.
 
-Steps (each recorded in the ledger, so a killed run resumes where it stopped):
+On the files model (API 2024-07 and later, the default), each step is recorded in the ledger so a
+killed run resumes where it stopped:
 ``staged`` (stagedUploadsCreate, resource VIDEO, exact fileSize) -> ``uploaded`` (multipart POST to the
-staged target, its parameters in order, the file last) -> ``attached`` (productUpdate with ``media``,
-or productCreateMedia for API versions before 2024-10) -> ``ready`` (the media node polled until READY
-or FAILED, with a bounded wait) -> older productreel videos of the same slot deleted -> receipt.
+staged target, its parameters in order, the file last) -> ``created`` (fileCreate, originalSource the
+staged resourceUrl, contentType VIDEO) -> ``ready`` (the file polled until READY or FAILED, bounded) ->
+``attached`` (fileUpdate referencesToAdd the product) -> ``replaced`` (older productreel videos of the
+same slot deleted with fileDelete) -> receipt. The product never shows a video that is still processing.
+
+Older versions (or option ``attach=productUpdate|productCreateMedia``) attach first with
+productUpdate(media:) (2024-10+) or productCreateMedia, then poll the media until READY.
 
 Every video productreel creates carries a marker in its alt text,
 ``[productreel <market>/<kind>/<format> <job key>]``; media without the marker is never touched, and a
-run that died after attaching finds its video by the marker instead of uploading again.
+run that died after fileCreate finds its file by the marker (``files`` query) instead of creating another.
+Shopify answers a version it no longer serves with the oldest one it does (no error): the
+``X-Shopify-API-Version`` response header says which, and the receipt and the log say so when it differs.
 """
 
 from __future__ import annotations
@@ -36,9 +43,15 @@ from publishers.http import MultipartFile, Sleep, rejected, send
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_VERSION = "2025-01"
+DEFAULT_API_VERSION = "2026-10"
 # productUpdate(product:, media:) arrived with ProductUpdateInput; older versions attach with productCreateMedia.
 PRODUCT_UPDATE_MEDIA_SINCE = "2024-10"
+# fileUpdate(referencesToAdd: [productId]) connects a file to a product from 2024-07 (shopify.dev changelog).
+FILES_MODEL_SINCE = "2024-07"
+# fileCreate / fileUpdate / productUpdate codes for the store's plan cap on hosted videos and 3D models.
+PLAN_LIMIT_CODES = {"NON_IMAGE_MEDIA_PER_SHOP_LIMIT_EXCEEDED", "SHOP_MEDIA_LIMIT_EXCEEDED"}
+PLAN_LIMIT_HINT = ("the store's plan limit on hosted videos and 3D models is reached (Basic 250, Shopify 1,000, "
+                   "Advanced 5,000): delete unused videos in Content > Files or upgrade the plan, then publish again")
 MARKER_RE = re.compile(r"\[productreel (?P<market>[^/\s\]]+)/(?P<kind>[^/\s\]]+)/(?P<format>[^\s\]]+) (?P<job_key>[^\s\]]+)\]")
 ALT_MAX = 512
 
@@ -84,10 +97,42 @@ query MediaNode($id: ID!) {
   node(id: $id) {
     id
     ... on Video {
-      alt status
+      alt status fileStatus
       mediaErrors { code details message }
+      fileErrors { code details message }
       sources { url mimeType format height width }
     }
+  }
+}"""
+
+FILE_CREATE = """
+mutation FileCreate($files: [FileCreateInput!]!) {
+  fileCreate(files: $files) {
+    files { id alt fileStatus }
+    userErrors { code field message }
+  }
+}"""
+
+FILES_BY_NAME = """
+query Files($query: String!) {
+  files(first: 50, query: $query) {
+    nodes { id alt fileStatus ... on Video { filename } }
+  }
+}"""
+
+FILE_UPDATE = """
+mutation FileUpdate($files: [FileUpdateInput!]!) {
+  fileUpdate(files: $files) {
+    files { id fileStatus }
+    userErrors { code field message }
+  }
+}"""
+
+FILE_DELETE = """
+mutation FileDelete($fileIds: [ID!]!) {
+  fileDelete(fileIds: $fileIds) {
+    deletedFileIds
+    userErrors { code field message }
   }
 }"""
 
@@ -158,10 +203,31 @@ class ShopifyClient:
         # A staged upload writes one fixed key on the storage bucket, so sending it again overwrites it.
         self.upload_session = http.session(idempotent_post=True, timeout=upload_timeout, **retrying)
         self.throttle = Throttle(sleep=sleep, max_retries=max_retries, max_wait=max_wait, min_available=min_available)
+        self.served_version = ""  # the X-Shopify-API-Version Shopify answered with
 
     @property
     def _secrets(self) -> list[str]:
         return [self.settings.access_token]
+
+    @property
+    def version(self) -> str:
+        """The API version whose schema answers: the one Shopify served once known, else the one asked for."""
+        return self.served_version or self.settings.api_version
+
+    def version_note(self) -> str:
+        """A sentence when Shopify served another API version than asked, else ""."""
+        if self.served_version and self.served_version != self.settings.api_version:
+            return (f"Shopify served Admin API {self.served_version}, not the {self.settings.api_version} asked for "
+                    "(set SHOPIFY_API_VERSION to a version it serves)")
+        return ""
+
+    def _note_version(self, response: requests.Response) -> None:
+        served = response.headers.get("X-Shopify-API-Version", "").strip()
+        if not served or served == self.served_version:
+            return
+        self.served_version = served
+        if served != self.settings.api_version:
+            log.warning("%s", self.version_note())
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None, *, retry_ambiguous: bool = True) -> dict[str, Any]:
         """Run one operation and return its ``data``; waits out throttles, raises clear errors otherwise."""
@@ -173,6 +239,7 @@ class ShopifyClient:
 
         def post() -> dict[str, Any]:
             response = send(session, "POST", self.endpoint, json=body, headers=headers, where=where, secrets=self._secrets)
+            self._note_version(response)
             if response.status_code in (401, 403):
                 raise PublishRejected(
                     f"Shopify refused the access token (HTTP {response.status_code}); check SHOPIFY_ACCESS_TOKEN "
@@ -288,10 +355,8 @@ class ShopifyPublisher:
             ours = [n["id"] for n in (found.get("media") or {}).get("nodes") or []
                     if n.get("mediaContentType") == "VIDEO" and MARKER_RE.search(n.get("alt") or "")]
             if ours:
-                result = client.graphql(PRODUCT_DELETE_MEDIA, {"productId": product_id, "mediaIds": ours}).get("productDeleteMedia") or {}
-                gone = {"MEDIA_DOES_NOT_EXIST", "PRODUCT_DOES_NOT_EXIST"}
-                _raise_user_errors([e for e in result.get("mediaUserErrors") or [] if e.get("code") not in gone],
-                                   "productDeleteMedia")
+                files_model = destination.options.get("attach") in (None, "files") and client.version >= FILES_MODEL_SINCE
+                _delete(client, product_id, ours, files_model=files_model)
             detail = f"deleted {len(ours)} productreel video(s) from {product_id}"
         taken = [record_taken_down(ledger, receipt, detail) for _, receipt in live]
         return take_down_summary(dest, product, taken, detail)
@@ -328,12 +393,75 @@ class _Run:
         self.key = clip.job_key
         self.slot = (clip.market, clip.kind, clip.format)
         self.marker = f"[productreel {clip.market}/{clip.kind}/{clip.format} {clip.job_key}]"
-        self.version = client.settings.api_version
+        self.filename = _safe_filename(f"productreel-{clip.product_handle}-{clip.market}-{clip_stem(clip)}-{clip.job_key}")
+        attach = options.get("attach")
+        # Decided once per publish, on the version that answers (known when an earlier call read the header).
+        self.files_model = attach == "files" or (attach is None and client.version >= FILES_MODEL_SINCE)
 
     # --- the steps --------------------------------------------------------
     def go(self) -> PublishReceipt:
         steps = self.ledger.publish_steps(self.key, self.dest)
         product_id = (steps.get("staged") or {}).get("product_id") or self.product_gid()
+        if self.files_model:
+            media_id, url = self.files_flow(product_id, steps)
+        else:
+            media_id, url = self.media_flow(product_id, steps)
+        replaced = self.replace_older(product_id, media_id, steps)
+        notes = [f"product {product_id}"]
+        if replaced:
+            notes.append(f"replaced {', '.join(replaced)}")
+        if self.client.version_note():
+            notes.append(self.client.version_note())
+        receipt = PublishReceipt(
+            destination=self.dest, job_key=self.key, status="replaced" if replaced else "published",
+            remote_id=media_id, url=url, detail="; ".join(notes), published_at=now(),
+        )
+        self.ledger.record_receipt(receipt)
+        return receipt
+
+    def files_flow(self, product_id: str, steps: dict[str, dict[str, Any]]) -> tuple[str, str]:
+        """Staged upload -> fileCreate -> READY -> fileUpdate referencesToAdd; returns the file id and its URL."""
+        file_id = (steps.get("created") or {}).get("file_id", "")
+        if file_id:
+            node = self.media_node(file_id)
+            status = (node or {}).get("fileStatus") or (node or {}).get("status")
+            if node is None or status == "FAILED":
+                # Deleted by hand, or failed in a run that died before its clean-up: start over.
+                if node is not None:
+                    self.delete_media(product_id, [file_id])
+                steps, file_id = {}, ""
+        if not file_id:
+            mine = self.our_files()
+            failed = [f["id"] for f in mine if f.get("fileStatus") == "FAILED"]
+            if failed:
+                self.delete_media(product_id, failed)
+            usable = [f["id"] for f in mine if f.get("fileStatus") != "FAILED"]
+            if usable:
+                # A previous attempt created it and died before the ledger heard: adopt it, don't create another.
+                file_id = usable[0]
+                log.info("found %s already created for %s; reusing it", file_id, self.key)
+            else:
+                file_id = self.upload_and_create(product_id, steps)
+            self.ledger.record_step(self.key, self.dest, "created", {"file_id": file_id, "product_id": product_id})
+        ready = steps.get("ready")
+        if not ready or ready.get("media_id") != file_id:
+            node = self.wait_ready(file_id, product_id)
+            ready = {"media_id": file_id, "url": _best_source(node)}
+            self.ledger.record_step(self.key, self.dest, "ready", ready)
+        # Looked up even when the ledger says attached: a reference removed by hand is added back, not assumed.
+        if file_id not in {m.id for m in self.product_media(product_id)}:
+            try:
+                self.reference(file_id, product_id)
+            except PublishRejected:
+                # The product cannot take it (media limit, suspended): an unattached file would only use up the plan.
+                self.delete_media(product_id, [file_id])
+                raise
+        if (steps.get("attached") or {}).get("media_id") != file_id:
+            self.ledger.record_step(self.key, self.dest, "attached", {"media_id": file_id, "product_id": product_id})
+        return file_id, ready.get("url", "")
+
+    def media_flow(self, product_id: str, steps: dict[str, dict[str, Any]]) -> tuple[str, str]:
+        """Staged upload -> productUpdate(media:) / productCreateMedia -> READY; for versions before the files model."""
         media = None
         attached = steps.get("attached")
         if attached:
@@ -362,18 +490,10 @@ class _Run:
             node = self.wait_ready(media_id, product_id)
             ready = {"media_id": media_id, "url": _best_source(node)}
             self.ledger.record_step(self.key, self.dest, "ready", ready)
-        replaced = self.replace_older(product_id, media_id, steps)
-        receipt = PublishReceipt(
-            destination=self.dest, job_key=self.key, status="replaced" if replaced else "published",
-            remote_id=media_id, url=ready.get("url", ""),
-            detail=f"product {product_id}" + (f"; replaced {', '.join(replaced)}" if replaced else ""),
-            published_at=now(),
-        )
-        self.ledger.record_receipt(receipt)
-        return receipt
+        return media_id, ready.get("url", "")
 
-    def upload_and_attach(self, product_id: str, steps: dict[str, dict[str, Any]]) -> str:
-        """Stage, upload and attach, skipping what the ledger says is done; returns the media id."""
+    def upload(self, product_id: str, steps: dict[str, dict[str, Any]]) -> str:
+        """Stage and upload the clip, skipping what the ledger says is done; returns the staged resourceUrl."""
         path = Path(self.clip.video)
         size = path.stat().st_size
         staged = steps.get("staged")
@@ -390,12 +510,52 @@ class _Run:
                 staged = self.stage(path, size, product_id)
                 self.client.upload_staged(staged["target"], path)
             self.ledger.record_step(self.key, self.dest, "uploaded", {"resource_url": staged["resource_url"]})
-        return self.attach(product_id, staged["resource_url"])
+        return staged["resource_url"]
+
+    def upload_and_create(self, product_id: str, steps: dict[str, dict[str, Any]]) -> str:
+        """Stage, upload and fileCreate; returns the new file's id (on an ambiguous failure, look before trying again)."""
+        resource_url = self.upload(product_id, steps)
+        files = [{"originalSource": resource_url, "contentType": "VIDEO", "filename": f"{self.filename}.mp4",
+                  "alt": self.alt_text()}]
+        try:
+            data = self.client.graphql(FILE_CREATE, {"files": files}, retry_ambiguous=False)
+        except TransientError:
+            # A timeout or 5xx may hide a file that was created: only the marker on the store can tell.
+            found = [f["id"] for f in self.our_files() if f.get("fileStatus") != "FAILED"]
+            if found:
+                return found[0]
+            raise
+        result = data.get("fileCreate") or {}
+        _raise_user_errors(result.get("userErrors"), "fileCreate")
+        created = [f for f in result.get("files") or [] if f.get("id")]
+        if not created:
+            raise PublishRejected("fileCreate succeeded but returned no file", where="shopify fileCreate")
+        return created[0]["id"]
+
+    def reference(self, file_id: str, product_id: str) -> None:
+        """fileUpdate referencesToAdd: show the READY file in the product's media (adding it twice changes nothing)."""
+        data = self.client.graphql(FILE_UPDATE, {"files": [{"id": file_id, "referencesToAdd": [product_id]}]})
+        _raise_user_errors((data.get("fileUpdate") or {}).get("userErrors"), "fileUpdate")
+
+    def our_files(self) -> list[dict[str, Any]]:
+        """This job key's productreel video files anywhere in the store (attached or not), found by name and marker."""
+        data = self.client.graphql(FILES_BY_NAME, {"query": f"media_type:VIDEO filename:{self.filename}*"})
+        nodes = ((data.get("files") or {}).get("nodes")) or []
+        out = []
+        for node in nodes:
+            found = MARKER_RE.search(node.get("alt") or "")
+            if found and found.group("job_key") == self.key:
+                out.append(node)
+        return out
+
+    def upload_and_attach(self, product_id: str, steps: dict[str, dict[str, Any]]) -> str:
+        """Stage, upload and attach (the media model), skipping what the ledger says is done; returns the media id."""
+        return self.attach(product_id, self.upload(product_id, steps))
 
     def stage(self, path: Path, size: int, product_id: str) -> dict[str, Any]:
         """stagedUploadsCreate for one VIDEO with its exact byte count."""
         data = self.client.graphql(STAGED_UPLOADS, {"input": [{
-            "filename": f"productreel-{self.clip.product_handle}-{self.clip.market}-{clip_stem(self.clip)}-{self.key}.mp4",
+            "filename": f"{self.filename}.mp4",
             "mimeType": "video/mp4", "fileSize": str(size), "resource": "VIDEO", "httpMethod": "POST",
         }]})
         result = data.get("stagedUploadsCreate") or {}
@@ -413,7 +573,7 @@ class _Run:
         """Attach the uploaded video to the product; on an ambiguous failure, look before trying again."""
         media_input = [{"originalSource": resource_url, "mediaContentType": "VIDEO", "alt": self.alt_text()}]
         use_update = self.options.get("attach") == "productUpdate" or (
-            self.options.get("attach") != "productCreateMedia" and self.version >= PRODUCT_UPDATE_MEDIA_SINCE)
+            self.options.get("attach") != "productCreateMedia" and self.client.version >= PRODUCT_UPDATE_MEDIA_SINCE)
         try:
             if use_update:
                 data = self.client.graphql(PRODUCT_UPDATE, {"product": {"id": product_id}, "media": media_input},
@@ -451,11 +611,12 @@ class _Run:
             if node is None:
                 raise TransientError(f"video {media_id} vanished while processing; rerun to upload again",
                                      where="shopify processing")
-            status = node.get("status") or status
+            # A file's fileStatus on the files model; a product media's status otherwise (the same values).
+            status = (node.get("fileStatus") if self.files_model else None) or node.get("status") or status
             if status == "READY":
                 return node
             if status == "FAILED":
-                errors = node.get("mediaErrors") or []
+                errors = node.get("fileErrors") or node.get("mediaErrors") or []
                 why = "; ".join(f"{e.get('code')}: {e.get('details') or e.get('message')}" for e in errors) or "no reason given"
                 # Ours and useless: delete it so the store never shows a broken productreel video.
                 self.delete_media(product_id, [media_id])
@@ -515,11 +676,8 @@ class _Run:
         return self.client.graphql(MEDIA_NODE, {"id": media_id}).get("node")
 
     def delete_media(self, product_id: str, media_ids: list[str]) -> None:
-        """Delete productreel media from the product; already-gone media counts as deleted."""
-        data = self.client.graphql(PRODUCT_DELETE_MEDIA, {"productId": product_id, "mediaIds": media_ids})
-        result = data.get("productDeleteMedia") or {}
-        errors = [e for e in result.get("mediaUserErrors") or [] if e.get("code") != "MEDIA_DOES_NOT_EXIST"]
-        _raise_user_errors(errors, "productDeleteMedia")
+        """Delete productreel media (callers pass only marked ones); already-gone media counts as deleted."""
+        _delete(self.client, product_id, media_ids, files_model=self.files_model)
 
     def alt_text(self) -> str:
         """Alt text a shopper's screen reader can use, ending with the productreel marker."""
@@ -527,6 +685,23 @@ class _Run:
         text = f"{self.product.title} {label}"
         room = ALT_MAX - len(self.marker) - 1
         return f"{text[:room]} {self.marker}"
+
+
+def _delete(client: ShopifyClient, product_id: str, media_ids: list[str], *, files_model: bool) -> None:
+    """fileDelete (the file and every reference to it) on the files model, productDeleteMedia before it."""
+    if files_model:
+        result = client.graphql(FILE_DELETE, {"fileIds": media_ids}).get("fileDelete") or {}
+        errors = [e for e in result.get("userErrors") or [] if e.get("code") != "FILE_DOES_NOT_EXIST"]
+        _raise_user_errors(errors, "fileDelete")
+        return
+    result = client.graphql(PRODUCT_DELETE_MEDIA, {"productId": product_id, "mediaIds": media_ids}).get("productDeleteMedia") or {}
+    errors = [e for e in result.get("mediaUserErrors") or [] if e.get("code") not in {"MEDIA_DOES_NOT_EXIST", "PRODUCT_DOES_NOT_EXIST"}]
+    _raise_user_errors(errors, "productDeleteMedia")
+
+
+def _safe_filename(stem: str) -> str:
+    """A file name Shopify accepts and a ``filename:`` search can match: letters, digits, dot, dash, underscore."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-")[:200]
 
 
 def _best_source(node: dict[str, Any]) -> str:
@@ -545,7 +720,11 @@ def _raise_user_errors(errors: list[dict[str, Any]] | None, mutation: str) -> No
         code = e.get("code")
         parts.append(" ".join(x for x in (code, f"({field})" if field else "", e.get("message", "")) if x))
     message = "; ".join(parts)  # the error's where names the mutation
-    if "VIDEO_THROTTLE_EXCEEDED" in {e.get("code") for e in errors}:
+    codes = {e.get("code") for e in errors}
+    if codes & PLAN_LIMIT_CODES:
+        # A plan cap, not a throttle: only the merchant can free room, so this is one clear line, never a retry.
+        raise PublishRejected(f"{sorted(codes & PLAN_LIMIT_CODES)[0]}: {PLAN_LIMIT_HINT}", where=f"shopify {mutation}")
+    if "VIDEO_THROTTLE_EXCEEDED" in codes:
         # A weekly cap (1,000 app-made videos per store): retrying within the hour cannot help.
         message += " (the store's weekly limit of app-created videos is reached; publish again next week)"
     raise PublishRejected(message, where=f"shopify {mutation}")

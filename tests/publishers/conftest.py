@@ -98,7 +98,7 @@ def shop(http_server) -> FakeShopify:
 @pytest.fixture
 def shop_env(shop) -> dict[str, str]:
     """SHOPIFY_* settings pointing at the fake store."""
-    return {"SHOPIFY_STORE_URL": shop.store_url, "SHOPIFY_ACCESS_TOKEN": SHOP_TOKEN, "SHOPIFY_API_VERSION": "2025-01"}
+    return {"SHOPIFY_STORE_URL": shop.store_url, "SHOPIFY_ACCESS_TOKEN": SHOP_TOKEN, "SHOPIFY_API_VERSION": "2026-10"}
 
 
 @pytest.fixture

@@ -39,14 +39,26 @@ def parse_multipart(request: Request) -> list[tuple[str, bytes]]:
 
 
 class FakeShopify:
-    """Products with media, staged targets on a local bucket route, media that process over polls, faults on demand."""
+    """Products with media, staged targets on a local bucket route, media that process over polls, faults on demand.
 
-    versions = {"2024-04", "2024-07", "2024-10", "2025-01", "2025-04"}
+    Files model (2024-07+): fileCreate makes a file in the store's Files (not on any product), its
+    fileStatus moves UPLOADED -> PROCESSING -> READY|FAILED over polls, fileUpdate referencesToAdd
+    (READY files only, else NON_READY_STATE) puts it in the product's media, fileDelete removes it
+    everywhere. ``video_limit`` is the plan cap on hosted videos (NON_IMAGE_MEDIA_PER_SHOP_LIMIT_EXCEEDED).
+    A version older than every served one falls forward to the oldest served (HTTP 200, no error);
+    every answer names the version served in X-Shopify-API-Version.
+    """
+
+    versions = {"2024-04", "2024-07", "2024-10", "2025-01", "2025-04", "2025-07", "2025-10", "2026-01", "2026-04",
+                "2026-07", "2026-10"}
 
     def __init__(self, server: HTTPServer) -> None:
         self.server = server
         self.lock = _threading.Lock()
         self.products: dict[str, dict] = {}
+        self.files: dict[str, dict] = {}  # every file in the store (Content > Files), attached or not
+        self.video_limit = 1000  # the plan's cap on hosted videos (and 3D models)
+        self.served: list[str] = []  # the version each GraphQL answer was served with
         self.staged: dict[int, dict] = {}
         self.media_seq = 5000
         self.staged_seq = 0
@@ -70,7 +82,8 @@ class FakeShopify:
     @property
     def writes(self) -> list[str]:
         """The mutations received (every write call on the store)."""
-        return [op for op in self.ops if op in {"ProductUpdate", "ProductCreateMedia", "ProductDeleteMedia", "StagedUploadsCreate"}]
+        return [op for op in self.ops if op in {"ProductUpdate", "ProductCreateMedia", "ProductDeleteMedia", "StagedUploadsCreate",
+                                                 "FileCreate", "FileUpdate", "FileDelete"}]
 
     def add_product(self, gid: str, handle: str) -> dict:
         """A product with one merchant photo and one merchant video that productreel must never touch."""
@@ -79,18 +92,28 @@ class FakeShopify:
             {"id": "gid://shopify/Video/2", "alt": "merchant video", "mediaContentType": "VIDEO", "status": "READY", "polls": 0},
         ]}
         self.products[gid] = product
+        for node in product["media"]:
+            self.files[node["id"]] = node
         return product
 
     def ours(self, gid: str = "gid://shopify/Product/1001") -> list[dict]:
         """The product's productreel videos."""
         return [m for m in self.products[gid]["media"] if "[productreel " in (m.get("alt") or "")]
 
-    def add_video(self, alt: str, gid: str = "gid://shopify/Product/1001", status: str = "READY") -> str:
-        """Put a video straight on the product (an earlier productreel run, or the merchant)."""
+    def all_ours(self) -> list[dict]:
+        """Every productreel video file in the store, attached to a product or not (each counts against the plan)."""
+        return [f for f in self.files.values() if "[productreel " in (f.get("alt") or "")]
+
+    def add_video(self, alt: str, gid: str | None = "gid://shopify/Product/1001", status: str = "READY",
+                  filename: str | None = None) -> str:
+        """Put a video in the store's files, and on the product unless gid is None (an earlier run, or the merchant)."""
         self.media_seq += 1
         mid = f"gid://shopify/Video/{self.media_seq}"
-        self.products[gid]["media"].append({"id": mid, "alt": alt, "mediaContentType": "VIDEO", "status": status,
-                                            "polls": 0, "source": None})
+        node = {"id": mid, "alt": alt, "mediaContentType": "VIDEO", "status": status, "polls": 0, "source": None,
+                "filename": filename or f"video-{self.media_seq}.mp4"}
+        if gid is not None:
+            self.products[gid]["media"].append(node)
+        self.files[mid] = node
         return mid
 
     # --- GraphQL -----------------------------------------------------------
@@ -115,12 +138,27 @@ class FakeShopify:
         return None
 
     def graphql(self, request: Request) -> Response:
-        version = request.path.split("/")[3]
+        asked = request.path.split("/")[3]
+        version = self._serve(asked)
         if request.headers.get("X-Shopify-Access-Token") != SHOP_TOKEN:
             return Response(_json.dumps({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}),
                             status=401, content_type="application/json")
-        if version not in self.versions:
+        if version is None:
             return Response("Not Found", status=404)
+        reply = self._graphql(request, version)
+        reply.headers["X-Shopify-API-Version"] = version
+        self.served.append(version)
+        return reply
+
+    def _serve(self, asked: str) -> str | None:
+        """The version that answers: the one asked for, the oldest served for an older one, None (404) otherwise."""
+        if asked in self.versions:
+            return asked
+        if _re.fullmatch(r"\d{4}-\d{2}", asked) and asked < min(self.versions):
+            return min(self.versions)
+        return None
+
+    def _graphql(self, request: Request, version: str) -> Response:
         body = _json.loads(request.get_data())
         op = body.get("operationName") or ""
         variables = body.get("variables") or {}
@@ -138,6 +176,11 @@ class FakeShopify:
             self.ops.append(op)
             return self._reply({"productUpdate": {"product": None, "userErrors": [
                 {"field": ["media", "0"], "message": "Product has reached the maximum number of media (250)"}]}})
+        if fault == "media-limit" and op == "FileUpdate":
+            self.ops.append(op)
+            return self._reply({"fileUpdate": {"files": None, "userErrors": [
+                {"code": "PRODUCT_MEDIA_LIMIT_EXCEEDED", "field": ["files", "0", "referencesToAdd"],
+                 "message": "Product has reached the maximum number of media (250)"}]}})
         if fault == "media-limit" and op == "ProductCreateMedia":
             self.ops.append(op)
             return self._reply({"productCreateMedia": {"media": [], "mediaUserErrors": [
@@ -186,8 +229,9 @@ class FakeShopify:
             staged = self.staged.get(int(found.group(1))) if found else None
             self.media_seq += 1
             node = {"id": f"gid://shopify/Video/{self.media_seq}", "alt": m.get("alt", ""), "mediaContentType": "VIDEO",
-                    "status": "UPLOADED", "polls": 0, "source": staged and staged["bytes"]}
+                    "status": "UPLOADED", "polls": 0, "source": staged and staged["bytes"], "filename": f"video-{self.media_seq}.mp4"}
             self.products[gid]["media"].append(node)
+            self.files[node["id"]] = node
             created.append(node)
         return created, []
 
@@ -227,11 +271,84 @@ class FakeShopify:
         return self._reply({"products": {"nodes": nodes[:1]}})
 
     def op_MediaNode(self, v, version):
-        for product in self.products.values():
-            for node in product["media"]:
-                if node["id"] == v["id"]:
-                    return self._reply({"node": self._advance(node)})
-        return self._reply({"node": None})
+        node = self.files.get(v["id"])
+        return self._reply({"node": self._advance(node) if node is not None else None})
+
+    # --- the files model ------------------------------------------------------
+    def op_FileCreate(self, v, version):
+        files, errors = [], []
+        for i, item in enumerate(v["files"]):
+            found = _re.search(r"/staged/(\d+)\?external_video_id=", item.get("originalSource") or "")
+            staged = self.staged.get(int(found.group(1))) if found else None
+            if item.get("contentType") != "VIDEO" or staged is None:
+                # External URLs work for images only; a video needs a staged upload's resourceUrl.
+                errors.append({"code": "INVALID", "field": ["files", str(i), "originalSource"],
+                               "message": "Video and 3D model files require a staged upload URL"})
+                continue
+            videos = sum(1 for f in self.files.values() if f["mediaContentType"] == "VIDEO")
+            if videos >= self.video_limit:
+                errors.append({"code": "NON_IMAGE_MEDIA_PER_SHOP_LIMIT_EXCEEDED", "field": ["files", str(i)],
+                               "message": f"The shop has reached its limit of {self.video_limit} videos and 3D models"})
+                continue
+            name = item.get("filename") or f"{found.group(1)}.mp4"
+            if any(f.get("filename") == name for f in self.files.values()):  # duplicateResolutionMode APPEND_UUID
+                stem, dot, ext = name.rpartition(".")
+                name = f"{stem}_{self.media_seq:08x}-uuid.{ext}"
+            self.media_seq += 1
+            node = {"id": f"gid://shopify/Video/{self.media_seq}", "alt": item.get("alt", ""), "mediaContentType": "VIDEO",
+                    "status": "UPLOADED", "polls": 0, "source": staged["bytes"], "filename": name}
+            self.files[node["id"]] = node
+            files.append({"id": node["id"], "alt": node["alt"], "fileStatus": "UPLOADED"})
+        return self._reply({"fileCreate": {"files": files, "userErrors": errors}})
+
+    def op_Files(self, v, version):
+        terms = dict(t.split(":", 1) for t in v["query"].split() if ":" in t)
+        nodes = []
+        for f in self.files.values():
+            if terms.get("media_type") and f["mediaContentType"] != terms["media_type"]:
+                continue
+            want = terms.get("filename", "")
+            name = f.get("filename", "")
+            if want and not (name.startswith(want[:-1]) if want.endswith("*") else name == want):
+                continue
+            nodes.append({"id": f["id"], "alt": f["alt"], "fileStatus": f["status"], "filename": name})
+        return self._reply({"files": {"nodes": nodes[:50]}})
+
+    def op_FileUpdate(self, v, version):
+        if version < "2024-07":
+            return self._reply(errors=[{"message": "InputObject 'FileUpdateInput' doesn't accept argument 'referencesToAdd'",
+                                        "extensions": {"code": "argumentNotAccepted"}}])
+        files, errors = [], []
+        for i, item in enumerate(v["files"]):
+            node = self.files.get(item["id"])
+            if node is None:
+                errors.append({"code": "FILE_DOES_NOT_EXIST", "field": ["files", str(i), "id"], "message": "File does not exist"})
+                continue
+            if node["status"] != "READY":
+                errors.append({"code": "NON_READY_STATE", "field": ["files", str(i), "id"],
+                               "message": "Files must be in a ready state before they can be updated"})
+                continue
+            for gid in item.get("referencesToAdd") or []:
+                product = self.products.get(gid)
+                if product is None:
+                    errors.append({"code": "REFERENCE_TARGET_DOES_NOT_EXIST", "field": ["files", str(i), "referencesToAdd"],
+                                   "message": "The reference target does not exist"})
+                elif all(m["id"] != node["id"] for m in product["media"]):
+                    product["media"].append(node)
+            files.append({"id": node["id"], "fileStatus": node["status"]})
+        return self._reply({"fileUpdate": {"files": files, "userErrors": errors}})
+
+    def op_FileDelete(self, v, version):
+        deleted, errors = [], []
+        for fid in v["fileIds"]:
+            node = self.files.pop(fid, None)
+            if node is None:
+                errors.append({"code": "FILE_DOES_NOT_EXIST", "field": ["fileIds"], "message": f"File id {fid} does not exist"})
+                continue
+            for product in self.products.values():
+                product["media"] = [m for m in product["media"] if m["id"] != fid]
+            deleted.append(fid)
+        return self._reply({"fileDelete": {"deletedFileIds": deleted, "userErrors": errors}})
 
     def _advance(self, node):
         if node["status"] in {"UPLOADED", "PROCESSING"}:
@@ -245,8 +362,10 @@ class FakeShopify:
             else:
                 node["status"] = "PROCESSING"
         out = self._public(node)
+        out["fileStatus"] = node["status"]
         out["mediaErrors"] = ([{"code": node["error"], "details": "the video is too short", "message": "Processing failed"}]
                               if node["status"] == "FAILED" else [])
+        out["fileErrors"] = out["mediaErrors"]
         out["sources"] = ([{"url": f"https://cdn.example.com/videos/{node['id'].rsplit('/', 1)[1]}.mp4", "mimeType": "video/mp4",
                             "format": "mp4", "height": 112, "width": 64}] if node["status"] == "READY" else [])
         return out
@@ -260,6 +379,7 @@ class FakeShopify:
                 errors.append({"code": "MEDIA_DOES_NOT_EXIST", "field": ["mediaIds"], "message": f"Media id {mid} does not exist"})
             else:
                 product["media"].remove(node)
+                self.files.pop(mid, None)
                 deleted.append(mid)
         return self._reply({"productDeleteMedia": {"deletedMediaIds": deleted, "mediaUserErrors": errors}})
 

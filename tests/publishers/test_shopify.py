@@ -1,4 +1,4 @@
-"""The Shopify publisher against a strict local fake of the Admin GraphQL API and a staged upload bucket."""
+"""The Shopify publisher against a strict local fake of the Admin GraphQL API (files model) and a staged upload bucket."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from productreel.models import Destination, Product
 from publishers.shopify import ShopifyClient, ShopifyPublisher, ShopifySettings
 
 OLD_ALT = "Blue Mug video [productreel us/ad/9:16 k0]"
+K1_FILENAME = "productreel-mug-us-ad-9x16-k1.mp4"
 
 
 class FakeClock:
@@ -59,8 +60,13 @@ def test_publish_attaches_one_ready_video_and_leaves_merchant_media(publisher, s
     assert ours[0]["source"] == clip.video.read_bytes()
     assert receipt.url.startswith("https://cdn.example.com/videos/")
     assert {m["alt"] for m in shop.products["gid://shopify/Product/1001"]["media"]} >= {"merchant photo", "merchant video"}
-    assert set(ledger.publish_steps("k1", "shopify")) >= {"staged", "uploaded", "attached", "ready"}
+    assert set(ledger.publish_steps("k1", "shopify")) >= {"staged", "uploaded", "created", "ready", "attached"}
     assert ledger.receipt("k1", "shopify").remote_id == receipt.remote_id
+    # the files model: created, polled to READY, then attached; never the deprecated media mutations
+    assert shop.ops.index("FileCreate") < shop.ops.index("FileUpdate")
+    assert not {"ProductUpdate", "ProductCreateMedia"} & set(shop.ops)
+    assert [f["id"] for f in shop.all_ours()] == [receipt.remote_id]
+    assert set(shop.served) == {"2026-10"} and "served" not in receipt.detail
 
 
 def test_second_run_makes_no_call_at_all(publisher, shop, clip, product, ledger, tmp_path):
@@ -79,18 +85,19 @@ def test_newer_clip_replaces_older_productreel_video_only(publisher, shop, clip,
     ids = {m["id"] for m in shop.products["gid://shopify/Product/1001"]["media"]}
     assert old not in ids
     assert {other_slot, "gid://shopify/Video/2", "gid://shopify/MediaImage/1", receipt.remote_id} <= ids
-    # the delete came only after the new video was READY
-    assert shop.ops.index("ProductDeleteMedia") > max(i for i, op in enumerate(shop.ops) if op == "MediaNode")
+    # the delete came only after the new video was READY and attached
+    assert shop.ops.index("FileDelete") > max(i for i, op in enumerate(shop.ops) if op in {"MediaNode", "FileUpdate"})
+    assert old not in shop.files
 
 
 def test_both_throttle_styles_are_waited_out(publisher, shop, clip, product, ledger, tmp_path, clock):
-    shop.faults += [("StagedUploadsCreate", "429"), ("ProductUpdate", "throttled"), ("MediaNode", "throttled")]
+    shop.faults += [("StagedUploadsCreate", "429"), ("FileCreate", "throttled"), ("MediaNode", "throttled")]
     receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
     assert receipt.status == "published"
     assert 2.0 in clock.sleeps  # Retry-After
     assert pytest.approx(0.25) in clock.sleeps  # (requested 12 - available 2) / restore 50, plus a 0.05 s margin
     assert len(shop.ours()) == 1
-    assert shop.ops.count("ProductUpdate") == 1  # a throttled call was not carried out, and resent once
+    assert shop.ops.count("FileCreate") == 1  # a throttled call was not carried out, and resent once
 
 
 def test_502_on_reads_and_upload_is_retried(publisher, shop, clip, product, ledger, tmp_path):
@@ -101,12 +108,13 @@ def test_502_on_reads_and_upload_is_retried(publisher, shop, clip, product, ledg
 
 
 @pytest.mark.parametrize("fault", ["timeout", "502-after"])
-def test_ambiguous_attach_failure_finds_the_video_instead_of_attaching_twice(fault, publisher, shop, clip, product, ledger, tmp_path):
-    shop.faults.append(("ProductUpdate", fault))
+def test_ambiguous_file_create_failure_finds_the_file_instead_of_creating_twice(fault, publisher, shop, clip, product, ledger, tmp_path):
+    shop.faults.append(("FileCreate", fault))
     receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
     assert receipt.status == "published"
-    assert shop.ops.count("ProductUpdate") == 1
+    assert shop.ops.count("FileCreate") == 1
     assert len(shop.ours()) == 1 and shop.ours()[0]["id"] == receipt.remote_id
+    assert len(shop.all_ours()) == 1
 
 
 def test_processing_failure_is_a_clear_rejection_and_leaves_nothing(publisher, shop, clip, product, ledger, tmp_path):
@@ -114,7 +122,7 @@ def test_processing_failure_is_a_clear_rejection_and_leaves_nothing(publisher, s
     with pytest.raises(PublishRejected, match="VIDEO_MIN_DURATION_ERROR") as info:
         publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
     assert info.value.product == "mug" and info.value.market == "us"
-    assert shop.ours() == []
+    assert shop.all_ours() == []
     assert ledger.receipt("k1", "shopify") is None
 
 
@@ -125,15 +133,56 @@ def test_bounded_wait_then_rerun_resumes_without_uploading_again(publisher, shop
     shop.polls_to_ready = 0
     receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
     assert receipt.status == "published"
-    assert shop.uploads == 1 and shop.writes.count("ProductUpdate") == 1 and len(shop.ours()) == 1
+    assert shop.uploads == 1 and shop.writes.count("FileCreate") == 1 and len(shop.ours()) == 1
 
 
 def test_old_api_version_attaches_with_product_create_media(shop, shop_env, clock, clip, product, ledger, tmp_path):
-    env = shop_env | {"SHOPIFY_API_VERSION": "2024-07"}
+    env = shop_env | {"SHOPIFY_API_VERSION": "2024-04"}  # before fileUpdate could reference products
     pub = ShopifyPublisher(client_factory=lambda s: ShopifyClient(s, sleep=clock.sleep), sleep=clock.sleep, clock=clock, env=env)
     receipt = pub.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
     assert receipt.status == "published"
-    assert "ProductCreateMedia" in shop.ops and "ProductUpdate" not in shop.ops
+    assert "ProductCreateMedia" in shop.ops and not {"ProductUpdate", "FileCreate"} & set(shop.ops)
+
+
+def test_attach_option_keeps_product_update_media(publisher, shop, clip, product, ledger, tmp_path):
+    receipt = publisher.publish(clip, product, dest(attach="productUpdate"), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "published" and len(shop.ours()) == 1
+    assert "ProductUpdate" in shop.ops and "FileCreate" not in shop.ops
+
+
+def test_shopify_serving_another_version_is_said(shop, shop_env, clock, clip, product, ledger, tmp_path, caplog):
+    # 2025-01 is no longer served: Shopify answers with the oldest version it serves, HTTP 200, no error.
+    shop.versions = {"2025-10", "2026-01", "2026-04", "2026-07", "2026-10"}
+    pub = ShopifyPublisher(client_factory=lambda s: ShopifyClient(s, sleep=clock.sleep), sleep=clock.sleep, clock=clock,
+                           env=shop_env | {"SHOPIFY_API_VERSION": "2025-01"})
+    caplog.set_level(logging.WARNING, logger="publishers.shopify")
+    receipt = pub.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "published" and len(shop.all_ours()) == 1
+    assert set(shop.served) == {"2025-10"}
+    assert "Shopify served Admin API 2025-10, not the 2025-01 asked for" in receipt.detail
+    warnings = [r.getMessage() for r in caplog.records if r.name == "publishers.shopify"]
+    assert warnings == ["Shopify served Admin API 2025-10, not the 2025-01 asked for (set SHOPIFY_API_VERSION to a version it serves)"]
+
+
+def test_default_api_version_is_2026_10(shop_env):
+    env = {k: v for k, v in shop_env.items() if k != "SHOPIFY_API_VERSION"}
+    assert ShopifySettings.resolve(env=env).api_version == "2026-10"
+
+
+def test_plan_limit_is_one_clear_line_not_retried_and_the_next_run_publishes(publisher, shop, clip, product, ledger, tmp_path, clock):
+    shop.video_limit = 1  # the merchant's own video fills the plan
+    with pytest.raises(PublishRejected) as info:
+        publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    message = str(info.value)
+    assert message.startswith("shopify fileCreate, product mug, market us: NON_IMAGE_MEDIA_PER_SHOP_LIMIT_EXCEEDED: "
+                              "the store's plan limit on hosted videos and 3D models is reached")
+    assert "\n" not in message
+    assert shop.ops.count("FileCreate") == 1 and clock.sleeps == []  # no retry loop
+    assert shop.all_ours() == [] and ledger.receipt("k1", "shopify") is None
+    shop.video_limit = 1000  # the merchant freed room (or upgraded)
+    receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "published" and len(shop.all_ours()) == 1
+    assert shop.uploads == 1  # the staged upload of the refused run was reused
 
 
 def test_product_found_by_handle_when_id_is_not_shopify(publisher, shop, clip, ledger, tmp_path):
@@ -212,7 +261,8 @@ class CrashingLedger(Ledger):
         super().record_receipt(receipt)
 
 
-CRASH_POINTS = [(step, when) for step in ("staged", "uploaded", "attached", "ready", "replaced") for when in ("before", "after")]
+CRASH_POINTS = [(step, when) for step in ("staged", "uploaded", "created", "ready", "attached", "replaced")
+                for when in ("before", "after")]
 CRASH_POINTS.append(("receipt", "before"))
 
 
@@ -228,25 +278,46 @@ def test_crash_between_steps_then_rerun_ends_with_exactly_one_video(step, when, 
     ours = shop.ours()
     assert [m["id"] for m in ours] == [receipt.remote_id] and ours[0]["status"] == "READY"
     assert old not in {m["id"] for m in shop.products["gid://shopify/Product/1001"]["media"]}
-    assert shop.writes.count("ProductUpdate") == 1  # never attached twice
+    assert shop.writes.count("FileCreate") == 1  # never created twice
+    assert [f["id"] for f in shop.all_ours()] == [receipt.remote_id]  # no stray file in the store's Files either
     calls = len(shop.ops)
     assert publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path).status == "unchanged"
     assert len(shop.ops) == calls
 
 
 def test_failed_leftover_of_a_crashed_run_is_cleaned_and_redone(publisher, shop, clip, product, ledger, tmp_path):
-    shop.add_video("Blue Mug video [productreel us/ad/9:16 k1]", status="FAILED")
+    shop.add_video("Blue Mug video [productreel us/ad/9:16 k1]", gid=None, status="FAILED", filename=K1_FILENAME)
     receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
     assert receipt.status == "published"
     assert [m["status"] for m in shop.ours()] == ["READY"]
+    assert [f["id"] for f in shop.all_ours()] == [receipt.remote_id]
+
+
+def test_file_created_by_a_run_that_died_is_adopted_not_duplicated(publisher, shop, clip, product, ledger, tmp_path):
+    left = shop.add_video("Blue Mug video [productreel us/ad/9:16 k1]", gid=None, status="PROCESSING", filename=K1_FILENAME)
+    shop.files[left]["source"] = clip.video.read_bytes()  # its bytes arrived: it will process to READY
+    receipt = publisher.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+    assert receipt.remote_id == left and "FileCreate" not in shop.ops
+    assert [m["id"] for m in shop.ours()] == [left]
+
+
+def test_reference_removed_by_hand_is_added_back(publisher, shop, clip, product, tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    with pytest.raises(Crash):
+        publisher.publish(clip, product, dest(), ledger=CrashingLedger(url, "attached", "after"), out_dir=tmp_path)
+    media = shop.products["gid://shopify/Product/1001"]["media"]
+    shop.products["gid://shopify/Product/1001"]["media"] = [m for m in media if "[productreel" not in m["alt"]]
+    receipt = publisher.publish(clip, product, dest(), ledger=Ledger(url), out_dir=tmp_path)
+    assert receipt.status == "published" and [m["id"] for m in shop.ours()] == [receipt.remote_id]
+    assert shop.uploads == 1 and shop.writes.count("FileCreate") == 1
 
 
 def test_video_deleted_by_hand_after_attach_is_uploaded_again(publisher, shop, clip, product, tmp_path):
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     with pytest.raises(Crash):
         publisher.publish(clip, product, dest(), ledger=CrashingLedger(url, "attached", "after"), out_dir=tmp_path)
-    shop.products["gid://shopify/Product/1001"]["media"] = [m for m in shop.products["gid://shopify/Product/1001"]["media"]
-                                                            if "[productreel" not in m["alt"]]
+    for f in shop.all_ours():  # deleted in Content > Files: gone from the store and the product
+        shop.op_FileDelete({"fileIds": [f["id"]]}, "2026-10")
     receipt = publisher.publish(clip, product, dest(), ledger=Ledger(url), out_dir=tmp_path)
     assert receipt.status == "published" and len(shop.ours()) == 1 and shop.uploads == 2
 
@@ -272,7 +343,7 @@ def test_timeout_on_a_read_is_retried(publisher, shop, clip, product, ledger, tm
 
 
 def test_timeouts_that_never_end_become_a_transient_error(shop, shop_env, clock, clip, product, ledger, tmp_path):
-    shop.faults += [("ProductMedia", "timeout")] * 3
+    shop.faults += [("Files", "timeout")] * 3  # the first read of a publish
     pub = ShopifyPublisher(client_factory=lambda s: ShopifyClient(s, sleep=clock.sleep, timeout=0.3, max_retries=2),
                            sleep=clock.sleep, clock=clock, env=shop_env)
     with pytest.raises(TransientError, match="did not answer in time") as info:
@@ -295,18 +366,23 @@ def test_weekly_video_limit_is_a_clear_rejection():
                            "productUpdate")
 
 
-@pytest.mark.parametrize(("version", "expected"), [
-    ("2025-01", r"^shopify productUpdate, product mug, market us: \(media.0\) Product has reached the maximum number of media"),
-    ("2024-07", r"^shopify productCreateMedia, product mug, market us: PRODUCT_MEDIA_LIMIT_EXCEEDED \(media\) Product media"),
+@pytest.mark.parametrize(("version", "attach", "op", "expected"), [
+    ("2026-10", None, "FileUpdate",
+     r"^shopify fileUpdate, product mug, market us: PRODUCT_MEDIA_LIMIT_EXCEEDED \(files.0.referencesToAdd\) Product has reached"),
+    ("2025-01", "productUpdate", "ProductUpdate",
+     r"^shopify productUpdate, product mug, market us: \(media.0\) Product has reached the maximum number of media"),
+    ("2024-04", None, "ProductCreateMedia",
+     r"^shopify productCreateMedia, product mug, market us: PRODUCT_MEDIA_LIMIT_EXCEEDED \(media\) Product media"),
 ])
-def test_user_errors_become_one_clear_line(version, expected, shop, shop_env, clock, clip, product, ledger, tmp_path):
+def test_user_errors_become_one_clear_line(version, attach, op, expected, shop, shop_env, clock, clip, product, ledger, tmp_path):
     pub = ShopifyPublisher(client_factory=lambda s: ShopifyClient(s, sleep=clock.sleep), sleep=clock.sleep, clock=clock,
                            env=shop_env | {"SHOPIFY_API_VERSION": version})
-    shop.faults.append(("ProductUpdate" if version >= "2024-10" else "ProductCreateMedia", "media-limit"))
+    shop.faults.append((op, "media-limit"))
+    options = {"attach": attach} if attach else {}
     with pytest.raises(PublishRejected, match=expected) as info:
-        pub.publish(clip, product, dest(), ledger=ledger, out_dir=tmp_path)
+        pub.publish(clip, product, dest(**options), ledger=ledger, out_dir=tmp_path)
     assert "\n" not in str(info.value)
-    assert shop.ours() == []
+    assert shop.ours() == [] and shop.all_ours() == []  # a file the product refused is not left in Files
 
 
 def test_slot_kind_option_replaces_other_formats_of_the_kind(publisher, shop, clip, product, ledger, tmp_path):
