@@ -1,4 +1,4 @@
-"""Tiny random pipelines of each diffusion family (LTX-Video, Wan, LTX-2, HunyuanVideo-1.5, SANA-Video), for smoke tests without weights.
+"""Tiny random pipelines of each diffusion family (LTX-Video, Wan, LTX-2, HunyuanVideo-1.5, SkyReels-V2, SANA-Video), for smoke tests without weights.
 
 They are saved with ``save_pretrained`` like a real checkpoint, so they load through exactly the
 same code (model_index.json, subfolders, safetensors); only their size and their random weights
@@ -17,7 +17,7 @@ from pathlib import Path
 from clips.diffusion_card import CARD_FILE, tiny_card
 from productreel.errors import InputError
 
-FAMILIES = ("ltx", "wan", "ltx2", "hunyuanvideo15", "sana_video")
+FAMILIES = ("ltx", "wan", "ltx2", "hunyuanvideo15", "skyreels_v2", "sana_video")
 CARD = "productreel.json"
 
 # Words that prompt templates use, so the tiny tokenizer splits real prompts into real pieces.
@@ -327,10 +327,49 @@ def _sana_video_pipeline(seed: int):
     )
 
 
+def _skyreels_v2_pipeline(seed: int):
+    import torch
+    from diffusers import (
+        AutoencoderKLWan,
+        SkyReelsV2ImageToVideoPipeline,
+        SkyReelsV2Transformer3DModel,
+        UniPCMultistepScheduler,
+    )
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection, UMT5Config, UMT5EncoderModel
+
+    tokenizer = build_tokenizer()
+    torch.manual_seed(seed)
+    text_encoder = UMT5EncoderModel(_encoder_config(UMT5Config, len(tokenizer)))
+    torch.manual_seed(seed)
+    vae = AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+    )
+    torch.manual_seed(seed)
+    image_encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=4, projection_dim=4, num_hidden_layers=2, num_attention_heads=2, image_size=32,
+        intermediate_size=16, patch_size=1,
+    ))
+    torch.manual_seed(seed)
+    # 16 noise + 4 mask + 16 condition channels, and the photo's CLIP embedding in cross-attention.
+    transformer = SkyReelsV2Transformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32, image_dim=4,
+    )
+    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0)
+    # The pipeline only calls the processor on images: the image half of a CLIPProcessor is enough.
+    return SkyReelsV2ImageToVideoPipeline(
+        tokenizer=tokenizer, text_encoder=text_encoder, image_encoder=image_encoder,
+        image_processor=CLIPImageProcessor(crop_size=32, size=32), transformer=transformer, vae=vae,
+        scheduler=scheduler,
+    )
+
+
 _BUILDERS = {"ltx": _ltx_pipeline, "wan": _wan_pipeline, "ltx2": _ltx2_pipeline,
-             "hunyuanvideo15": _hunyuanvideo15_pipeline, "sana_video": _sana_video_pipeline}
+             "hunyuanvideo15": _hunyuanvideo15_pipeline, "skyreels_v2": _skyreels_v2_pipeline,
+             "sana_video": _sana_video_pipeline}
 # Guidance of each tiny card: LTX-2 without classifier-free guidance keeps a CPU step to one pass.
-_GUIDANCE = {"ltx": 3.0, "wan": 5.0, "ltx2": 1.0, "hunyuanvideo15": 6.0, "sana_video": 6.0}
+_GUIDANCE = {"ltx": 3.0, "wan": 5.0, "ltx2": 1.0, "hunyuanvideo15": 6.0, "skyreels_v2": 5.0, "sana_video": 6.0}
 
 
 def build_tiny_pipeline(directory: Path, family: str = "ltx", seed: int = 0) -> Path:

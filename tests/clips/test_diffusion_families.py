@@ -1,4 +1,4 @@
-"""The family table (clips/diffusion_families.yaml) against diffusers, and the LTX-2, HunyuanVideo-1.5 and SANA-Video families on CPU."""
+"""The family table (clips/diffusion_families.yaml) against diffusers, and the LTX-2, HunyuanVideo-1.5, SkyReels-V2 and SANA-Video families on CPU."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from productreel.models import Shot
 from productreel.settings import Settings
 
 FAST = DiffusionSettings(fidelity_threshold=0.0)
-NEW = ["ltx2", "hunyuanvideo15", "sana_video"]
+NEW = ["ltx2", "hunyuanvideo15", "skyreels_v2", "sana_video"]
 
 
 def test_every_pipeline_class_and_family_is_in_diffusers():
@@ -77,6 +77,7 @@ def photo(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("family,pipeline", [("ltx2", "LTX2ImageToVideoPipeline"),
                                              ("hunyuanvideo15", "HunyuanVideo15ImageToVideoPipeline"),
+                                             ("skyreels_v2", "SkyReelsV2ImageToVideoPipeline"),
                                              ("sana_video", "SanaImageToVideoPipeline")])
 def test_tiny_pipeline_loads_through_the_real_code_with_its_family_cache(new_models, family, pipeline):
     settings = Settings(model=str(new_models[family]))
