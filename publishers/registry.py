@@ -18,6 +18,7 @@ from publishers.folder import FolderPublisher
 from publishers.merchant_center import MerchantCenterPublisher
 from publishers.shopify import ShopifyPublisher
 from publishers.woocommerce import WooCommercePublisher
+from publishers.youtube import YouTubePublisher
 
 # The registry third-party publishers would join too: destination name -> publisher class.
 PUBLISHERS: dict[str, type] = {
@@ -25,6 +26,7 @@ PUBLISHERS: dict[str, type] = {
     "shopify": ShopifyPublisher,
     "woocommerce": WooCommercePublisher,
     "merchant-center": MerchantCenterPublisher,
+    "youtube": YouTubePublisher,
 }
 
 

@@ -117,3 +117,22 @@ def woo_env(woo) -> dict[str, str]:
     from .publisher_fakes import WP_APP_PASSWORD, WP_USER
 
     return {"WOOCOMMERCE_URL": woo.site_url, "WOOCOMMERCE_USERNAME": WP_USER, "WOOCOMMERCE_APP_PASSWORD": WP_APP_PASSWORD}
+
+
+@pytest.fixture
+def yt(http_server):
+    """The fake Google token endpoint and YouTube resumable upload API."""
+    from .publisher_fakes import FakeYouTube
+
+    http_server.clear()
+    yield FakeYouTube(http_server)
+    http_server.clear()
+
+
+@pytest.fixture
+def yt_env(yt) -> dict[str, str]:
+    """YOUTUBE_* settings pointing at the fake."""
+    from .publisher_fakes import YT_CLIENT_ID, YT_CLIENT_SECRET, YT_REFRESH_TOKEN
+
+    return {"YOUTUBE_CLIENT_ID": YT_CLIENT_ID, "YOUTUBE_CLIENT_SECRET": YT_CLIENT_SECRET,
+            "YOUTUBE_REFRESH_TOKEN": YT_REFRESH_TOKEN, "YOUTUBE_TOKEN_URL": yt.token_url, "YOUTUBE_API_BASE": yt.base_url}

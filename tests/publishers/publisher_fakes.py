@@ -600,3 +600,138 @@ class FakeWoo:
                     self.meta_seq += 1
                     product["meta_data"].append({"id": self.meta_seq, "key": meta["key"], "value": meta["value"]})
         return self._json(product)
+
+
+# --- Google OAuth + YouTube Data API v3 resumable uploads -------------------------------------------
+
+YT_CLIENT_ID = "1234-test.apps.googleusercontent.com"
+YT_CLIENT_SECRET = "GOCSPX-test_client_secret_789"
+YT_REFRESH_TOKEN = "1//test_refresh_token_abc"
+YT_ACCESS_TOKEN = "ya29.test_access_token_xyz"
+
+
+class FakeYouTube:
+    """The token endpoint and videos.insert's resumable upload, as developers.google.com documents them.
+
+    A video exists only once its last byte arrived. Faults: ``quota`` (403 quotaExceeded on the next
+    session start), ``cut`` (the next data PUT keeps only the first half of its bytes, then answers 503,
+    as a dropped connection would leave it), ``expire`` (every open session is forgotten: 404).
+    """
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.server = server
+        self.lock = _threading.Lock()
+        self.sessions: dict[str, dict] = {}
+        self.videos: dict[str, dict] = {}
+        self.faults: list[str] = []
+        self.requests: list[tuple[str, str]] = []  # (what, Content-Range or "")
+        self.seq = 0
+        server.expect_request("/token", method="POST").respond_with_handler(self.token)
+        server.expect_request("/upload/youtube/v3/videos", method="POST").respond_with_handler(self.start)
+        server.expect_request("/upload/youtube/v3/videos", method="PUT").respond_with_handler(self.put)
+
+    @property
+    def base_url(self) -> str:
+        """Stands in for https://www.googleapis.com."""
+        return self.server.url_for("/").rstrip("/")
+
+    @property
+    def token_url(self) -> str:
+        """Stands in for https://oauth2.googleapis.com/token."""
+        return self.server.url_for("/token")
+
+    def _fault(self, name: str) -> bool:
+        with self.lock:
+            if name in self.faults:
+                self.faults.remove(name)
+                return True
+        return False
+
+    @staticmethod
+    def _error(status: int, reason: str, message: str, domain: str = "youtube.video") -> Response:
+        return Response(_json.dumps({"error": {"code": status, "message": message,
+                                               "errors": [{"message": message, "domain": domain, "reason": reason}]}}),
+                        status=status, content_type="application/json")
+
+    def token(self, request: Request) -> Response:
+        self.requests.append(("token", ""))
+        form = request.form
+        if (form.get("grant_type") != "refresh_token" or form.get("client_id") != YT_CLIENT_ID
+                or form.get("client_secret") != YT_CLIENT_SECRET):
+            return Response(_json.dumps({"error": "invalid_client", "error_description": "The OAuth client was not found."}),
+                            status=401, content_type="application/json")
+        if form.get("refresh_token") != YT_REFRESH_TOKEN:
+            return Response(_json.dumps({"error": "invalid_grant", "error_description": "Token has been expired or revoked."}),
+                            status=400, content_type="application/json")
+        return Response(_json.dumps({"access_token": YT_ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer",
+                                     "scope": "https://www.googleapis.com/auth/youtube.upload"}), content_type="application/json")
+
+    def _authorized(self, request: Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {YT_ACCESS_TOKEN}"
+
+    def start(self, request: Request) -> Response:
+        self.requests.append(("start", ""))
+        if not self._authorized(request):
+            return self._error(401, "authError", "Invalid Credentials", "global")
+        if request.args.get("uploadType") != "resumable" or set(request.args.get("part", "").split(",")) != {"snippet", "status"}:
+            return self._error(400, "invalidParameter", "uploadType=resumable and part=snippet,status expected", "global")
+        if self._fault("quota"):
+            return self._error(403, "quotaExceeded", "The request cannot be completed because you have exceeded your "
+                                                     '<a href="/youtube/v3/getting-started#quota">quota</a>.', "youtube.quota")
+        size = request.headers.get("X-Upload-Content-Length", "")
+        if not size.isdigit() or request.headers.get("X-Upload-Content-Type") != "video/mp4":
+            return self._error(400, "invalidParameter", "X-Upload-Content-Length and X-Upload-Content-Type are required")
+        if not request.headers.get("Content-Type", "").startswith("application/json"):
+            return self._error(400, "parseError", "the video resource must be JSON", "global")
+        resource = _json.loads(request.get_data() or b"{}")
+        snippet, status = resource.get("snippet") or {}, resource.get("status") or {}
+        if not snippet.get("title") or len(snippet["title"]) > 100 or "<" in snippet["title"]:
+            return self._error(400, "invalidTitle", "The request metadata specifies an invalid video title.")
+        if len(snippet.get("description", "").encode()) > 5000:
+            return self._error(400, "invalidDescription", "The request metadata specifies an invalid video description.")
+        if status.get("privacyStatus") not in {"public", "unlisted", "private"}:
+            return self._error(400, "invalidVideoMetadata", "privacyStatus is invalid")
+        with self.lock:
+            self.seq += 1
+            upload_id = f"AUjUPl{self.seq:06d}xyz"
+            self.sessions[upload_id] = {"size": int(size), "bytes": b"", "resource": resource, "video": None}
+        location = self.server.url_for(f"/upload/youtube/v3/videos?uploadType=resumable&upload_id={upload_id}")
+        return Response("", status=200, headers={"Location": location})
+
+    def put(self, request: Request) -> Response:
+        upload_id = request.args.get("upload_id", "")
+        content_range = request.headers.get("Content-Range", "")
+        self.requests.append(("put", content_range))
+        if not self._authorized(request):
+            return self._error(401, "authError", "Invalid Credentials", "global")
+        if self._fault("expire"):
+            self.sessions.clear()
+        session = self.sessions.get(upload_id)
+        if session is None:
+            return Response("Not Found", status=404)
+        total = session["size"]
+        if session["video"] is not None:  # finished: any PUT, a status query included, answers with the video
+            return Response(_json.dumps(self.videos[session["video"]]["resource"]), status=200, content_type="application/json")
+        data = request.get_data()
+        if content_range == f"bytes */{total}" and not data:
+            received = len(session["bytes"])
+            headers = {"Range": f"bytes=0-{received - 1}"} if received else {}
+            return Response("", status=308, headers=headers)
+        found = _re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", content_range)
+        if not found or int(found.group(3)) != total or int(found.group(1)) != len(session["bytes"]) \
+                or int(found.group(2)) - int(found.group(1)) + 1 != len(data):
+            return self._error(400, "badContent", f"Content-Range {content_range!r} does not continue the upload "
+                                                  f"({len(session['bytes'])} of {total} bytes received)", "global")
+        if self._fault("cut"):
+            session["bytes"] += data[: len(data) // 2]
+            return Response("Service Unavailable", status=503)
+        session["bytes"] += data
+        if len(session["bytes"]) < total:
+            return Response("", status=308, headers={"Range": f"bytes=0-{len(session['bytes']) - 1}"})
+        with self.lock:
+            video_id = f"vid{len(self.videos) + 1:08d}"
+            resource = dict(session["resource"], kind="youtube#video", id=video_id)
+            resource["status"] = dict(resource.get("status") or {}, uploadStatus="uploaded")
+            self.videos[video_id] = {"resource": resource, "bytes": session["bytes"]}
+            session["video"] = video_id
+        return Response(_json.dumps(resource), status=201, content_type="application/json")
