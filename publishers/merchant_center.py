@@ -1,9 +1,15 @@
 """The Merchant Center publisher: a supplemental feed (TSV) of ``id`` and ``video_link`` per market.
 
 Merchant Center fetches videos from public URLs, so this destination publishes no bytes: it finds
-the clip's public URL (the receipt of the same job key at shopify / woocommerce / folder, or
+the clip's public URL (the receipt of the same job key at youtube / shopify / woocommerce / folder, or
 ``options["base_url"]`` in front of the folder layout) and writes one row per item id. Clips with
 no public URL yet are "skipped", and join the feed on a later publish.
+
+Before a row is written the clip and its URL are checked against the ``video_link`` rules
+(``video_link_problems``): 6-240 s, at most 500 MB, 9:16, 16:9 or 1:1, at least 720p, at most 10
+links per item, and a stable public URL (a YouTube video URL or a direct video file, ASCII, at most
+2,000 characters, no expiring signature). A clip that breaks one is "skipped" with one line per
+broken rule in the receipt, and nothing is recorded, so a compliant render joins the feed later.
 
 Files: ``<out>/published/merchant-center/<market>/videos.tsv`` (the feed to register in Merchant
 Center as a supplemental data source) beside ``videos.json`` (the rows it is built from).
@@ -16,11 +22,12 @@ import fcntl
 import io
 import ipaddress
 import json
+import re
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from productreel import atomic
 from productreel.errors import TransientError
@@ -29,9 +36,22 @@ from productreel.models import Destination, Product, PublishReceipt, RenderedCli
 
 from publishers.base import DONE_STATUSES, already_published, clip_stem, live_clips, now, record_taken_down, take_down_summary
 
-# Where a public URL for the same job key may already be recorded, best first.
-URL_SOURCES = ("shopify", "woocommerce", "folder")
+# Where a public URL for the same job key may already be recorded, best first (YouTube is where
+# Google's own product-video tools send videos).
+URL_SOURCES = ("youtube", "shopify", "woocommerce", "folder")
 MAX_VIDEO_LINKS = 10
+MIN_DURATION_S, MAX_DURATION_S = 6.0, 240.0
+MAX_SIZE_BYTES = 500 * 1000 * 1000  # 500 MB, read as decimal megabytes: the stricter reading
+ASPECTS = {"9:16": 9 / 16, "16:9": 16 / 9, "1:1": 1.0}
+MIN_SHORT_SIDE = 720
+MAX_URL_CHARS = 2000
+# Merchant Center's supported file formats (.MPG, .MP4, .WMV, .AVI, .MOV, .FLV, .MPEG-1, .MPEGPS).
+VIDEO_EXTENSIONS = (".mp4", ".mpg", ".mpeg", ".mov", ".wmv", ".avi", ".flv")
+YOUTUBE_URL = re.compile(
+    r"^https?://(?:(?:www\.|m\.)?youtube\.com/(?:watch\?(?:[^#]*&)?v=|shorts/|embed/)|youtu\.be/)[A-Za-z0-9_-]{6,}")
+# Query parameters of signed, expiring URLs (S3, GCS, CDNs): such a link stops working, so it is not stable.
+EXPIRING_PARAMS = {"x-amz-signature", "x-amz-expires", "x-goog-signature", "x-goog-expires", "expires", "signature",
+                   "googleaccessid", "sig", "se", "token", "policy", "key-pair-id"}
 _LOCK = threading.Lock()
 
 
@@ -63,6 +83,10 @@ class MerchantCenterPublisher:
         slot = f"{clip.product_handle}/{clip.kind}/{clip.format}"
         with _feed_lock(feed_dir):
             rows = _read_rows(feed_dir)
+            problems = video_link_problems(clip, url, links_per_item(rows, ids, except_slot=slot))
+            if problems:
+                return PublishReceipt(destination=dest, job_key=clip.job_key, status="skipped", url=url,
+                                      detail="not added to the feed (video_link rules): " + "; ".join(problems))
             previous = rows.get(slot)
             rows[slot] = {"job_key": clip.job_key, "ids": ids, "url": url}
             write_feed(rows, feed_dir / "videos.tsv")
@@ -111,6 +135,86 @@ def public_video_url(clip: RenderedClip, ledger: Ledger, options: dict[str, Any]
         if is_public_url(url):
             return url
     return ""
+
+
+def video_link_problems(clip: RenderedClip, url: str, links: dict[str, set[str]] | None = None) -> list[str]:
+    """One line per Merchant Center ``video_link`` rule the clip or its URL breaks; [] when it may be written.
+
+    ``links`` maps each of the product's item ids to the video links other rows already give it.
+    """
+    problems = []
+    duration, width, height = _measure(clip)
+    if duration is None:
+        problems.append("duration unknown (no clip metadata and the file cannot be read)")
+    elif not MIN_DURATION_S <= duration <= MAX_DURATION_S:
+        problems.append(f"duration {duration:g} s is outside {MIN_DURATION_S:g}-{MAX_DURATION_S:g} s")
+    try:
+        size = Path(clip.video).stat().st_size
+    except OSError:
+        size = None
+    if size is not None and size > MAX_SIZE_BYTES:
+        problems.append(f"file is {size / 1e6:.0f} MB, over {MAX_SIZE_BYTES / 1e6:.0f} MB")
+    if width and height:
+        if not any(abs(width / height - ratio) <= ratio * 0.01 for ratio in ASPECTS.values()):
+            problems.append(f"aspect ratio {width}x{height} is not {', '.join(ASPECTS)}")
+        if min(width, height) < MIN_SHORT_SIDE:
+            problems.append(f"resolution {width}x{height} is under {MIN_SHORT_SIDE}p")
+    else:
+        problems.append("frame size unknown (no clip metadata and the file cannot be read)")
+    full = sorted(item for item, urls in (links or {}).items() if url not in urls and len(urls) >= MAX_VIDEO_LINKS)
+    if full:
+        problems.append(f"item {', '.join(full)} already has {MAX_VIDEO_LINKS} video links")
+    why = url_problem(url)
+    if why:
+        problems.append(why)
+    return problems
+
+
+def url_problem(url: str) -> str:
+    """Why a URL is not a stable public video link ("" when it is): a YouTube video or a direct video file."""
+    if not url.isascii():
+        return "URL has non-ASCII characters (percent-encode them)"
+    if len(url) > MAX_URL_CHARS:
+        return f"URL is {len(url)} characters, over {MAX_URL_CHARS}"
+    if not is_public_url(url):
+        return f"URL {url[:80]} is not public (an http(s) address a crawler on the internet can reach)"
+    if YOUTUBE_URL.match(url):
+        return ""
+    parts = urlsplit(url)
+    signed = sorted(k for k, _ in parse_qsl(parts.query, keep_blank_values=True) if k.lower() in EXPIRING_PARAMS)
+    if signed:
+        return f"URL is signed and expires ({signed[0]}=...): not a stable link"
+    if not parts.path.lower().endswith(VIDEO_EXTENSIONS):
+        return f"URL is neither a YouTube video nor a direct video file ({', '.join(VIDEO_EXTENSIONS)})"
+    return ""
+
+
+def links_per_item(rows: dict[str, dict[str, Any]], ids: list[str], *, except_slot: str = "") -> dict[str, set[str]]:
+    """For each item id, the video links the feed's other rows already give it."""
+    links: dict[str, set[str]] = {item: set() for item in ids}
+    for slot, row in rows.items():
+        if slot == except_slot:
+            continue
+        for item in row.get("ids") or []:
+            if item in links:
+                links[item].add(row["url"])
+    return links
+
+
+def _measure(clip: RenderedClip) -> tuple[float | None, int, int]:
+    """Duration, width and height: from the clip, else read from the file."""
+    duration, width, height = clip.duration or None, clip.width, clip.height
+    if duration and width and height:
+        return duration, width, height
+    try:
+        from productreel.media import ProbeError, probe
+
+        info = probe(clip.video)
+    except (ImportError, ProbeError, OSError):
+        return duration, width, height
+    video = next((s for s in info["streams"] if s.get("codec_type") == "video"), {})
+    duration = duration or float(info["format"].get("duration") or 0) or None
+    return duration, width or int(video.get("width") or 0), height or int(video.get("height") or 0)
 
 
 def is_public_url(url: str) -> bool:

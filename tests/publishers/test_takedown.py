@@ -87,7 +87,9 @@ def test_woocommerce_product_deleted_for_good(woocommerce, woo, clip, ledger, tm
 def test_merchant_center_drops_the_products_rows_only(clip, make_clip, clip_files, ledger, tmp_path):
     mc = MerchantCenterPublisher()
     mug = Product(id="1", handle="mug", title="Mug", variants=[Variant(sku="MUG-1")])
-    cap_clip = make_clip(clip_files, "k2").model_copy(update={"product_handle": "cap"})
+    feed_ready = {"duration": 15.0, "width": 1080, "height": 1920}  # what the video_link rules read (the file is tiny)
+    clip = clip.model_copy(update=feed_ready)
+    cap_clip = make_clip(clip_files, "k2").model_copy(update={"product_handle": "cap", **feed_ready})
     cap = Product(id="2", handle="cap", title="Cap", variants=[Variant(sku="CAP-1")])
     for key, url in (("k1", "https://cdn.shopify.com/v/mug.mp4"), ("k2", "https://cdn.shopify.com/v/cap.mp4")):
         ledger.record_receipt(PublishReceipt(destination="shopify", job_key=key, status="published", url=url))
