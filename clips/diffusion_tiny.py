@@ -17,7 +17,9 @@ from pathlib import Path
 from clips.diffusion_card import CARD_FILE, tiny_card
 from productreel.errors import InputError
 
-FAMILIES = ("ltx", "wan", "ltx2", "hunyuanvideo15", "skyreels_v2", "sana_video")
+# Tiny pipelines by name: the families of clips/diffusion_families.yaml, and wan22 (a Wan 2.2 TI2V-style
+# checkpoint of the wan family: one model for both tasks).
+FAMILIES = ("ltx", "wan", "wan22", "ltx2", "hunyuanvideo15", "skyreels_v2", "sana_video")
 CARD = "productreel.json"
 
 # Words that prompt templates use, so the tiny tokenizer splits real prompts into real pieces.
@@ -165,6 +167,32 @@ def _wan_pipeline(seed: int):
         image_encoder=None,
         image_processor=None,
         transformer_2=None,
+    )
+
+
+def _wan22_pipeline(seed: int):
+    """Wan 2.2 TI2V-style: one 16-channel model for both tasks, the photo as the first latent frame (expand_timesteps)."""
+    import torch
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline, WanTransformer3DModel
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    tokenizer = build_tokenizer()
+    torch.manual_seed(seed)
+    text_encoder = UMT5EncoderModel(_encoder_config(UMT5Config, len(tokenizer)))
+    torch.manual_seed(seed)
+    vae = AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+    )
+    torch.manual_seed(seed)
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+    )
+    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0)
+    return WanImageToVideoPipeline(
+        tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, scheduler=scheduler, transformer=transformer,
+        image_encoder=None, image_processor=None, transformer_2=None, expand_timesteps=True,
     )
 
 
@@ -365,11 +393,11 @@ def _skyreels_v2_pipeline(seed: int):
     )
 
 
-_BUILDERS = {"ltx": _ltx_pipeline, "wan": _wan_pipeline, "ltx2": _ltx2_pipeline,
+_BUILDERS = {"ltx": _ltx_pipeline, "wan": _wan_pipeline, "wan22": _wan22_pipeline, "ltx2": _ltx2_pipeline,
              "hunyuanvideo15": _hunyuanvideo15_pipeline, "skyreels_v2": _skyreels_v2_pipeline,
              "sana_video": _sana_video_pipeline}
 # Guidance of each tiny card: LTX-2 without classifier-free guidance keeps a CPU step to one pass.
-_GUIDANCE = {"ltx": 3.0, "wan": 5.0, "ltx2": 1.0, "hunyuanvideo15": 6.0, "skyreels_v2": 5.0, "sana_video": 6.0}
+_GUIDANCE = {"ltx": 3.0, "wan": 5.0, "wan22": 5.0, "ltx2": 1.0, "hunyuanvideo15": 6.0, "skyreels_v2": 5.0, "sana_video": 6.0}
 
 
 def build_tiny_pipeline(directory: Path, family: str = "ltx", seed: int = 0) -> Path:

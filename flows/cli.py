@@ -459,7 +459,7 @@ app.add_typer(models_app, name="models")
 @models_app.command("tiny")
 def models_tiny(
     directory: Path = typer.Argument(..., help="Folder to write the pipeline to."),
-    family: str = typer.Option("ltx", help="ltx, wan, ltx2, hunyuanvideo15, skyreels_v2 or sana_video."),
+    family: str = typer.Option("ltx", help="ltx, wan, wan22 (TI2V-style), ltx2, hunyuanvideo15, skyreels_v2 or sana_video."),
     seed: int = typer.Option(0, help="Seed of the random weights."),
 ) -> None:
     """Write a tiny random image-to-video pipeline that loads like a real checkpoint."""

@@ -18,7 +18,7 @@ from productreel.models import Shot
 from productreel.settings import Settings
 
 FAST = DiffusionSettings(fidelity_threshold=0.0)
-NEW = ["ltx2", "hunyuanvideo15", "skyreels_v2", "sana_video"]
+NEW = ["ltx2", "hunyuanvideo15", "skyreels_v2", "sana_video", "wan22"]
 
 
 def test_every_pipeline_class_and_family_is_in_diffusers():
@@ -33,6 +33,7 @@ def test_every_pipeline_class_and_family_is_in_diffusers():
             assert PIPELINE_TABLE[cls] == {**PIPELINE_TABLE[cls], "family": name, "task": task}
         assert family["cache"] in [*family["caches"], "none"] and set(family["caches"]) <= set(diffusion.CACHE_METHODS)
         assert family["tiny"] is (name in TINY_FAMILIES)
+    assert set(TINY_FAMILIES) - set(FAMILIES) == {"wan22"}  # a Wan 2.2 TI2V-style checkpoint of the wan family
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
@@ -100,7 +101,8 @@ def test_generate_shot_writes_an_mp4_from_the_photo(new_models, photo, tmp_path,
     assert shot.video is not None and shot.video.is_file() and not shot.fallback
     frames, _ = read_frames(shot.video)
     assert frames.shape[0] == shot.metadata["frames"] and frames.shape[-1] == 3
-    assert (shot.metadata["family"], shot.metadata["cache_method"], shot.metadata["seed"]) == (family, FAMILIES[family]["cache"], 5)
+    table = {"wan22": "wan"}.get(family, family)  # wan22 is a checkpoint of the wan family
+    assert (shot.metadata["family"], shot.metadata["cache_method"], shot.metadata["seed"]) == (table, FAMILIES[table]["cache"], 5)
     assert shot.metadata["digital_source_type"].endswith("/trainedAlgorithmicMedia")
 
 
@@ -148,3 +150,16 @@ def test_sana_video_batches_shots_of_one_photo_and_names_its_length_frames(new_m
     assert len(seen) == 1 and len(seen[0]["prompt"]) == 2  # one call for both: one photo conditions the batch
     assert "frames" in seen[0] and "num_frames" not in seen[0] and seen[0]["use_resolution_binning"] is False
     assert all(s.video.is_file() for s in shots)
+
+
+def test_a_wan22_ti2v_checkpoint_makes_both_shots_from_one_model(new_models, photo, tmp_path):
+    settings = Settings(model=str(new_models["wan22"]), backend="diffusion", cache_dir=tmp_path / "cache")
+    resolved = diffusion.resolve_model(settings.model, settings=settings)
+    assert (resolved.family, resolved.index["expand_timesteps"]) == ("wan", True)
+    assert diffusion._pipeline_class(resolved, "t2v") == "WanPipeline"
+    from_photo = diffusion.generate_shot(Shot(kind="generated", image=photo, prompt="a red mug", seed=2),
+                                         width=64, height=64, fps=8, duration=0.5, settings=settings, diffusion=FAST)
+    background = diffusion.generate_shot(Shot(kind="generated", prompt="a wooden table in soft light", seed=2),
+                                         width=64, height=64, fps=8, duration=0.5, settings=settings, diffusion=FAST)
+    assert (from_photo.metadata["pipeline"], background.metadata["pipeline"]) == ("WanImageToVideoPipeline", "WanPipeline")
+    assert from_photo.video.is_file() and background.video.is_file()
