@@ -393,7 +393,7 @@ class _Run:
         self.key = clip.job_key
         self.slot = (clip.market, clip.kind, clip.format)
         self.marker = f"[productreel {clip.market}/{clip.kind}/{clip.format} {clip.job_key}]"
-        self.filename = _safe_filename(f"productreel-{clip.product_handle}-{clip.market}-{clip_stem(clip)}-{clip.job_key}")
+        self.filename = _safe_filename(f"productreel_{clip.product_handle}_{clip.market}_{clip_stem(clip)}_{clip.job_key}")
         attach = options.get("attach")
         # Decided once per publish, on the version that answers (known when an earlier call read the header).
         self.files_model = attach == "files" or (attach is None and client.version >= FILES_MODEL_SINCE)
@@ -700,8 +700,12 @@ def _delete(client: ShopifyClient, product_id: str, media_ids: list[str], *, fil
 
 
 def _safe_filename(stem: str) -> str:
-    """A file name Shopify accepts and a ``filename:`` search can match: letters, digits, dot, dash, underscore."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-")[:200]
+    """A file name Shopify accepts and a ``filename:`` prefix search can match: letters, digits, underscores.
+
+    No dashes: in Shopify's search syntax a leading ``-`` negates a term, and how a dash inside a
+    value is tokenized is not documented.
+    """
+    return re.sub(r"[^A-Za-z0-9_]+", "_", stem).strip("_")[:200]
 
 
 def _best_source(node: dict[str, Any]) -> str:

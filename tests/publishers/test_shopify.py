@@ -13,7 +13,7 @@ from productreel.models import Destination, Product
 from publishers.shopify import ShopifyClient, ShopifyPublisher, ShopifySettings
 
 OLD_ALT = "Blue Mug video [productreel us/ad/9:16 k0]"
-K1_FILENAME = "productreel-mug-us-ad-9x16-k1.mp4"
+K1_FILENAME = "productreel_mug_us_ad_9x16_k1.mp4"
 
 
 class FakeClock:
