@@ -128,6 +128,8 @@ def public_video_url(clip: RenderedClip, ledger: Ledger, options: dict[str, Any]
     for source in options.get("sources") or URL_SOURCES:
         receipt = ledger.receipt(clip.job_key, source)
         if receipt and receipt.status in DONE_STATUSES and is_public_url(receipt.url):
+            if source == "youtube" and receipt.detail.startswith("private"):
+                continue  # a private YouTube video plays for its owner only: no link for shoppers
             return receipt.url
     base = options.get("base_url")
     if base:

@@ -168,6 +168,13 @@ def test_youtube_url_is_preferred(tmp_path, clip, product, ledger):
     assert receipt.status == "published" and receipt.url == YT
 
 
+def test_a_private_youtube_video_is_not_linked(tmp_path, clip, product, ledger):
+    ledger.record_receipt(shopify_receipt("k1", CDN))
+    ledger.record_receipt(PublishReceipt(destination="youtube", job_key="k1", status="published", url=YT,
+                                         detail="private on YouTube; containsSyntheticMedia=false; en-US"))
+    assert publishers.publish(clip, product, DEST, ledger=ledger, out_dir=tmp_path).url == CDN
+
+
 @pytest.mark.parametrize(("url", "problem"), [(YT, ""), (CDN, ""), ("https://example.com/watch", "URL is neither")])
 def test_url_problem(url, problem):
     assert url_problem(url).startswith(problem) and bool(url_problem(url)) is bool(problem)
