@@ -18,6 +18,9 @@ was opened and lost makes no video: a rerun never uploads a second one.
 An interrupted upload is a TransientError (the next attempt resumes; the data PUT itself is never
 resent whole); ``403 quotaExceeded`` is a PublishRejected that nothing retries today, and since no
 receipt is recorded the next run publishes the clip.
+
+Take-down (a product deleted from the catalog) is ``DELETE {api}/youtube/v3/videos?id=ID``, which
+needs the ``youtube`` or ``youtube.force-ssl`` scope; with an upload-only token it says so.
 """
 
 from __future__ import annotations
@@ -37,7 +40,10 @@ from productreel.errors import InputError, PublishRejected, TransientError
 from productreel.ledger import Ledger
 from productreel.models import Destination, Product, PublishReceipt, RenderedClip
 
-from publishers.base import already_published, clip_stem, naming_clip, now, redact, require_clip_file, setting
+from publishers.base import (
+    already_published, clip_stem, live_clips, naming_clip, now, record_taken_down, redact, require_clip_file, setting,
+    take_down_summary,
+)
 from publishers.http import rejected, send
 
 log = logging.getLogger(__name__)
@@ -134,6 +140,35 @@ class YouTubePublisher:
         with naming_clip(clip):
             return _Upload(self, settings, clip, dest, ledger, resource).go()
 
+    def take_down(
+        self, product: Product, destination: Destination, *, ledger: Ledger, out_dir: Path,
+        secrets: Mapping[str, str] | None = None,
+    ) -> PublishReceipt:
+        """Delete the product's live videos (videos.delete); "unchanged" with no call when none is live.
+
+        videos.delete needs the ``youtube`` (or ``youtube.force-ssl``) scope, more than uploading does;
+        a token with youtube.upload only gets a clear PublishRejected and the videos stay.
+        """
+        dest = destination.name or self.name
+        live = live_clips(ledger, product.handle, dest)
+        if not live:
+            return take_down_summary(dest, product, [], "no clip of it is live here")
+        settings = YouTubeSettings.resolve(destination.options, secrets, self.env)
+        token = access_token(self.session, settings)
+        where = "youtube videos.delete"
+        for _, receipt in live:
+            response = send(self.session, "DELETE", f"{settings.api_base}/youtube/v3/videos", params={"id": receipt.remote_id},
+                            headers={"Authorization": f"Bearer {token}"}, where=where, secrets=[*settings.secrets, token])
+            if response.status_code == 403 and "insufficientPermissions" in response.text:
+                raise PublishRejected("YouTube refused to delete (HTTP 403 insufficientPermissions): the refresh token "
+                                      "needs the youtube or youtube.force-ssl scope; or delete the videos in YouTube Studio",
+                                      where=where, product=product.handle)
+            if response.status_code >= 400 and response.status_code != 404:  # 404: already gone
+                raise rejected(response, "YouTube refused to delete the video", where=where, secrets=[*settings.secrets, token])
+        detail = f"deleted {len(live)} YouTube video(s)"
+        taken = [record_taken_down(ledger, receipt, detail) for _, receipt in live]
+        return take_down_summary(dest, product, taken, detail)
+
 
 class _Upload:
     """One upload of one clip, step by step."""
@@ -174,20 +209,8 @@ class _Upload:
     # --- the protocol -------------------------------------------------------
     def token(self) -> str:
         """An access token from the refresh token (once per publish)."""
-        if self._token:
-            return self._token
-        where = "youtube oauth"
-        s = self.settings
-        response = send(self.pub.session, "POST", s.token_url, where=where, secrets=s.secrets, data={
-            "grant_type": "refresh_token", "client_id": s.client_id, "client_secret": s.client_secret,
-            "refresh_token": s.refresh_token})
-        body = _json(response)
-        if response.status_code >= 400 or not body.get("access_token"):
-            reason = body.get("error_description") or body.get("error") or f"HTTP {response.status_code}"
-            raise PublishRejected(redact(f"Google refused the refresh token ({body.get('error') or response.status_code}: "
-                                         f"{reason}); check YOUTUBE_CLIENT_ID, YOUTUBE_CLIENT_SECRET and "
-                                         "YOUTUBE_REFRESH_TOKEN", s.secrets), where=where)
-        self._token = body["access_token"]
+        if not self._token:
+            self._token = access_token(self.pub.session, self.settings)
         return self._token
 
     def _auth(self) -> dict[str, str]:
@@ -271,6 +294,22 @@ class _Upload:
             return PublishRejected("YouTube refused the access token (HTTP 401); check the refresh token's "
                                    "youtube.upload scope", where=where)
         return rejected(response, "YouTube refused the upload", where=where, secrets=self._secrets)
+
+
+def access_token(session: requests.Session, settings: YouTubeSettings) -> str:
+    """An access token from the OAuth refresh token; PublishRejected (secrets redacted) when Google refuses it."""
+    where = "youtube oauth"
+    s = settings
+    response = send(session, "POST", s.token_url, where=where, secrets=s.secrets, data={
+        "grant_type": "refresh_token", "client_id": s.client_id, "client_secret": s.client_secret,
+        "refresh_token": s.refresh_token})
+    body = _json(response)
+    if response.status_code >= 400 or not body.get("access_token"):
+        reason = body.get("error_description") or body.get("error") or f"HTTP {response.status_code}"
+        raise PublishRejected(redact(f"Google refused the refresh token ({body.get('error') or response.status_code}: "
+                                     f"{reason}); check YOUTUBE_CLIENT_ID, YOUTUBE_CLIENT_SECRET and "
+                                     "YOUTUBE_REFRESH_TOKEN", s.secrets), where=where)
+    return body["access_token"]
 
 
 def video_resource(clip: RenderedClip, product: Product, *, privacy: str = "unlisted", category_id: str = "22",

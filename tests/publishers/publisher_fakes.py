@@ -629,6 +629,8 @@ class FakeYouTube:
         server.expect_request("/token", method="POST").respond_with_handler(self.token)
         server.expect_request("/upload/youtube/v3/videos", method="POST").respond_with_handler(self.start)
         server.expect_request("/upload/youtube/v3/videos", method="PUT").respond_with_handler(self.put)
+        server.expect_request("/youtube/v3/videos", method="DELETE").respond_with_handler(self.delete)
+        self.scopes = {"https://www.googleapis.com/auth/youtube.upload"}  # what the refresh token was granted
 
     @property
     def base_url(self) -> str:
@@ -735,3 +737,13 @@ class FakeYouTube:
             self.videos[video_id] = {"resource": resource, "bytes": session["bytes"]}
             session["video"] = video_id
         return Response(_json.dumps(resource), status=201, content_type="application/json")
+
+    def delete(self, request: Request) -> Response:
+        self.requests.append(("delete", request.args.get("id", "")))
+        if not self._authorized(request):
+            return self._error(401, "authError", "Invalid Credentials", "global")
+        if not self.scopes & {"https://www.googleapis.com/auth/youtube", "https://www.googleapis.com/auth/youtube.force-ssl"}:
+            return self._error(403, "insufficientPermissions", "Request had insufficient authentication scopes.", "global")
+        if self.videos.pop(request.args.get("id", ""), None) is None:
+            return self._error(404, "videoNotFound", "The video that you are trying to delete cannot be found.")
+        return Response("", status=204)

@@ -203,3 +203,27 @@ def test_settings_from_secret_blocks(yt_env):
         publishers.set_secret_source(None)
     with pytest.raises(InputError, match="YOUTUBE_CLIENT_SECRET, YOUTUBE_REFRESH_TOKEN not set"):
         YouTubeSettings.resolve(env=env)
+
+
+def test_take_down_deletes_the_products_videos_once(youtube, yt, clip, product, ledger, tmp_path):
+    from .test_takedown import rendered
+
+    youtube.publish(clip, product, DEST, ledger=ledger, out_dir=tmp_path)
+    rendered(ledger)
+    yt.scopes.add("https://www.googleapis.com/auth/youtube")
+    receipt = youtube.take_down(product, DEST, ledger=ledger, out_dir=tmp_path)
+    assert receipt.status == "taken-down" and yt.videos == {}
+    assert ledger.receipt("k1", "youtube").status == "taken-down"
+    calls = len(yt.requests)
+    assert youtube.take_down(product, DEST, ledger=ledger, out_dir=tmp_path).status == "unchanged"
+    assert len(yt.requests) == calls
+
+
+def test_take_down_with_an_upload_only_token_says_which_scope(youtube, yt, clip, product, ledger, tmp_path):
+    from .test_takedown import rendered
+
+    youtube.publish(clip, product, DEST, ledger=ledger, out_dir=tmp_path)
+    rendered(ledger)
+    with pytest.raises(PublishRejected, match="youtube or youtube.force-ssl scope"):
+        youtube.take_down(product, DEST, ledger=ledger, out_dir=tmp_path)
+    assert len(yt.videos) == 1 and ledger.receipt("k1", "youtube").status == "published"
