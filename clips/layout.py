@@ -489,6 +489,7 @@ def arrange(width: int, height: int, safe: tuple[int, int, int, int], aspect: fl
     top_y = sy0 + (labels_h + pad if labels_h else 0)
     sprite_aspect = aspect / (1 + extra_h)
     out: list[Arrangement] = []
+    # Between text and the product: two paddings of air (text slides in by less than one).
 
     def stack(blocks: list[Block], y: int, x0: int, x1: int, up: bool = False) -> tuple[dict[int, tuple], int]:
         """Blocks one under another (or upwards from y), centred in [x0, x1]; price and CTA share a row when they fit."""
@@ -536,7 +537,7 @@ def arrange(width: int, height: int, safe: tuple[int, int, int, int], aspect: fl
             boxes.update(b2)
             if y_bot < y_top:
                 continue
-            done(name, (margin, y_top, w - margin, y_bot), boxes, cap, (sx0, sx1))
+            done(name, (margin, y_top + pad, w - margin, y_bot - pad), boxes, cap, (sx0, sx1))
         elif name == "top":
             boxes, y = stack(top + bottom, top_y, sx0, sx1)
             cap = None
@@ -545,7 +546,7 @@ def arrange(width: int, height: int, safe: tuple[int, int, int, int], aspect: fl
                 y += caption_h + pad
             if y > sy1:
                 continue
-            done(name, (margin, y, w - margin, h - margin), boxes, cap, (sx0, sx1))
+            done(name, (margin, y + pad, w - margin, h - margin), boxes, cap, (sx0, sx1))
         elif name == "bottom":
             cap = None
             y = sy1
@@ -555,7 +556,7 @@ def arrange(width: int, height: int, safe: tuple[int, int, int, int], aspect: fl
             boxes, y = stack(top + bottom, y, sx0, sx1, up=True)
             if y < top_y:
                 continue
-            done(name, (margin, max(margin, top_y if labels_h else margin), w - margin, y), boxes, cap, (sx0, sx1))
+            done(name, (margin, max(margin, top_y if labels_h else margin), w - margin, y - pad), boxes, cap, (sx0, sx1))
         elif name == "side":
             if column is None:
                 continue
@@ -580,7 +581,7 @@ def arrange(width: int, height: int, safe: tuple[int, int, int, int], aspect: fl
                 boxes[b.key] = (bx, y, bx + b.w, y + b.h)
                 y += b.h + pad
             cap = (cx0, sy1 - caption_h_column, cx1, sy1) if caption_h_column else None
-            zx0, zx1 = (cx1 + pad, w - margin) if not rtl else (margin, cx0 - pad)
+            zx0, zx1 = (cx1 + 2 * pad, w - margin) if not rtl else (margin, cx0 - 2 * pad)
             done(name, (zx0, margin + (labels_h + pad if labels_h and not landscape else 0), zx1, h - margin), boxes, cap, (cx0, cx1))
     if not out:
         raise _Overflow
