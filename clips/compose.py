@@ -33,7 +33,7 @@ from productreel import atomic
 from productreel.errors import InputError
 from productreel.models import RenderedClip, Scene, Storyboard, TextOverlay
 
-from clips.layout import Arrangement, Designer, Placed
+from clips.layout import Arrangement, Designer, Placed, progress_height
 from clips.planes import Frame, Layer, Source, Sprite, cv2, even, rgb_to_planes
 from clips.profiles import BrandKit, load_brand
 from clips.stage import SHADOW_DEPTH, backdrop, palette, product_sprite
@@ -573,11 +573,14 @@ class Renderer:
                     tl = self._caption_layers[key] = TimedLayer(p, Layer.from_rgba(img, p.x, p.y), c.start, c.end, 0.0)
         return tl
 
-    def _progress(self, frame: Frame, t: float) -> None:
-        """The tutorial's progress bar along the bottom of the safe zone."""
-        sx0, _, sx1, sy1 = self.geo.safe
-        h = max(2, even(self.geo.short * 0.012))
-        y = even(sy1 - h)
+    def _progress(self, frame: Frame, t: float, scene: int) -> None:
+        """The tutorial's progress bar along the top of the safe zone, over the text column (never over the product)."""
+        sx0, sy0, sx1, _ = self.geo.safe
+        arr = self.scenes[scene].arrangement
+        if arr is not None:
+            sx0, sx1 = arr.text_column
+        h = progress_height(self.geo.short)
+        y = even(sy0)
         x0, x1 = even(sx0), even(sx1)
         fill = x0 + even((x1 - x0) * min(1.0, t / self.sb.duration))
         frame.mark((x0, y, x1, y + h))
@@ -640,7 +643,7 @@ class Renderer:
             if a > 0:
                 tl.layer.paste_on(out, a)
         if self.sb.kind == "tutorial":
-            self._progress(out, t)
+            self._progress(out, t, i)
         for k, c in enumerate(self._cues):
             if c.start <= t < c.end:
                 self._caption(k, i, self._caption_state(k, i, t)).layer.paste_on(out)

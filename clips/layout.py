@@ -655,6 +655,11 @@ def reveal_words(base: Image.Image, hi: Image.Image, n: int, rtl: bool) -> Image
     return out
 
 
+def progress_height(short: int) -> int:
+    """The tutorial progress bar's thickness: it runs along the top of the safe zone, over the text column."""
+    return max(2, int(round(short * 0.012 / 2)) * 2)
+
+
 def column_width(width: int, height: int, safe: tuple[int, int, int, int]) -> int:
     """The width of the side text column (the side-by-side arrangement)."""
     return int((safe[2] - safe[0]) * (0.42 if width > height * 1.2 else 0.46))
@@ -675,7 +680,9 @@ def _product_first(self: Designer, scene: Scene, aspect: float, extra_h: float, 
     for o in scene.overlays:
         by_role.setdefault(o.role, []).append(o)
     placed: list[Placed] = []
-    # Labels: a row at the top of the safe zone, from the reading side.
+    # Labels: a row at the top of the safe zone, from the reading side (below a tutorial's progress bar).
+    if self.sb.kind == "tutorial":
+        sy0 += progress_height(g.short) + pad
     x, y, row_h = sx0, sy0, 0
     for o in by_role.get("label", []) + by_role.get("disclosure", []):
         img = self.label_chip(o.text, o.role == "disclosure")
@@ -685,7 +692,7 @@ def _product_first(self: Designer, scene: Scene, aspect: float, extra_h: float, 
         placed.append(Placed(o.role, [o.text], img, lx, y, o.start, o.end, fade=0.0))
         x += img.width + pad
         row_h = max(row_h, img.height)
-    labels_h = (y - sy0) + row_h
+    labels_h = (y - g.safe[1]) + row_h
     full_w = sx1 - sx0
     col_w = column_width(g.width, g.height, g.safe)
     tsize = self.style.text.title_size
