@@ -140,7 +140,8 @@ def campaign(
     """
     logger = get_run_logger()
     run = start_run(catalog=catalog, source=source, since=None, out=out, profile=profile, publish_to=publish_to,
-                    publish_url=publish_url, brand=brand, template=template, style=style, backend="compose", model=None)
+                    publish_url=publish_url, brand=brand, template=template, style=style, backend="compose", model=None,
+                    formats=formats)
     run.catalog = select(run.catalog, tag=tag, limit=limit, catalog=catalog)
     jobs = plan_jobs(run.catalog.products, markets, kinds, {kind: formats for kind in kinds}, not_sold=run.notes)
     with job_runner("threads") as submit:

@@ -41,6 +41,7 @@ def catalog_batch(
     scheduler: str | None = None,
     products: list[str] | None = None,
     publish_url: str | None = None,
+    publish_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Render, check and publish every job of the catalog that changed since the last run.
 
@@ -48,13 +49,16 @@ def catalog_batch(
     scheduler at ``scheduler``) or ray; ``products`` keeps only these product
     ids or handles (the product-changed flow uses it); ``publish_url`` sends
     the folder destination to an fsspec URL (an object store shared by workers);
-    ``backend`` diffusion makes generated hero shots with ``model`` (None: the
+    ``publish_to`` is one destination or several in order (``folder,merchant-center``),
+    sharing one render; ``backend`` diffusion makes generated hero shots with ``model`` (None: the
     worker's settings, PRODUCTREEL_BACKEND / PRODUCTREEL_MODEL, as the `gpu` pool sets them).
     """
     if task_runner not in RUNNERS:
         raise ValueError(f"task_runner must be one of {', '.join(RUNNERS)}, not {task_runner!r}")
     run = start_run(catalog=catalog, source=source, since=since, out=out, profile=profile, publish_to=publish_to,
-                    publish_url=publish_url, brand=brand, template=template, style=style, backend=backend, model=model)
+                    publish_url=publish_url, brand=brand, template=template, style=style, backend=backend, model=model,
+                    formats=sorted({f for fs in (formats or DEFAULT_FORMATS).values() for f in fs}),
+                    publish_options=publish_options)
     run.catalog = select(run.catalog, wanted=products, limit=limit, catalog=catalog)
     jobs = plan_jobs(run.catalog.products, markets, kinds, formats, not_sold=run.notes)
     with job_runner(task_runner, scheduler) as submit:

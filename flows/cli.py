@@ -134,6 +134,18 @@ def _formats(value: str) -> dict[str, list[str]] | None:
     return {"ad": wanted}
 
 
+def _options(pairs: list[str]) -> dict[str, Any] | None:
+    """-o KEY=VALUE pairs as destination options; a malformed one is one line and exit 2."""
+    from productreel.errors import ProductreelError
+    from publishers.run import parse_options
+
+    try:
+        return parse_options(pairs) or None
+    except ProductreelError as exc:
+        err.print(f"productreel: {exc}", style="red", highlight=False)
+        raise typer.Exit(2)
+
+
 def _check_catalog(catalog: str) -> None:
     if "://" not in catalog and not Path(catalog).exists():
         err.print(f"productreel: catalog file not found: {catalog}", style="red", highlight=False)
@@ -168,12 +180,13 @@ def run(
     since: Optional[str] = typer.Option(None, help="Only products updated since this ISO date."),
     limit: int = typer.Option(0, help="Products to render (0 = all)."),
     profile: str = typer.Option("full", help="full or tiny."),
-    publish: str = typer.Option("folder", help="Destination to publish to."),
+    publish: str = typer.Option("folder", help="Destination(s) to publish to, in order: folder, shopify, woocommerce, youtube, merchant-center (e.g. folder,merchant-center)."),
     backend: str = typer.Option("compose", help="compose (CPU) or diffusion (generated hero shots)."),
     model: Optional[str] = typer.Option(None, help="Diffusion model: a local folder or a cached Hugging Face id."),
     formats: str = typer.Option("", help="Ad formats, e.g. 9:16,1:1,4:5,16:9 (default: 9:16 ads, 16:9 tutorials)."),
     style: Optional[str] = typer.Option(None, help="Ad style (see `productreel styles`)."),
     brand: str = typer.Option("default", help="Brand kit: colours, fonts, logo (clips/brands/NAME.yaml or a YAML path)."),
+    option: list[str] = typer.Option([], "--option", "-o", help="Destination option KEY=VALUE for every destination, repeatable (base_url=https://cdn.example.com/videos)."),
 ) -> None:
     """Render, check and publish a catalog."""
     _check_catalog(catalog)
@@ -189,7 +202,8 @@ def run(
             raise typer.Exit(2)
     summary = _run_batch(catalog=catalog, markets=_split(markets), kinds=_split(kinds), out=str(out),
                          limit=limit, source=source, since=since, profile=profile, publish_to=publish,
-                         backend=backend, model=model, formats=_formats(formats), style=style, brand=brand)
+                         backend=backend, model=model, formats=_formats(formats), style=style, brand=brand,
+                         publish_options=_options(option))
     _print_summary(summary)
 
 
@@ -305,7 +319,7 @@ def campaign(
 @app.command()
 def publish(
     out: Path = typer.Option(..., help="Output folder of a finished run (its summary.json and ledger)."),
-    to: str = typer.Option("folder", "--to", help="shopify, woocommerce, merchant-center or folder."),
+    to: str = typer.Option("folder", "--to", help="shopify, woocommerce, youtube, merchant-center or folder."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be published; change nothing."),
     option: list[str] = typer.Option([], "--option", "-o", help="Destination option KEY=VALUE, repeatable (base_url=..., formats=9:16,1:1)."),
     require_approval: Optional[bool] = typer.Option(

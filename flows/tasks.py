@@ -47,10 +47,10 @@ def make_clip(inputs: JobInputs, product: Product, options: RunOptions) -> JobOu
 
 @task(name="publish-clip", retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=retry_transient,
       task_run_name="publish {outcome.handle}/{outcome.market}/{outcome.kind}/{outcome.format}")
-def publish_clip(outcome: JobOutcome, product: Product, destination: Destination, options: RunOptions) -> JobOutcome:
-    """Publish a clip that passed its checks; the ledger makes it exactly once."""
-    with publish_slot(destination):  # the global `publish-<store>` limit paces store writes
-        return publish_job(outcome, product, destination, options)
+def publish_clip(outcome: JobOutcome, product: Product, destinations: list[Destination], options: RunOptions) -> JobOutcome:
+    """Publish a clip that passed its checks to each destination in order; the ledger makes each exactly once."""
+    # The global `publish-<store>` limit paces each store's writes.
+    return publish_job(outcome, product, destinations, options, slot=publish_slot)
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Run:
     """One flow run's shared state: its options, destination, catalog and clock."""
 
     options: RunOptions
-    destination: Destination | None
+    destinations: list[Destination]  # where passed clips go, in order
     catalog: CatalogRead
     started: float = field(default_factory=time.monotonic)
     notes: list[str] = field(default_factory=list)  # what the plan left out on purpose ("product mug: not sold in jp")
@@ -75,22 +75,33 @@ class Run:
 
 def start_run(*, catalog: str, source: str | None, since: str | None, out: str, profile: str, publish_to: str | None,
               publish_url: str | None, brand: str, template: str, style: str | None, backend: str | None,
-              model: str | None) -> Run:
-    """Check the run's choices, open the ledger and the concurrency limits, read the catalog."""
+              model: str | None, formats: list[str] | None = None,
+              publish_options: dict[str, Any] | None = None) -> Run:
+    """Check the run's choices, open the ledger and the concurrency limits, read the catalog.
+
+    ``publish_to`` names one destination or several, comma-separated, in
+    publishing order (``folder,merchant-center``): the clip is rendered once,
+    for the strictest of their profiles, and published to each.
+    """
+    from jobs.job import render_destination
     from localization.templating import check_template_set
 
     settings = Settings()
     out_dir = Path(out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     check_template_set(template)
+    names = [n.strip() for n in (publish_to or "").split(",") if n.strip()]
     options = RunOptions(out_dir=str(out_dir), ledger_url=settings.ledger(out_dir), profile=profile,
-                         destination=publish_to or "folder", brand=brand, template=template, style=style,
-                         backend=backend or settings.backend, model=model or settings.model)
+                         destination=render_destination(names, formats or ["9:16"]), publish_to=names, brand=brand,
+                         template=template, style=style, backend=backend or settings.backend,
+                         model=model or settings.model)
     open_ledger(options.ledger_url)  # create the tables once, before the threads start
-    ensure_concurrency_limits([publish_to] if publish_to else [])
-    destination = Destination(name=publish_to, options={"url": publish_url} if publish_url else {}) if publish_to else None
+    ensure_concurrency_limits(names)
+    shared = dict(publish_options or {})  # e.g. base_url: where the folder's files are served, which the feed links
+    destinations = [Destination(name=n, options={**shared, **({"url": publish_url} if publish_url and n == "folder" else {})})
+                    for n in names]
     read = read_catalog(catalog, source, since, str(settings.cache_dir / "images"))
-    return Run(options=options, destination=destination, catalog=read)
+    return Run(options=options, destinations=destinations, catalog=read)
 
 
 def make_clips(run: Run, jobs: list[tuple[Job, Product]], submit: Submit, *, report_done: bool = True) -> list[JobOutcome]:
@@ -108,20 +119,20 @@ def make_clips(run: Run, jobs: list[tuple[Job, Product]], submit: Submit, *, rep
     for inputs, future in pending:
         outcome = collect(future, inputs.job, run.options, key=inputs.key)
         outcomes.append(outcome)
-        if report_done and not publishable(outcome, run.options.destination if run.destination else None):
+        if report_done and not publishable(outcome, run.options.destination if run.destinations else None):
             progress.job_done(inputs.job.id, outcome.status.value)
     return outcomes
 
 
 def publish_clips(run: Run, outcomes: list[JobOutcome], submit: Submit) -> list[JobOutcome]:
     """Publish every outcome that may be published now; return all outcomes, published ones updated."""
-    if run.destination is None:
+    if not run.destinations:
         return outcomes
     futures = {}
     for i, outcome in enumerate(outcomes):
-        if publishable(outcome, run.destination.name):
+        if publishable(outcome, run.options.destination):
             futures[i] = submit(publish_clip, outcome=outcome, product=run.product(outcome.handle),
-                                destination=run.destination, options=run.options)
+                                destinations=run.destinations, options=run.options)
     result = list(outcomes)
     for i, future in futures.items():
         try:

@@ -48,7 +48,8 @@ class RunOptions(BaseModel):
     out_dir: str
     ledger_url: str
     profile: str = "full"
-    destination: str = "folder"
+    destination: str = "folder"  # what the clip is rendered and checked for (safe zones, loudness, rules)
+    publish_to: list[str] = Field(default_factory=list)  # where it goes, in order (a host before a feed)
     brand: str = "default"  # brand kit: colours, fonts, logo (clips/brands/NAME.yaml)
     template: str = "default"  # script template set (templates/NAME/)
     style: str | None = None  # ad style (None: the brand's or the default)
@@ -74,6 +75,36 @@ class JobInputs(BaseModel):
     lp: LocalizedProduct
     script: Script
     generator: dict[str, Any] = Field(default_factory=dict)  # the model that makes generated shots; empty on compose
+
+
+def render_profile(destination: str, fmt: str) -> dict[str, Any]:
+    """What about a destination changes the clip in this format: safe zone, loudness, captions, length."""
+    from clips.profiles import destination_profile
+
+    return destination_profile(destination, fmt).model_dump(mode="json", exclude={"name"})
+
+
+def render_destination(destinations: list[str], formats: list[str]) -> str:
+    """The one destination a multi-destination run renders and checks for: the strictest safe zone.
+
+    A folder or a storefront keeps clear of every social UI, a feed adds no
+    margins of its own, so ``folder,merchant-center`` renders once, for the
+    folder's profile, and both publish that one clip (the feed links the
+    folder's copy).
+    """
+    from clips.profiles import destination_profile
+
+    if not destinations:
+        return "folder"
+
+    def margins(name: str) -> float:
+        total = 0.0
+        for fmt in formats or ["9:16"]:
+            safe = destination_profile(name, fmt).safe
+            total += safe.top + safe.bottom + safe.left + safe.right
+        return total
+
+    return max(destinations, key=lambda name: (margins(name), -destinations.index(name)))
 
 
 def generation_key(settings: Settings) -> dict[str, Any]:
@@ -106,7 +137,8 @@ def job_inputs(job: Job, product: Product, options: RunOptions) -> JobInputs:
         "renderer": [RENDERER_VERSION, STORYBOARD_VERSION],
         "profile": options.profile,
         "brand": options.brand,
-        "destination": options.destination,
+        # The destination's render profile, not its name: destinations that share a profile share a render.
+        "destination": render_profile(options.destination, job.format),
     }
     # Only non-default choices enter the key, so keys of runs that never chose them stay as they were.
     if options.template != "default":
@@ -222,11 +254,20 @@ def skipped(previous: JobOutcome, ledger: Ledger, options: RunOptions) -> JobOut
     verdict = previous.verdict
     if previous.status == JobStatus.RENDERED:
         verdict = gate(previous.report, ledger, previous.job_key)
-    receipt = ledger.receipt(previous.job_key, options.destination)
+    receipts = [ledger.receipt(previous.job_key, name) for name in options.publish_to or [options.destination]]
+    done = [r for r in receipts if r is not None]
+    receipt = done[-1] if done and len(done) == len(receipts) else None  # published everywhere, or publish again
     return previous.model_copy(update={
         "status": JobStatus.SKIPPED, "verdict": verdict, "receipt": receipt, "destination": options.destination,
-        "publish": receipt.status if receipt else awaiting(verdict, previous.findings),
+        "publish": publish_text(done, len(receipts)) if receipt else awaiting(verdict, previous.findings),
     })
+
+
+def publish_text(receipts: list, destinations: int) -> str:
+    """The publish column: a receipt's status, or each destination's when there are several."""
+    if destinations <= 1:
+        return receipts[0].status if receipts else ""
+    return ", ".join(f"{r.destination}: {r.status}" for r in receipts)
 
 
 def _log_name(job: Job) -> str:
@@ -258,18 +299,38 @@ def write_traceback(path: Path, exc: BaseException) -> Path:
     return write_text(path, text)
 
 
-def publish_job(outcome: JobOutcome, product: Product, destination: Destination, options: RunOptions) -> JobOutcome:
-    """Publish a clip that passed and needs no approval; the ledger makes it exactly once. Any failure is this job's."""
+def publish_job(outcome: JobOutcome, product: Product, destination: Destination | list[Destination], options: RunOptions,
+                slot: Callable[[Destination], Any] | None = None) -> JobOutcome:
+    """Publish a clip that passed and needs no approval, to each destination in order; the ledger makes each exactly once.
+
+    A failure at one destination is that destination's (the others still get
+    the clip); ``slot(destination)`` is a context manager around each store's
+    writes (the flow's concurrency limit).
+    """
+    import contextlib
+
+    from productreel.models import PublishReceipt
     from publishers import publish
 
-    try:
-        receipt = publish(outcome.rendered_clip(), product, destination, ledger=open_ledger(options.ledger_url),
-                          out_dir=Path(options.out_dir))
-    except Exception as exc:
-        if is_transient(exc):
-            raise
-        return outcome.model_copy(update={"publish": f"failed: {one_line(exc)}"})
-    return outcome.model_copy(update={"publish": receipt.status, "receipt": receipt})
+    destinations = destination if isinstance(destination, list) else [destination]
+    receipts: list[PublishReceipt] = []
+    for dest in destinations:
+        try:
+            with slot(dest) if slot else contextlib.nullcontext():
+                receipts.append(publish(outcome.rendered_clip(), product, dest, ledger=open_ledger(options.ledger_url),
+                                        out_dir=Path(options.out_dir)))
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            receipts.append(PublishReceipt(destination=dest.name, job_key=outcome.job_key, status="failed",
+                                           detail=one_line(exc)))
+    failed_at = [r for r in receipts if r.status == "failed"]
+    if len(receipts) == 1 and failed_at:
+        return outcome.model_copy(update={"publish": f"failed: {failed_at[0].detail}", "receipt": failed_at[0]})
+    text = publish_text(receipts, len(receipts))
+    if len(receipts) > 1 and failed_at:
+        text = ", ".join(f"{r.destination}: " + (f"failed: {r.detail}" if r.status == "failed" else r.status) for r in receipts)
+    return outcome.model_copy(update={"publish": text, "receipt": failed_at[0] if failed_at else receipts[-1]})
 
 
 def publishable(outcome: JobOutcome, destination: str | None) -> bool:

@@ -121,3 +121,57 @@ def test_plan_makes_nothing_where_the_catalog_says_the_product_is_not_sold():
     assert [j.id for j, _ in jobs] == ["mug/us/ad/9:16", "mug/de/ad/9:16", "cap/us/ad/9:16", "cap/jp/ad/9:16"]
     assert lines == ["product mug: not sold in jp", "product cap: not sold in de"]
     assert mug.sold_in("us") and not mug.sold_in("Japan") and not cap.sold_in("DE")
+
+
+def test_destinations_that_share_a_profile_share_a_render_and_a_key(product, options):
+    from jobs.job import render_destination
+
+    assert render_destination(["folder", "merchant-center"], ["9:16"]) == "folder"  # the feed adds no margins
+    assert render_destination(["merchant-center", "folder"], ["9:16"]) == "folder"
+    assert render_destination([], ["9:16"]) == "folder"
+    job = Job(handle="mug", market="us", kind="ad", format="9:16")
+    key = {d: job_inputs(job, product, options.model_copy(update={"destination": d})).key
+           for d in ("folder", "shopify", "merchant-center", "tiktok")}
+    assert key["folder"] == key["shopify"]  # same safe zone, loudness and captions: one render
+    assert len({key["folder"], key["merchant-center"], key["tiktok"]}) == 3
+
+
+def test_one_clip_is_published_to_each_destination_in_order(product, options, tmp_path, samples_dir):
+    """folder then merchant-center: the feed links the folder's public copy of the same clip."""
+    import shutil
+
+    from jobs.job import publish_job, publishable
+    from productreel.models import Destination
+
+    clip_dir = tmp_path / "clip"
+    clip_dir.mkdir()
+    video = clip_dir / "ad-9x16.mp4"
+    shutil.copy(_a_real_clip(tmp_path), video)
+    outcome = JobOutcome(handle="mug", market="us", kind="ad", format="9:16", status=JobStatus.RENDERED, job_key="k1",
+                         clip=str(video), duration=15.0, verdict="publish")
+    assert publishable(outcome, "folder")
+    options = options.model_copy(update={"publish_to": ["folder", "merchant-center"]})
+    base = {"base_url": "https://videos.example.com/clips"}
+    out = publish_job(outcome, product, [Destination(name="folder", options=base),
+                                          Destination(name="merchant-center", options=base)], options)
+    assert out.publish == "folder: published, merchant-center: published", out.publish
+    ledger = Ledger(options.ledger_url)
+    assert ledger.receipt("k1", "folder").status == "published"
+    feed = ledger.receipt("k1", "merchant-center")
+    assert feed.url == ledger.receipt("k1", "folder").url or feed.url.startswith("https://videos.example.com/")
+    again = publish_job(outcome, product, [Destination(name="folder", options=base),
+                                            Destination(name="merchant-center", options=base)], options)
+    assert "folder: unchanged" in again.publish  # exactly once per destination
+
+
+def _a_real_clip(tmp_path: Path) -> Path:
+    """A 15 s 1080x1920 H.264 clip (what the feed's video_link rules accept), made with FFmpeg."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    path = tmp_path / "real.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "color=c=navy:s=1080x1920:r=5:d=15", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", str(path)], check=True)
+    return path
