@@ -1,11 +1,16 @@
 """Benchmark: checking a 15 s 1080×1920 clip (OCR at 2 fps and nudity sampling included).
 
 Prints seconds of checking per second of video and each check's share of the time. The target is at most
-1 s per clip-second on the project's 2-core machine. The clip is made here (Pillow frames + ffmpeg): five
-3-second scenes with a slow zoom on a textured "photo" and the usual overlays (title, price, CTA, labels),
-so frame dedupe cannot skip the moving background.
+0.25 s wall per clip-second on the project's idle 2-core machine (issue #18; it was 1 s). The clip is made
+here (Pillow frames + ffmpeg): five 3-second scenes with a slow zoom on a textured "photo" and the usual
+overlays (title, price, CTA, labels), so frame dedupe cannot skip the moving background.
 
-    .venv/bin/python bench/check.py [--market de] [--destination reels] [--keep DIR]
+With ``--baseline REV`` it also checks a set of violating fixture clips (and the held-out clips: the
+benchmark clip, plus any ``--held-out`` MP4s) with the compliance/ of git revision REV and with the working
+tree's, and prints the findings diff: whatever is skipped for speed must not change a finding.
+
+    .venv/bin/python bench/check.py [--market de] [--destination reels] [--keep DIR] [--threads N]
+                                    [--baseline REV] [--held-out CLIP.mp4 ...]
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+if os.environ.get("BENCH_COMPLIANCE_FROM"):  # the baseline's compliance/ package, ahead of the working tree's
+    sys.path.insert(0, os.environ["BENCH_COMPLIANCE_FROM"])
 
 W, H, FPS, SECONDS = 1080, 1920, 30, 15
 LATIN = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -79,13 +86,94 @@ def make_clip(path: Path) -> Path:
     return path
 
 
+# Violating fixture clips (tests/compliance/clipmaker.py): name, market, make_clip arguments.
+FIXTURES = [
+    ("de-reduction", "de", dict(texts=[("Jetzt 49,99 €", (20, 150), 30, "white", 0, 2), ("statt 79,99 €", (20, 220), 24, "white", 0, 2)])),
+    ("de-excl-vat", "de", dict(texts=[("49,99 € zzgl. MwSt.", (15, 200), 26, "white", 0, 2), ("Klimaneutral", (20, 300), 28, "white", 0, 2)])),
+    ("us-claims", "us", dict(texts=[("Made in USA", (20, 200), 30, "white", 0, 2), ("Get a free mug", (20, 260), 26, "white", 0.5, 1.5)])),
+    ("cn-absolute", "cn", dict(texts=[("全网销量第一", (20, 200), 30, "white", 0, 2), ("¥49.90", (20, 260), 30, "white", 0, 2)])),
+    ("de-small-low-contrast", "de", dict(texts=[("Anzeige", (10, 10), 9, (70, 80, 100), 0, 2), ("KI-generiert", (150, 460), 10, "white", 0, 2)],
+                                        audio_db=-32.0)),
+    ("us-flashes", "us", dict(fps=30, frame_fn=lambda t: __import__("PIL.Image", fromlist=["Image"]).new("RGB", (270, 480), (255, 255, 255) if int(t * 30) % 4 < 2 else (0, 0, 0)))),
+    ("de-moving-text", "de", dict(duration=3.0, frame_fn=lambda t: _moving(t))),
+]
+
+
+def _moving(t: float):
+    """A price that moves and changes half way, over a drifting gradient: OCR reuse must re-read it."""
+    from tests.compliance.clipmaker import font
+
+    img = Image.new("RGB", (270, 480), (int(40 + 30 * t), 50, 70))
+    d = ImageDraw.Draw(img)
+    d.text((20 + int(10 * t), 200), "49,99 €" if t < 1.5 else "48,99 €", font=font(30), fill="white")
+    d.text((20, 300), "UVP 79,99 €", font=font(20), fill="white")
+    return img
+
+
+def fixture_findings(folder: Path, held_out: list[Path]) -> dict[str, list[str]]:
+    """Findings (rule, severity, message) of every fixture and held-out clip with the compliance/ imported here."""
+    from compliance.engine import run_checks
+    from localization.markets import get_market
+    from tests.compliance.clipmaker import make_clip as make_fixture
+
+    out: dict[str, list[str]] = {}
+    clips = []
+    for name, code, kw in FIXTURES:
+        path = folder / f"{name}.mp4"
+        if not path.exists():
+            make_fixture(path, **kw)
+        clips.append((name, code, path))
+    clips += [(p.name, "de", p) for p in held_out]
+    for name, code, path in clips:
+        report, _ = run_checks(path, get_market(code), destination="reels", day=__import__("datetime").date(2026, 12, 1))
+        out[name] = sorted(f"{f.rule}:{f.severity}: {f.message}" for f in report.findings)
+    return out
+
+
+def findings_diff(rev: str, folder: Path, held_out: list[Path]) -> int:
+    """Print the findings of revision ``rev`` against the working tree's on the same clips; the number of differences."""
+    import json
+
+    base = Path(tempfile.mkdtemp(prefix="bench-check-base-"))
+    subprocess.run(f"git -C {ROOT} archive {rev} compliance | tar -x -C {base}", shell=True, check=True)
+    args = [sys.executable, __file__, "--findings-only", "--keep", str(folder)] + [a for p in held_out for a in ("--held-out", str(p))]
+    runs = {}
+    for label, env in (("baseline", {"BENCH_COMPLIANCE_FROM": str(base)}), ("now", {})):
+        proc = subprocess.run(args, env={**os.environ, **env}, capture_output=True, text=True, cwd=ROOT)
+        if proc.returncode:
+            raise SystemExit(f"{label} findings failed:\n{proc.stderr[-2000:]}")
+        runs[label] = json.loads(proc.stdout.strip().splitlines()[-1])
+    diffs = 0
+    print(f"findings diff on {len(runs['now'])} clips, {rev} -> working tree:")
+    for name in runs["now"]:
+        a, b = set(runs["baseline"].get(name, [])), set(runs["now"][name])
+        rules = sorted({x.split(':')[0] for x in b if ':INFO' not in x})
+        if a == b:
+            print(f"  {name:<28} same ({len(b)} findings; {', '.join(rules) or 'no block/fix/warn'})")
+            continue
+        for x in sorted(a - b):
+            print(f"  {name:<28} - {x}")
+            diffs += 1
+        for x in sorted(b - a):
+            print(f"  {name:<28} + {x}")
+            diffs += 1
+    print(f"  {diffs} differences")
+    return diffs
+
+
 def main() -> None:
     """Make the clip, check it, print seconds per clip-second and each check's share."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--market", default="de")
     ap.add_argument("--destination", default="reels")
     ap.add_argument("--keep", type=Path, default=None, help="folder to keep the clip in (reused when present)")
+    ap.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads per session (PRODUCTREEL_OCR_THREADS)")
+    ap.add_argument("--baseline", default=None, help="git revision whose compliance/ gives the reference findings")
+    ap.add_argument("--held-out", type=Path, action="append", default=[], help="more clips for the findings diff")
+    ap.add_argument("--findings-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.threads:
+        os.environ["PRODUCTREEL_OCR_THREADS"] = str(args.threads)
 
     from compliance.engine import run_checks
     from compliance.ocr import engine as ocr_engine
@@ -99,6 +187,11 @@ def main() -> None:
         t = time.perf_counter()
         make_clip(clip)
         print(f"made {clip} in {time.perf_counter() - t:.1f} s")
+    if args.findings_only:
+        import json
+
+        print(json.dumps(fixture_findings(folder, [clip, *args.held_out])))
+        return
     # Model loading happens once per worker process, not per clip: load before timing.
     t = time.perf_counter()
     ocr_engine()
@@ -111,7 +204,7 @@ def main() -> None:
     total, cpu = time.perf_counter() - t, time.process_time() - cpu
     dur = ctx.info["duration"] if ctx.info else SECONDS
     print(f"clip {dur:.1f} s {ctx.info['width']}x{ctx.info['height']}: checked in {total:.2f} s wall = {total / dur:.3f} s per clip-second "
-          f"({'within' if total / dur <= 1.0 else 'OVER'} the 1 s target)")
+          f"({'within' if total / dur <= 0.25 else 'OVER'} the 0.25 s target); ONNX Runtime threads {os.environ.get('PRODUCTREEL_OCR_THREADS', 'default')}")
     # The machine is shared: CPU seconds say what the check costs whatever else runs (OCR is single-threaded,
     # so on an idle machine wall time is about the CPU time).
     print(f"  CPU {cpu:.2f} s = {cpu / dur:.3f} CPU-s per clip-second; load average was {load:.1f} on {os.cpu_count()} cores")
@@ -122,6 +215,8 @@ def main() -> None:
         if sec >= 0.001:
             print(f"  {name:<14} {sec:7.3f} s  {100 * sec / total:5.1f} %")
     print(f"findings: {', '.join(f'{f.rule}:{f.severity}' for f in report.findings) or 'none'}")
+    if args.baseline:
+        findings_diff(args.baseline, folder, args.held_out)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,16 @@ def cli_check(
         except (OSError, UnicodeDecodeError) as exc:
             err(f"error: cannot read script {script}: {exc}")
             return None, EXIT_BAD_ARGS
-    report = check_clip(Path(video), m, destination=destination, script_text=script_text, rules=book)
+    # One clip checked on its own: OCR and NudeNet may use every core (PRODUCTREEL_OCR_THREADS, when set, wins;
+    # the flow, which checks clips in parallel, keeps its one thread per session).
+    unset = "PRODUCTREEL_OCR_THREADS" not in os.environ
+    if unset:
+        os.environ["PRODUCTREEL_OCR_THREADS"] = str(min(4, os.cpu_count() or 1))
+    try:
+        report = check_clip(Path(video), m, destination=destination, script_text=script_text, rules=book)
+    finally:
+        if unset:
+            os.environ.pop("PRODUCTREEL_OCR_THREADS", None)
     if as_json:
         echo(json.dumps(report_to_json(report), ensure_ascii=False, indent=2, default=str))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -42,14 +43,25 @@ def _relative_luminance(rgb: np.ndarray) -> np.ndarray:
     return lin[..., 0] * 0.2126 + lin[..., 1] * 0.7152 + lin[..., 2] * 0.0722
 
 
+@lru_cache(maxsize=16)
+def _cell_index(cells: int, size: int) -> np.ndarray:
+    """Indices of every other pixel inside each of ``cells`` cells of ``size`` pixels."""
+    return (np.arange(cells)[:, None] * size + np.arange(0, size, 2)[None, :]).ravel()
+
+
 def _frame_luma(frame, lw: int, lh: int) -> np.ndarray:
     """Coarse relative luminance of a frame, read from its Y plane when it has one (no colour conversion)."""
     if frame.format.name.startswith(("yuv", "yuvj", "nv12")):
+        import cv2
+
         plane = frame.planes[0]
         h, w = frame.height, frame.width
         y = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)[:h, :w]
         sy, sx = max(1, h // lh), max(1, w // lw)
-        y = y[: sy * lh, : sx * lw].reshape(lh, sy, lw, sx)[:, ::2, :, ::2].mean(axis=(1, 3))
+        # Every other row and column of each cell, then the cell means by an area resize: the means of the
+        # strided view (to 1e-5 of a grey level) at half the cost; this runs on every frame of the clip.
+        sub = np.take(np.take(y, _cell_index(lh, sy), axis=0), _cell_index(lw, sx), axis=1)
+        y = cv2.resize(sub.astype(np.float32), (lw, lh), interpolation=cv2.INTER_AREA)
         full = frame.format.name.startswith("yuvj") or getattr(frame, "color_range", 1) == 2
         yn = y / 255.0 if full else np.clip((y - 16.0) / 219.0, 0.0, 1.0)
         # Y' is gamma-encoded luma: the sRGB curve brings it close to relative luminance.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from compliance.context import Context, finding
 from compliance.rules import Rule
 from productreel.models import Finding
@@ -40,6 +42,23 @@ def _new_detector():
     return det
 
 
+def _detect(det, bgr, min_score: float) -> list[dict]:
+    """NudeNet's detections, or none without running its per-row Python post-processing when no candidate
+    scores ``min_score``: a detection's score is its row's best class score, so none could be a finding."""
+    try:
+        from nudenet.nudenet import _postprocess, _read_image
+    except ImportError:  # another nudenet layout: its own call
+        return det.detect(bgr)
+    if not all(hasattr(det, a) for a in ("onnx_session", "input_name", "input_width", "input_height")):
+        return det.detect(bgr)  # a stand-in detector
+    blob, x_ratio, y_ratio, x_pad, y_pad, width, height = _read_image(bgr, det.input_width)
+    outputs = det.onnx_session.run(None, {det.input_name: blob})
+    raw = np.squeeze(outputs[0])  # [4 + classes, candidates]
+    if raw.ndim == 2 and raw.shape[0] > 4 and float(raw[4:].max(initial=0.0)) < min_score:
+        return []
+    return _postprocess(outputs, x_pad, y_pad, x_ratio, y_ratio, width, height, det.input_width, det.input_height)
+
+
 def check_nudity(rule: Rule, ctx: Context) -> list[Finding]:
     """BLOCK on the exposed classes at score ≥ 0.5 on any changed sampled frame."""
     import cv2
@@ -52,7 +71,7 @@ def check_nudity(rule: Rule, ctx: Context) -> list[Finding]:
         if not s.changed:
             continue
         # NudeNet takes a BGR array (it reads files with OpenCV).
-        dets = detector().detect(cv2.cvtColor(s.rgb, cv2.COLOR_RGB2BGR))
+        dets = _detect(detector(), cv2.cvtColor(s.rgb, cv2.COLOR_RGB2BGR), min_score)
         for d in dets:
             if d.get("class") in classes and float(d.get("score", 0)) >= min_score:
                 x, y, w, h = (int(v / dec.scale) for v in d.get("box", [0, 0, 0, 0]))

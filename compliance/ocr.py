@@ -96,6 +96,24 @@ def _iou(a: tuple, b: tuple) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _same_pixels(a: np.ndarray, b: np.ndarray, box: tuple, pbox: tuple, limit: float) -> bool:
+    """True when two grey frames hold the same pixels over the union of two boxes (2 px margin): the mean
+    absolute difference of every column strip as wide as the box is high stays under ``limit``."""
+    h, w = a.shape
+    x0 = max(0, int(min(box[0], pbox[0])) - 2)
+    y0 = max(0, int(min(box[1], pbox[1])) - 2)
+    x1 = min(w, int(max(box[2], pbox[2])) + 3)
+    y1 = min(h, int(max(box[3], pbox[3])) + 3)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return False
+    diff = np.abs(a[y0:y1, x0:x1] - b[y0:y1, x0:x1])
+    strip = max(2, (y1 - y0) // 2)
+    n = (x1 - x0) // strip
+    cols = diff.mean(axis=0)
+    strips = [cols[i * strip:(i + 1) * strip].mean() for i in range(n)] + ([cols[n * strip:].mean()] if (x1 - x0) % strip else [])
+    return max(strips) < limit
+
+
 class _Reader:
     """Detection on every changed sample, recognition only for text boxes whose pixels changed since the last sample.
 
@@ -103,11 +121,13 @@ class _Reader:
     Uses RapidOCR's detector and recogniser directly; falls back to a plain call if those internals change.
     """
 
-    def __init__(self, min_score: float = 0.5, max_diff: float = 6.0) -> None:
+    def __init__(self, min_score: float = 0.5, max_diff: float = 6.0, strip_diff: float = 3.0) -> None:
         self.eng = engine()
         self.min_score = min_score
         self.max_diff = max_diff
+        self.strip_diff = strip_diff
         self.prev: list[tuple[tuple, np.ndarray, str, float]] = []
+        self.prev_gray: np.ndarray | None = None
         try:
             from rapidocr.utils.process_img import get_rotate_crop_image
 
@@ -122,6 +142,8 @@ class _Reader:
             return read_frame(rgb, scale, self.min_score)
         rgb = np.ascontiguousarray(rgb[..., ::-1])  # RapidOCR takes arrays as OpenCV BGR
         res = self.det(rgb)
+        gray = rgb.mean(axis=2, dtype=np.float32)
+        prev_gray, self.prev_gray = self.prev_gray, gray
         if res is None or res.boxes is None or len(res.boxes) == 0:
             self.prev = []
             return []
@@ -133,7 +155,14 @@ class _Reader:
             crop = self.crop(rgb, pts.copy())
             text, score = None, 0.0
             for pbox, pcrop, ptext, pscore in self.prev:
-                if pcrop.shape == crop.shape and _iou(aligned, pbox) > 0.8 and float(np.abs(pcrop.astype(np.int16) - crop).mean()) < self.max_diff:
+                if _iou(aligned, pbox) <= 0.8:
+                    continue
+                if pcrop.shape == crop.shape and float(np.abs(pcrop.astype(np.int16) - crop).mean()) < self.max_diff:
+                    text, score = ptext, pscore
+                    break
+                # The detector's box jitters by a pixel while the text stands still: then the frame's pixels
+                # under both boxes are what is compared, column strip by strip, so one changed glyph re-reads.
+                if prev_gray is not None and _same_pixels(prev_gray, gray, aligned, pbox, self.strip_diff):
                     text, score = ptext, pscore
                     break
             if text is None:
