@@ -20,6 +20,7 @@ def check_with_repairs(
     *,
     rerender: Rerender | None,
     max_rounds: int = 2,
+    repairable: frozenset[str] | set[str] | tuple[str, ...] | None = None,
     **check_kw: Any,
 ) -> tuple[RenderedClip, ComplianceReport, list[dict[str, Any]]]:
     """Check the clip; while it has repairable findings, call ``rerender(hints)`` and check the new clip.
@@ -27,13 +28,17 @@ def check_with_repairs(
     ``hints`` (see compliance.report.repair_hints) accumulate over rounds so a repair is never undone:
     ``contrast_box: True``, ``text_scale: 1.4``, ``safe_zone: {top, bottom, left, right}``,
     ``loudness: -14.0``, ``labels: [rule ids]``, ``recaption: True``. Returns the last clip, its report and
-    the hints of each round. A BLOCK that no hint addresses ends the loop at once.
+    the hints of each round. A BLOCK that no hint addresses ends the loop at once. ``repairable`` names
+    the hints the caller's renderer acts on; others stay findings and never cost a render that would
+    come out the same.
     """
     report = check_clip(clip, market, **check_kw)
     history: list[dict[str, Any]] = []
     applied: dict[str, Any] = {}
     for _ in range(max_rounds):
         hints = repair_hints(report)
+        if repairable is not None:
+            hints = {k: v for k, v in hints.items() if k in repairable}
         if rerender is None or not hints:
             break
         blocks_unfixable = [f for f in report.findings if f.severity == "BLOCK" and not f.evidence.get("fix")]

@@ -184,7 +184,7 @@ def run_job(inputs: JobInputs, product: Product, options: RunOptions, *, generat
 
 def _make(inputs: JobInputs, product: Product, options: RunOptions, ledger: Ledger, generate: Generate | None) -> JobOutcome:
     from clips.compose import render
-    from clips.storyboard import apply_repair_hints, build_storyboard
+    from clips.storyboard import REPAIR_KEYS, apply_repair_hints, build_storyboard
     from compliance import asset_manifest, check_with_repairs, gate, sign_clip
 
     job, market, lp, script, key = inputs.job, inputs.market, inputs.lp, inputs.script, inputs.key
@@ -206,8 +206,8 @@ def _make(inputs: JobInputs, product: Product, options: RunOptions, ledger: Ledg
         return render(repaired, clips_dir), repaired
 
     clip, checked, repairs = check_with_repairs(
-        clip, market, rerender=rerender, destination=options.destination, storyboard=storyboard, lp=lp,
-        script_text=script.voiceover, assets=assets,
+        clip, market, rerender=rerender, repairable=REPAIR_KEYS, destination=options.destination, storyboard=storyboard,
+        lp=lp, script_text=script.voiceover, assets=assets,
     )
     # One report for the clip: what localization, generation and the photo gate found counts like the checks.
     findings = [*lp.findings, *generated_findings, *storyboard.metadata.findings, *checked.findings]

@@ -59,3 +59,13 @@ def test_a_rerender_that_returns_its_storyboard_is_checked_against_that_storyboa
     clip, report, history = check_with_repairs(rc(quiet), market("us"), rerender=rerender, storyboard="original")
     assert seen == ["original", repaired_board]
     assert clip.video.name == "fixed.mp4" and history
+
+
+def test_hints_the_renderer_cannot_act_on_cost_no_render(clip_factory):
+    quiet = clip_factory("quiet.mp4", audio_db=-32.0)
+
+    def boom(hints):
+        raise AssertionError("a render that would come out the same")
+
+    _, report, history = check_with_repairs(rc(quiet), market("us"), rerender=boom, repairable={"contrast_box"})
+    assert history == [] and any(f.rule == "AUD-1" for f in report.findings)  # still said, as a finding
