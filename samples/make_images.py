@@ -1,7 +1,9 @@
 """Make the sample catalog's product photos (run once; the images are committed).
 
 Photos come from scikit-image's bundled sample data (no download) or are drawn
-with Pillow. Each image is 800x800 and under 150 KB, so samples/ stays small.
+with Pillow. Each image is drawn at 1600x1600 and saved at 1200x1200 (a product
+large enough for a 9:16 hero shot without upscaling it more than 2x) and
+under 150 KB, so samples/ stays small.
 
     .venv/bin/python samples/make_images.py
 """
@@ -15,8 +17,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 OUT = Path(__file__).resolve().parent / "images"
-SIZE = 800
+SIZE = 800  # the drawing grid: coordinates below are on an 800x800 canvas
 SS = 2  # draw at 2x and downscale: cheap anti-aliasing
+SAVED = 1200  # the size written: downscaled from the 1600 px drawing, never upscaled
 
 
 def _backdrop(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:
@@ -42,8 +45,8 @@ def _shade(color: tuple[int, int, int], k: float) -> tuple[int, int, int]:
 
 
 def _save(img: Image.Image, name: str) -> None:
-    """Downscale to 800x800 and write JPEG (or PNG with alpha) under the size budget."""
-    img = img.resize((SIZE, SIZE), Image.LANCZOS)
+    """Downscale to SAVED x SAVED and write JPEG (or PNG with alpha) under the size budget."""
+    img = img.resize((SAVED, SAVED), Image.LANCZOS)
     path = OUT / name
     if name.endswith(".png"):
         img.save(path, optimize=True)
