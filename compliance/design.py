@@ -152,11 +152,34 @@ def frames(ctx: Context) -> list[FrameDesign]:
         scale = sw / dec.width
         text = _text_mask(fr, (sh, sw), scale)
         product = product_region(small, text)
+        if product is not None:
+            product = _within_stated_zone(ctx, s.t, product, scale)
         busy = text | (product if product is not None else np.zeros_like(text))
         last = FrameDesign(s.t, (sh, sw), scale, product, text, flat_band(small, busy))
         out.append(last)
     cache["frames"] = out
     return out
+
+
+def _within_stated_zone(ctx: Context, t: float, product: np.ndarray, scale: float) -> np.ndarray | None:
+    """The product pixels found in the frame, kept to where the renderer says the product moves (plus a margin).
+
+    The renderer's sidecar is context, not evidence: it only rules out what the
+    frame segmentation took for product but lies where no product can be (a
+    style's colour block, a backdrop shape). The pixels still decide. A bare MP4,
+    or a scene the sidecar says nothing about, keeps the segmentation as it is.
+    """
+    entries = (ctx.sidecar or {}).get("products") or []
+    entry = next((e for e in entries if e.get("start", 0) <= t < e.get("end", 0) and e.get("zone")), None)
+    if entry is None:
+        return product
+    h, w = product.shape
+    margin = 0.04 * min(h, w)
+    x0, y0, x1, y1 = (float(v) * scale for v in entry["zone"])
+    zone = np.zeros_like(product)
+    zone[max(0, int(y0 - margin)):min(h, int(np.ceil(y1 + margin))), max(0, int(x0 - margin)):min(w, int(np.ceil(x1 + margin)))] = True
+    kept = product & zone
+    return kept if kept.any() else None
 
 
 def _box(mask: np.ndarray, scale: float) -> list[int]:

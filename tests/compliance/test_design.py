@@ -245,3 +245,20 @@ def test_cap2_reads_the_caption_file_not_the_storyboard(tmp_path):
     sb = storyboard("us", captions=[Cue(start=0.0, end=2.0, text="Only $18.00. Shop now.")])
     report, _ = run_checks(clip, market("us"), storyboard=sb, only={"CAP-2"})
     assert [f.rule for f in report.findings] == ["CAP-2"]
+
+
+def test_the_renderers_stated_zone_only_rules_out_pixels_where_no_product_can_be():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from compliance.design import _within_stated_zone
+
+    found = np.zeros((100, 60), bool)
+    found[10:30, 0:60] = True  # a colour block at the top, taken for product by the segmentation
+    found[50:90, 15:45] = True  # the product
+    ctx = SimpleNamespace(sidecar={"products": [{"start": 0.0, "end": 5.0, "zone": [150, 500, 450, 900]}]})
+    kept = _within_stated_zone(ctx, 1.0, found, 0.1)
+    assert kept[50:90, 15:45].all() and not kept[10:30].any()
+    assert _within_stated_zone(ctx, 6.0, found, 0.1) is found  # a scene the sidecar says nothing about
+    assert _within_stated_zone(SimpleNamespace(sidecar=None), 1.0, found, 0.1) is found  # a bare MP4
