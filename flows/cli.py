@@ -166,7 +166,7 @@ def demo(
     from jobs.plan import SAMPLE_CATALOG
 
     summary = _run_batch(catalog=str(SAMPLE_CATALOG), markets=_split(markets), kinds=_split(kinds),
-                         out=str(out), limit=limit, profile=profile, formats=_formats(formats), style=style)
+                         out=str(out), limit=limit, profile=profile, formats=_formats(formats), style=_style(style))
     _print_summary(summary)
 
 
@@ -202,7 +202,7 @@ def run(
             raise typer.Exit(2)
     summary = _run_batch(catalog=catalog, markets=_split(markets), kinds=_split(kinds), out=str(out),
                          limit=limit, source=source, since=since, profile=profile, publish_to=publish,
-                         backend=backend, model=model, formats=_formats(formats), style=style, brand=brand,
+                         backend=backend, model=model, formats=_formats(formats), style=_style(style), brand=brand,
                          publish_options=_options(option))
     _print_summary(summary)
 
@@ -289,7 +289,7 @@ def campaign(
         err.print(f"productreel: {exc}", style="red", highlight=False)
         raise typer.Exit(2)
     params: dict[str, Any] = dict(tag=tag, markets=_split(markets), kinds=_split(kinds), formats=_split(formats),
-                                  template=template, brand=brand, style=style, catalog=catalog or str(SAMPLE_CATALOG),
+                                  template=template, brand=brand, style=_style(style), catalog=catalog or str(SAMPLE_CATALOG),
                                   out=str(out.resolve()), profile=profile, publish_to=publish, limit=limit)
     if not local and deployment_available(CAMPAIGN_DEPLOYMENT):
         run = trigger_deployment(CAMPAIGN_DEPLOYMENT, params)
@@ -425,6 +425,32 @@ def markets() -> None:
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
     console.print(table)
+
+
+@app.command()
+def styles() -> None:
+    """List the ad styles (templates/styles/*.yaml): name, look, music."""
+    from clips.styles import list_styles, load_style
+
+    table = Table(title="ad styles")
+    for col in ("style", "description", "music"):
+        table.add_column(col, overflow="fold")
+    for name in list_styles():
+        style = load_style(name)
+        table.add_row(name, style.description, style.music or "-")
+    console.print(table)
+
+
+def _style(name: str | None) -> str | None:
+    """--style checked before anything renders: an unknown name is one line and exit 2."""
+    if name is None:
+        return None
+    from clips.styles import list_styles
+
+    if name not in list_styles():
+        err.print(f"productreel: unknown style {name!r}; choose from {', '.join(list_styles())}", style="red", highlight=False)
+        raise typer.Exit(2)
+    return name
 
 
 @app.command()

@@ -114,3 +114,13 @@ def test_product_changed_for_an_unknown_product_is_one_line(tmp_path, sample_cat
     assert res.returncode == 2
     assert "'no-such-product' is not in the catalog" in " ".join(res.stderr.split())
     assert "Traceback" not in res.stderr + res.stdout
+
+
+def test_styles_are_listed_and_an_unknown_one_is_one_line(tmp_path, sample_catalog):
+    listed = runner.invoke(app, ["styles"])
+    assert listed.exit_code == 0
+    for name in ("studio", "sale", "minimal", "social"):
+        assert f" {name} " in listed.output
+    bad = runner.invoke(app, ["run", "--catalog", str(sample_catalog), "--style", "neon", "--out", str(tmp_path / "o")])
+    assert bad.exit_code == 2 and "unknown style 'neon'" in bad.output and "Traceback" not in bad.output
+    assert runner.invoke(app, ["demo", "--formats", "3:2", "--out", str(tmp_path / "d")]).exit_code == 2
