@@ -125,8 +125,13 @@ def fixture_findings(folder: Path, held_out: list[Path]) -> dict[str, list[str]]
         clips.append((name, code, path))
     clips += [(p.name, "de", p) for p in held_out]
     for name, code, path in clips:
-        report, _ = run_checks(path, get_market(code), destination="reels", day=__import__("datetime").date(2026, 12, 1))
+        # Models are loaded and imports done by the fixtures before the held-out clips: those times compare.
+        t, cpu = time.perf_counter(), time.process_time()
+        report, ctx = run_checks(path, get_market(code), destination="reels", day=__import__("datetime").date(2026, 12, 1))
+        wall, cpu = time.perf_counter() - t, time.process_time() - cpu
         out[name] = sorted(f"{f.rule}:{f.severity}: {f.message}" for f in report.findings)
+        if path in held_out and ctx.info:
+            out.setdefault("_seconds", {})[name] = [round(wall / ctx.info["duration"], 3), round(cpu / ctx.info["duration"], 3)]
     return out
 
 
@@ -144,6 +149,11 @@ def findings_diff(rev: str, folder: Path, held_out: list[Path]) -> int:
             raise SystemExit(f"{label} findings failed:\n{proc.stderr[-2000:]}")
         runs[label] = json.loads(proc.stdout.strip().splitlines()[-1])
     diffs = 0
+    print(f"held-out clips, seconds per clip-second (wall / CPU), {rev} -> working tree, same run (load {os.getloadavg()[0]:.1f}):")
+    for name, now in runs["now"].pop("_seconds", {}).items():
+        was = runs["baseline"].get("_seconds", {}).get(name, [float("nan")] * 2)
+        print(f"  {name:<28} wall {was[0]:.3f} -> {now[0]:.3f}   CPU {was[1]:.3f} -> {now[1]:.3f} ({now[1] / was[1]:.2f}×)")
+    runs["baseline"].pop("_seconds", None)
     print(f"findings diff on {len(runs['now'])} clips, {rev} -> working tree:")
     for name in runs["now"]:
         a, b = set(runs["baseline"].get(name, [])), set(runs["now"][name])
@@ -192,11 +202,13 @@ def main() -> None:
 
         print(json.dumps(fixture_findings(folder, [clip, *args.held_out])))
         return
-    # Model loading happens once per worker process, not per clip: load before timing.
+    # Model loading (and the loudness meter's SciPy import) happens once per worker process, not per clip:
+    # done before timing.
     t = time.perf_counter()
     ocr_engine()
     detector()
-    print(f"model load (once per process): {time.perf_counter() - t:.2f} s")
+    import pyloudnorm  # noqa: F401
+    print(f"model load and imports (once per process): {time.perf_counter() - t:.2f} s")
 
     load = os.getloadavg()[0]
     t, cpu = time.perf_counter(), time.process_time()

@@ -97,21 +97,26 @@ def _iou(a: tuple, b: tuple) -> float:
 
 
 def _same_pixels(a: np.ndarray, b: np.ndarray, box: tuple, pbox: tuple, limit: float) -> bool:
-    """True when two grey frames hold the same pixels over the union of two boxes (2 px margin): the mean
-    absolute difference of every column strip as wide as the box is high stays under ``limit``."""
+    """True when two boxes of one line differ by jitter only and two grey frames hold the same pixels where they
+    overlap: the mean absolute
+    difference of every column strip (half the box high) stays under ``limit``.
+
+    The detector's box reaches past the glyphs by about a third of its height on every side (its unclip
+    margin), where a moving background shows; the overlap is compared less a sixth of its height on each
+    side, which keeps every glyph and leaves most of that margin out.
+    """
     h, w = a.shape
-    x0 = max(0, int(min(box[0], pbox[0])) - 2)
-    y0 = max(0, int(min(box[1], pbox[1])) - 2)
-    x1 = min(w, int(max(box[2], pbox[2])) + 3)
-    y1 = min(h, int(max(box[3], pbox[3])) + 3)
-    if x1 - x0 < 2 or y1 - y0 < 2:
+    if max(abs(box[i] - pbox[i]) for i in range(4)) > max(2.0, (box[3] - box[1]) / 6):
+        return False  # more than jitter: a line grown or cut by a glyph is read again
+    x0, y0 = max(box[0], pbox[0]), max(box[1], pbox[1])
+    x1, y1 = min(box[2], pbox[2]), min(box[3], pbox[3])
+    m = (y1 - y0) / 6
+    x0, y0, x1, y1 = max(0, int(x0 + m)), max(0, int(y0 + m)), min(w, int(round(x1 - m))), min(h, int(round(y1 - m)))
+    if x1 - x0 < 4 or y1 - y0 < 4:
         return False
-    diff = np.abs(a[y0:y1, x0:x1] - b[y0:y1, x0:x1])
+    cols = np.abs(a[y0:y1, x0:x1] - b[y0:y1, x0:x1]).mean(axis=0)
     strip = max(2, (y1 - y0) // 2)
-    n = (x1 - x0) // strip
-    cols = diff.mean(axis=0)
-    strips = [cols[i * strip:(i + 1) * strip].mean() for i in range(n)] + ([cols[n * strip:].mean()] if (x1 - x0) % strip else [])
-    return max(strips) < limit
+    return max(float(cols[i:i + strip].mean()) for i in range(0, len(cols), strip)) < limit
 
 
 class _Reader:

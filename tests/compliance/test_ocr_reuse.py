@@ -1,0 +1,38 @@
+"""OCR reuses a line's reading only when its box moved by jitter and the pixels under it are the same."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from compliance.ocr import _same_pixels
+
+from .clipmaker import font
+
+
+def gray(text: str, shift: int = 0, noise: int = 0) -> np.ndarray:
+    img = Image.new("RGB", (360, 120), (30, 40, 60))
+    ImageDraw.Draw(img).text((20, 30), text, font=font(40), fill="white")
+    a = np.asarray(img).mean(axis=2).astype(np.float32)
+    if shift:  # a moving background above and below the line, where the detector's margin reaches
+        a[:22] += shift
+        a[-20:] += shift
+    if noise:
+        a += np.random.default_rng(0).normal(0, noise, a.shape).astype(np.float32)
+    return a
+
+
+BOX = (14.0, 22.0, 250.0, 100.0)
+
+
+def test_jittered_box_over_the_same_line_is_the_same():
+    assert _same_pixels(gray("49,99 €"), gray("49,99 €", shift=40, noise=1), (15.0, 23.0, 251.0, 99.0), BOX, 3.0)
+
+
+def test_one_changed_glyph_is_read_again():
+    assert not _same_pixels(gray("49,99 €"), gray("48,99 €"), (15.0, 23.0, 251.0, 99.0), BOX, 3.0)
+
+
+def test_a_line_cut_short_is_read_again():
+    # The pixels where the boxes overlap may agree; a box that lost a glyph's width is not jitter.
+    assert not _same_pixels(gray("49,99 €"), gray("49,99"), (14.0, 22.0, 200.0, 100.0), BOX, 3.0)
