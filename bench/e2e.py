@@ -114,7 +114,10 @@ def main() -> None:
         if not args.no_demo:
             shutil.rmtree(base / "demo", ignore_errors=True)
             demo = timed([PRODUCTREEL, "demo", "--out", str(base / "demo")], warm)
-            demo_clips = len(list((base / "demo").rglob("*.mp4")))
+            import json
+
+            # Jobs from the run's summary (the publish folder holds copies of the same clips).
+            demo_clips = len(json.loads((base / "demo" / "summary.json").read_text(encoding="utf-8"))["jobs"])
     loads.append(os.getloadavg()[0])
 
     dur = float(info.get("duration") or 0)
