@@ -788,6 +788,7 @@ def lay_out_scene(self: Designer, scene: Scene, aspect: float, extra_h: float, h
     smaller and laid out again; the largest product seen is kept.
     """
     w, h = self.sb.width, self.sb.height
+    headroom *= float(self.sb.metadata.repairs.air or 1.0)  # a LAYOUT-1/-2 repair: more room around the product
     m = max(2, int(self.s * 0.035))
     empty = fit_box((m, m, w - m, h - m), aspect / (1 + extra_h), headroom)
     possible = (empty[3] - empty[1]) / (1 + extra_h) / h

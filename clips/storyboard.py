@@ -309,7 +309,7 @@ def build_storyboard(
     )
 
 
-REPAIR_KEYS = ("contrast_box", "text_scale", "safe_zone", "loudness", "labels", "recaption")
+REPAIR_KEYS = ("contrast_box", "text_scale", "safe_zone", "loudness", "labels", "recaption", "layout")
 
 
 def apply_repair_hints(storyboard: Storyboard, hints: dict[str, Any]) -> Storyboard:
@@ -336,6 +336,9 @@ def apply_repair_hints(storyboard: Storyboard, hints: dict[str, Any]) -> Storybo
             repairs.recaption = bool(v)
         elif k == "loudness":
             repairs.loudness = float(v)
+        elif k == "layout" and isinstance(v, dict) and {"LAYOUT-1", "LAYOUT-2"} & set(v):
+            # Text over the product or text over text: give the product more room, so the layout moves text off it.
+            repairs.air = round(min(1.45, float(repairs.air) * 1.15), 3)
     update: dict[str, Any] = {"metadata": meta, "scenes": [s.model_copy(deep=True) for s in storyboard.scenes]}
     if hints.get("loudness") is not None:
         update["loudness_target"] = float(hints["loudness"])

@@ -296,7 +296,7 @@ def check_product_size(rule: Rule, ctx: Context) -> list[Finding]:
     if share >= need:
         return []
     return [finding(rule, ctx, f"the product is at most {share:.0%} of the frame height ({ctx.format}: at least {need:.0%})",
-                    time=round(fd.t, 2), box=_box(fd.product, fd.scale), measured=round(share, 3), expected=need, fix="layout")]
+                    time=round(fd.t, 2), box=_box(fd.product, fd.scale), measured=round(share, 3), expected=need)]
 
 
 def check_empty_band(rule: Rule, ctx: Context) -> list[Finding]:
@@ -315,7 +315,7 @@ def check_empty_band(rule: Rule, ctx: Context) -> list[Finding]:
         return []
     worst = max(fds, key=lambda fd: fd.flat_band)
     return [finding(rule, ctx, f"a flat empty band of {median:.0%} of the frame height (median over {len(fds)} frames; at most {limit:.0%})",
-                    time=round(worst.t, 2), measured=round(median, 3), expected=limit, fix="layout")]
+                    time=round(worst.t, 2), measured=round(median, 3), expected=limit)]
 
 
 _ENDS_IN_NUMBER = re.compile(r"(?:\d[.,]?|[$€£¥￥₩₹])$")

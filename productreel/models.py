@@ -297,6 +297,7 @@ class Repairs(BaseModel):
     loudness: float | None = None
     labels: list[str] = Field(default_factory=list)  # label rule ids whose label is drawn larger and boxed
     recaption: bool = False
+    air: float = 1.0  # room around the product (LAYOUT-1/-2 repairs): its box shrinks by this and text moves off it
 
 
 class StoryboardMeta(BaseModel):

@@ -146,3 +146,24 @@ def test_abbreviations_do_not_end_a_sentence():
     assert sentences("Set. 1. Filter spülen. 2. Kaffee einfüllen.") == ["Set.", "1. Filter spülen.", "2. Kaffee einfüllen."]
     assert sentences("Jetzt für 39,90 € inkl. MwSt. Jetzt kaufen. 今すぐ購入。価格は￥2,400です。") == [
         "Jetzt für 39,90 € inkl. MwSt.", "Jetzt kaufen.", "今すぐ購入。", "価格は￥2,400です。"]
+
+
+def _gaps(sb) -> tuple[float, float]:
+    """The smallest distance from any text box to the product, and the product's largest share of the frame height."""
+    r = Renderer(sb)
+    products = r.product_boxes()
+    texts = [b["box"] for b in r.overlay_boxes() if b["role"] not in ("label", "disclosure")]
+    gap = min(max(px0 - tx1, tx0 - px1, py0 - ty1, ty0 - py1, 0)
+              for p in products for (px0, py0, px1, py1) in [p["box"]]
+              for (tx0, ty0, tx1, ty1) in texts if p["start"] <= 0.5 * (p["start"] + p["end"]))
+    share = max(p["share"] for p in products)
+    return gap, share
+
+
+def test_a_layout_repair_gives_the_product_more_room(tiny_ad):
+    assert tiny_ad.metadata.repairs.air == 1.0
+    fixed = apply_repair_hints(tiny_ad, {"layout": {"LAYOUT-1": {"measured": 0.08, "expected": 0.05}}})
+    assert fixed.metadata.repairs.air > 1.0
+    assert apply_repair_hints(tiny_ad, {"layout": {"LAYOUT-3": {"measured": 0.3}}}).metadata.repairs.air == 1.0
+    before, after = _gaps(tiny_ad), _gaps(fixed)
+    assert after[0] >= before[0] and after[1] < before[1]  # text no nearer; the product a little smaller
