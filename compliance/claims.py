@@ -81,6 +81,14 @@ def check_regex_requires(rule: Rule, ctx: Context) -> list[Finding]:
 
     clip_ok = satisfied([s.text for s in sources]) if scope == "clip" else None
     out: list[Finding] = []
+    if rule.params.get("struck_price") and "ocr" in rule.inputs and ctx.info is not None:
+        from compliance.price import struck_prices
+
+        for fr, item in struck_prices(ctx):
+            if not (clip_ok if clip_ok is not None else satisfied([fr.text])):
+                ev = {"input": "ocr", "time": round(fr.t, 2), "box": list(item.box), "text": item.text, "match": f"struck {item.text}",
+                      "requires": requires}
+                out.append(finding(rule, ctx, f"{rule.title or 'claim needs a qualifier'}: {item.text!r} struck through on screen without it", **ev))
     for src in sources:
         search = ocr_hits if src.kind == "ocr" else find_hits
         for s, e, txt in search(rule.pattern or "", src.text, allow=rule.allow):

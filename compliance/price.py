@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+import numpy as np
 from difflib import SequenceMatcher
 
 from compliance.context import Context, finding
@@ -133,4 +135,51 @@ def check_price(rule: Rule, ctx: Context) -> list[Finding]:
             continue
         seen.add(w["number"])
         out.append(finding(rule, ctx, f"price on screen {w['text']!r} differs from the market price {expected!r}", expected=expected, **w))
+    return out
+
+
+def _struck(gray: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """True when a line crosses the middle of a text box: one row of its middle half holds an unbroken run of
+    ink longer than the box is high (glyph strokes are shorter; a strike-through spans several glyphs)."""
+    x0, y0, x1, y1 = box
+    h, w = gray.shape
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    bh = y1 - y0
+    if bh < 6 or x1 - x0 < bh:
+        return False
+    region = gray[y0:y1, x0:x1]
+    border = np.concatenate([region[0], region[-1], region[:, 0], region[:, -1]])
+    ink = np.abs(region - float(np.median(border))) > 60
+    ink[:, 1:-1] |= ink[:, :-2] & ink[:, 2:]  # bridge one anti-aliased pixel
+    for row in ink[bh // 4: bh - bh // 4]:
+        padded = np.concatenate([[False], row, [False]])
+        edges = np.flatnonzero(padded[1:] != padded[:-1])
+        if len(edges) and int((edges[1::2] - edges[::2]).max()) > bh:
+            return True
+    return False
+
+
+def struck_prices(ctx: Context) -> list[tuple[object, object]]:
+    """(OCR frame, line) for every price read struck through while another price shows in the same frame:
+    a reduction told by the pixels, whatever the words."""
+    if ctx.info is None:
+        return []
+    marks = currency_marks(ctx.market.currency, ctx.market.locale)
+    dec = ctx.decoded
+    out = []
+    for fr in ctx.ocr:
+        priced = [(it, {d for _, d in price_numbers(it.text, marks)}) for it in fr.items]
+        priced = [(it, ds) for it, ds in priced if ds]
+        if len(priced) < 2 and not any(len(ds) > 1 for _, ds in priced):
+            continue
+        if fr.index >= len(dec.samples):
+            continue
+        gray = dec.samples[fr.index].rgb.mean(axis=2, dtype=np.float32)
+        for it, ds in priced:
+            others = set().union(*(o for j, o in priced if j is not it)) - ds if len(priced) > 1 else set()
+            if not (others or len(ds) > 1):
+                continue
+            box = tuple(int(round(v * dec.scale)) for v in it.box)
+            if _struck(gray, box):
+                out.append((fr, it))
     return out

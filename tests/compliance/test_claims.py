@@ -89,6 +89,40 @@ def test_eu_reduction_read_on_a_bare_clip_blocks(clip_factory):
     assert not [f for f in shown.findings if f.rule == "CL-EU-1"]
 
 
+def _prices(strike: bool, lowest: bool = False):
+    from PIL import Image, ImageDraw
+
+    from .clipmaker import font
+
+    def draw(t: float):
+        img = Image.new("RGB", (270, 480), (30, 40, 60))
+        d = ImageDraw.Draw(img)
+        d.text((20, 150), "49,99 €", font=font(34), fill="white")
+        x0, y0, x1, y1 = d.textbbox((20, 220), "79,99 €", font=font(24))
+        d.text((20, 220), "79,99 €", font=font(24), fill=(200, 200, 200))
+        if strike:
+            d.line((x0 - 2, (y0 + y1) // 2, x1 + 2, (y0 + y1) // 2), fill=(200, 200, 200), width=3)
+        if lowest:
+            d.text((8, 320), "Niedrigster Preis der letzten 30 Tage: 59,99 €", font=font(11), fill="white")
+        return img
+
+    return dict(duration=2.0, frame_fn=draw)
+
+
+@pytest.mark.parametrize("strike,lowest,blocked", [(True, False, True), (False, False, False), (True, True, False)],
+                         ids=["struck", "two-prices-not-struck", "struck-with-30-day-price"])
+def test_eu_reduction_struck_through_on_a_bare_clip(clip_factory, strike, lowest, blocked):
+    """A prior price struck through beside the current one is a reduction, with no word to say so."""
+    from compliance.engine import run_checks
+    from .helpers import market
+
+    report, _ = run_checks(clip_factory("prices.mp4", **_prices(strike, lowest)), market("de"), only={"CL-EU-1"})
+    found = [f for f in report.findings if f.rule == "CL-EU-1"]
+    assert bool(found) is blocked
+    if blocked:
+        assert found[0].severity == "BLOCK" and "79,99" in found[0].evidence["text"] and found[0].evidence["box"]
+
+
 def test_hits_carry_evidence_of_where_they_were_seen():
     (f,) = text_findings("CL-US-1", "us", "Built in America since 1950")
     assert f.rule == "CL-US-1" and f.evidence["input"] == "script" and f.evidence["match"] == "built in america"
