@@ -64,14 +64,10 @@ def cli_check(
             return None, EXIT_BAD_ARGS
     # One clip checked on its own: OCR and NudeNet may use every core (PRODUCTREEL_OCR_THREADS, when set, wins;
     # the flow, which checks clips in parallel, keeps its one thread per session).
-    unset = "PRODUCTREEL_OCR_THREADS" not in os.environ
-    if unset:
-        os.environ["PRODUCTREEL_OCR_THREADS"] = str(min(4, os.cpu_count() or 1))
-    try:
+    from compliance.ocr import one_clip_threads
+
+    with one_clip_threads(min(4, os.cpu_count() or 1)):
         report = check_clip(Path(video), m, destination=destination, script_text=script_text, rules=book)
-    finally:
-        if unset:
-            os.environ.pop("PRODUCTREEL_OCR_THREADS", None)
     if as_json:
         echo(json.dumps(report_to_json(report), ensure_ascii=False, indent=2, default=str))
     else:

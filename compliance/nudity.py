@@ -32,9 +32,9 @@ def _new_detector():
     det = NudeDetector()
     # Same reason as OCR: one ORT thread per session; the flow checks clips in parallel.
     opts = onnxruntime.SessionOptions()
-    from productreel.settings import get_settings
+    from compliance.ocr import session_threads
 
-    opts.intra_op_num_threads = get_settings().ocr_threads
+    opts.intra_op_num_threads = session_threads()
     opts.inter_op_num_threads = 1
     model = os.path.join(os.path.dirname(nudenet.__file__), "320n.onnx")
     if os.path.exists(model):

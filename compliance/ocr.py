@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import logging
 from dataclasses import dataclass, field
 import threading
@@ -54,6 +56,35 @@ def engine():
     return eng
 
 
+_THREADS: int | None = None  # ONNX Runtime threads for sessions made now (see one_clip_threads)
+
+
+def session_threads() -> int:
+    """ONNX Runtime threads per OCR/NudeNet session: a one-clip check's override, else Settings().ocr_threads."""
+    from productreel.settings import get_settings
+
+    return _THREADS or get_settings().ocr_threads
+
+
+@contextlib.contextmanager
+def one_clip_threads(n: int):
+    """Let sessions made inside the block use ``n`` threads, unless PRODUCTREEL_OCR_THREADS was set explicitly.
+
+    `productreel check` on one clip may use every core; a flow checks clips in
+    parallel and keeps one thread per session.
+    """
+    from productreel.settings import get_settings
+
+    global _THREADS
+    old = _THREADS
+    if "ocr_threads" not in get_settings().model_fields_set:
+        _THREADS = n
+    try:
+        yield
+    finally:
+        _THREADS = old
+
+
 def _new_engine():
     from rapidocr import RapidOCR
 
@@ -63,9 +94,7 @@ def _new_engine():
     # side, 3× the work); recognition still reads the crops from the 540 px sample.
     # One ONNX Runtime thread: clips are checked in parallel by the flow's workers, and ORT's spinning thread
     # pool loses more than it gains when cores are shared (measured: 0.29 s vs 0.43 s a frame under load).
-    from productreel.settings import get_settings
-
-    threads = get_settings().ocr_threads
+    threads = session_threads()
     return RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False,
                             "Det.limit_side_len": DET_LONG_SIDE, "Det.limit_type": "max",
                             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
