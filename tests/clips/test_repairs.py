@@ -155,7 +155,7 @@ def _gaps(sb) -> tuple[float, float]:
     texts = [b["box"] for b in r.overlay_boxes() if b["role"] not in ("label", "disclosure")]
     gap = min(max(px0 - tx1, tx0 - px1, py0 - ty1, ty0 - py1, 0)
               for p in products for (px0, py0, px1, py1) in [p["box"]]
-              for (tx0, ty0, tx1, ty1) in texts if p["start"] <= 0.5 * (p["start"] + p["end"]))
+              for (tx0, ty0, tx1, ty1) in texts)
     share = max(p["share"] for p in products)
     return gap, share
 
