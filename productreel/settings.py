@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     model: str | None = None
     allow_downloads: bool = False
     mt_model: str | None = None  # local machine-translation model directory
+    # Folder of the model catalog files (voice.yaml, mt.yaml, video.yaml); default: productreel/model_catalog.
+    model_catalog: Path | None = None
     exchange_rates: Path | None = None
     brand: str = "default"
     templates_dir: Path = ROOT / "templates"
