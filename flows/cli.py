@@ -19,6 +19,8 @@ from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from flows import models_cli as _models_cli  # noqa: E402  (models list / pull)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Product catalogs into localized, compliance-checked product videos.")
 # Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
 console = Console() if sys.stdout.isatty() else Console(width=160)
@@ -492,8 +494,10 @@ def approve(
     console.print(f"next: productreel publish --out {out}", highlight=False)
 
 
-models_app = typer.Typer(help="Diffusion models: make a tiny random one for smoke tests.", no_args_is_help=True)
+models_app = typer.Typer(help="Models: which voice, translation and video model each market gets (list), "
+                          "download them (pull), or make a tiny random diffusion model (tiny).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+_models_cli.register(models_app)
 
 
 @models_app.command("tiny")
