@@ -147,7 +147,8 @@ class SilentVoice:
 
 
 def voice_backend(name: str | None = None) -> VoiceBackend:
-    """The configured voice: PRODUCTREEL_VOICE_MODEL (a local MMS directory), else espeak-ng, else silence."""
+    """A voice backend by name, without a market: PRODUCTREEL_VOICE_MODEL (a local MMS directory), a Piper voice
+    (``piper:<path>``), espeak-ng (also for ``auto``, which needs a market: clips.voices.pick_voice), or silence."""
     from productreel.settings import get_settings
 
     settings = get_settings()
@@ -159,14 +160,18 @@ def voice_backend(name: str | None = None) -> VoiceBackend:
         return MmsVoice(Path(model_dir))
     if name == "silent":
         return SilentVoice()
-    if name in ("", "espeak-ng", "espeak"):
+    if name and name.startswith("piper:"):
+        from clips.voices import find_piper_model, piper_voice
+
+        return piper_voice(find_piper_model(Path(name.split(":", 1)[1]).expanduser()))
+    if name in ("", "auto", "espeak-ng", "espeak"):
         try:
             return EspeakVoice()
         except RenderError:
-            if name:
+            if name not in ("", "auto"):
                 raise
             return SilentVoice()
-    raise InputError(f"unknown voice backend {name!r}; known: espeak-ng, mms, silent", where="voice")
+    raise InputError(f"unknown voice backend {name!r}; known: auto, espeak-ng, piper:<path>, mms, silent", where="voice")
 
 
 def sentences(text: str, locale: str | None = None) -> list[str]:

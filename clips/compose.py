@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
@@ -38,6 +39,9 @@ from clips.planes import Frame, Layer, Source, Sprite, cv2, even, rgb_to_planes
 from clips.profiles import BrandKit, load_brand
 from clips.stage import SHADOW_DEPTH, backdrop, palette, product_sprite
 from clips.styles import load_style
+
+if TYPE_CHECKING:
+    from clips.voices import VoicePick
 
 RENDERER_VERSION = "compose-5"
 OVERSIZE = 1.12  # the card source is this much larger than the card: zooms never upsample
@@ -826,12 +830,17 @@ def _quietly(fn) -> None:
         pass
 
 
-def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None, voice: str | None = None) -> RenderedClip:
-    """Render a storyboard to `<out_dir>/<handle>/<market>/<kind>-<format>.mp4` with its sidecars."""
+def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None, voice: str | VoicePick | None = None) -> RenderedClip:
+    """Render a storyboard to `<out_dir>/<handle>/<market>/<kind>-<format>.mp4` with its sidecars.
+
+    ``voice``: the clip's voice (clips.voices.pick_voice), or a PRODUCTREEL_VOICE value; default: the setting's
+    choice for the storyboard's market and kind. The voice's asset entry goes into the sidecar (``assets``).
+    """
     from clips.audio import (Speech, cached_soundtrack, encode_soundtrack, keep_soundtrack, mix_soundtrack, soundtrack_key,
-                             speak, voice_backend)
+                             speak)
     from clips.captions import write_captions
     from clips.encode import Encoder, encode_command, mux_command, run_ffmpeg
+    from clips.voices import VoicePick, pick_voice, storyboard_market
 
     sb = _with_ai_label(storyboard)
     paths = clip_paths(sb, out_dir)
@@ -852,10 +861,14 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
             # The voice speaks while the scenes are prepared; its sentence timings then place the captions.
             voice_out: dict = {}
 
+            pick = voice if isinstance(voice, VoicePick) else None
+
             def make_voice() -> None:
                 try:
+                    chosen = pick or pick_voice(storyboard_market(sb), sb.kind, name=voice)
+                    voice_out["pick"] = chosen
                     voice_out["speech"] = speak(sb.voiceover, str(sb.metadata.voice or sb.locale.split("-")[0]),
-                                                sb.duration, voice_backend(voice))
+                                                sb.duration, chosen.backend)
                 except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
                     voice_out["error"] = exc
 
@@ -929,6 +942,10 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
 
     write_captions(cues, paths["srt"], paths["vtt"])
 
+    # The voice that spoke (name, licence, revision): LIC-1 reads the sidecar's assets, the job signs them (C2PA).
+    spoke = voice_out.get("pick")
+    voice_asset = spoke.asset if spoke is not None and speech.samples.size else None
+    voice_model = spoke.model if spoke is not None and speech.samples.size else None
     images = []
     for s in sb.scenes:
         if s.shot.image and Path(s.shot.image).exists() and str(s.shot.image) not in [i["path"] for i in images]:
@@ -959,7 +976,8 @@ def render(storyboard: Storyboard, out_dir: Path, *, workers: int | None = None,
         "products": renderer.product_boxes(),
         "style": sb.metadata.style,
         "truncated": [dict(t) for t in {tuple(sorted(d.items())) for d in renderer.designer.truncated}],
-        "audio": {"voice": mix.voice, "music": mix.music, "lufs": round(mix.lufs, 2) if np.isfinite(mix.lufs) else None,
+        **({"assets": [voice_asset]} if voice_asset else {}),
+        "audio": {"voice": mix.voice, "voice_model": voice_model, "music": mix.music, "lufs": round(mix.lufs, 2) if np.isfinite(mix.lufs) else None,
                   "true_peak_dbtp": round(mix.true_peak, 2) if np.isfinite(mix.true_peak) else None,
                   "target_lufs": sb.loudness_target, "segments": [list(s) for s in mix.segments]},
         "captions": {"burned_in": sb.burn_captions, "cues": len(cues)},

@@ -172,7 +172,9 @@ def manifest_definition(title: str, *, generated: bool, assets: list[dict], comp
 
 
 def _asset_public(a: dict) -> dict:
-    return {k: str(a[k]) for k in ("kind", "name", "source", "license", "owner") if a.get(k) is not None}
+    # A model's (a voice's) repo, revision and attribution say exactly which weights were used, under which terms.
+    return {k: str(a[k]) for k in ("kind", "name", "source", "license", "owner", "repo", "revision", "attribution")
+            if a.get(k) is not None}
 
 
 def sign_clip(clip: RenderedClip | Path, *, generated: bool, assets: list[dict], market: str | None = None) -> None:

@@ -116,6 +116,13 @@ def generation_key(settings: Settings) -> dict[str, Any]:
     return model_key(settings)
 
 
+def voice_key(market: Market, kind: str) -> dict[str, Any]:
+    """What about the voice changes the clip (for the job key): the neural voice and its revision; empty for espeak-ng."""
+    from clips.voices import pick_voice
+
+    return pick_voice(market, kind).key()
+
+
 def job_inputs(job: Job, product: Product, options: RunOptions) -> JobInputs:
     """Localize, template the script and compute the job key: everything that changes the clip, hashed."""
     from clips.compose import RENDERER_VERSION
@@ -148,6 +155,9 @@ def job_inputs(job: Job, product: Product, options: RunOptions) -> JobInputs:
     generator = generation_key(options.settings())
     if generator:
         key_data["generator"] = generator
+    voice = voice_key(market, job.kind)
+    if voice:  # a neural voice; espeak-ng, the default, leaves the key as it was
+        key_data["voice"] = voice
     return JobInputs(job=job, key=stable_hash(key_data), market=market, lp=lp, script=script, generator=generator)
 
 
@@ -185,6 +195,7 @@ def run_job(inputs: JobInputs, product: Product, options: RunOptions, *, generat
 def _make(inputs: JobInputs, product: Product, options: RunOptions, ledger: Ledger, generate: Generate | None) -> JobOutcome:
     from clips.compose import render
     from clips.storyboard import REPAIR_KEYS, apply_repair_hints, build_storyboard
+    from clips.voices import pick_voice
     from compliance import asset_manifest, check_with_repairs, gate, sign_clip
 
     job, market, lp, script, key = inputs.job, inputs.market, inputs.lp, inputs.script, inputs.key
@@ -197,20 +208,25 @@ def _make(inputs: JobInputs, product: Product, options: RunOptions, ledger: Ledg
     if storyboard.has_generated:
         storyboard, generated_findings = (generate or _generate_here)(storyboard, options.settings())
     clips_dir = Path(options.out_dir) / "clips"
-    clip = render(storyboard, clips_dir)
-    assets = asset_manifest(storyboard, assets=list(storyboard.metadata.c2pa_assets) or None)
+    # The voice (a neural one when pulled and licensed for ads, else espeak-ng with an INFO finding) is an asset:
+    # its name, licence and revision go into the asset manifest (LIC-1) and the C2PA ingredients.
+    voice = pick_voice(market, job.kind) if storyboard.voiceover.strip() else None
+    clip = render(storyboard, clips_dir, voice=voice)
+    given = [*storyboard.metadata.c2pa_assets, *([voice.asset] if voice and voice.asset else [])]
+    assets = asset_manifest(storyboard, assets=given or None)
 
     def rerender(hints: dict[str, Any]):
         # FIX findings the renderer can repair (contrast, text size, safe zone, loudness, captions, layout).
         repaired = apply_repair_hints(storyboard, hints)
-        return render(repaired, clips_dir), repaired
+        return render(repaired, clips_dir, voice=voice), repaired
 
     clip, checked, repairs = check_with_repairs(
         clip, market, rerender=rerender, repairable=REPAIR_KEYS, destination=options.destination, storyboard=storyboard,
         lp=lp, script_text=script.voiceover, assets=assets,
     )
     # One report for the clip: what localization, generation and the photo gate found counts like the checks.
-    findings = [*lp.findings, *generated_findings, *storyboard.metadata.findings, *checked.findings]
+    findings = [*lp.findings, *generated_findings, *storyboard.metadata.findings, *(voice.findings if voice else []),
+                *checked.findings]
     if repairs:
         findings.append(Finding(rule="REPAIR", severity="INFO", message=f"re-rendered {len(repairs)}x to repair FIX findings",
                                 evidence={"hints": repairs[-1]}))

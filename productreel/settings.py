@@ -84,7 +84,9 @@ class Settings(BaseSettings):
     c2pa_cert: Path | None = None
     c2pa_key: Path | None = None
     c2pa_tsa_url: str | None = None
-    # Voice-over: "espeak-ng", "mms" or "silent" (default: mms when voice_model is set, else espeak-ng).
+    # Voice-over (clips/voices.py): "auto" (the catalog's voice licensed for ads when pulled, else espeak-ng),
+    # "espeak-ng", "silent", "piper:<path>", a voice catalog id, or "mms" (never for ads). Default: auto
+    # (mms when voice_model is set).
     voice: str = ""
     voice_model: Path | None = None  # a local MMS (VITS) model directory
     # Extra font folders, os.pathsep separated; when set, fc-list is not asked.
