@@ -30,6 +30,7 @@ from productreel.model_store import (
     ModelChoice,
     ModelIntegrityError,
     commit_of,
+    file_stamp,
     hub_cache,
     is_pattern,
     lock_entry,
@@ -63,7 +64,7 @@ class PullResult:
     choice: ModelChoice
     commit: str
     path: Path  # the snapshot folder, as model_store.local_dir() will find it
-    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # repo path -> {"sha256", "size"}
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # repo path -> {"sha256", "size", "stamp"}
     downloaded: int = 0  # bytes fetched by this pull (0: everything was already in the cache)
     resumed: int = 0  # bytes an earlier, interrupted pull had already fetched
 
@@ -128,7 +129,7 @@ def _pull(choice: ModelChoice, progress: Progress | None) -> PullResult:
     for name in names:
         want = choice.sha256.get(name) or (locked.get(name) or {}).get("sha256")
         digest, size, fetched, resumed = _fetch(choice, commit, name, want, progress)
-        result.files[name] = {"sha256": digest, "size": size}
+        result.files[name] = _file_record(result.path / name, digest, size)
         result.downloaded += fetched
         result.resumed += resumed
     _record(choice, commit, result.files)
@@ -205,6 +206,11 @@ def _fetch(choice: ModelChoice, commit: str, name: str, want: str | None,
     # huggingface_hub links the checked blob into the snapshot folder its own way (symlink, or a copy).
     hf_hub_download(choice.repo, name, revision=commit, cache_dir=str(hub_cache()), endpoint=endpoint())
     return digest, blob.stat().st_size, fetched, resumed
+
+
+def _file_record(pointer: Path, digest: str, size: int) -> dict[str, Any]:
+    """The lock's record of a checked file: its sha256 and size, and the stamp that spares hashing it again."""
+    return {"sha256": digest, "size": size, "stamp": file_stamp(pointer)}
 
 
 def _matches(digest: str, etag: str | None, want: str | None, path: Path) -> bool:

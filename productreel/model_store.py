@@ -269,6 +269,7 @@ def expected_files(choice: ModelChoice) -> dict[str, dict[str, Any]]:
     """repo path -> {"sha256": ..., "size": ...} as far as known: the catalog's digests, completed by the lock."""
     entry = lock_entry(choice) or {}
     locked = entry.get("files") if isinstance(entry.get("files"), dict) else {}
+    # A stamp vouches only for the digest the pull hashed ("verified"); a catalog digest that differs is checked anew.
     # Plain paths are known before the first pull; globs (and a whole repo) only once the lock lists what they matched.
     names = [f for f in choice.files if not is_pattern(f)]
     if not choice.files or any(is_pattern(f) for f in choice.files):
@@ -276,6 +277,7 @@ def expected_files(choice: ModelChoice) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         info = dict(locked.get(name) or {})
+        info["verified"] = info.get("sha256")
         if name in choice.sha256:
             info["sha256"] = choice.sha256[name]
         out[name] = info
@@ -289,6 +291,12 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def file_stamp(path: Path) -> list[int]:
+    """[size, mtime_ns, inode] of the file behind ``path``: what changes when anything writes to it."""
+    st = Path(os.path.realpath(path)).stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 # Files already hashed in this process: (path, size, mtime_ns, inode) -> sha256.
@@ -313,6 +321,8 @@ def check_file(choice: ModelChoice, name: str, path: Path, expected: dict[str, A
             f"model {choice.id}: {name} is {path.stat().st_size} bytes, not the {size} recorded; "
             f"run `productreel models pull {choice.kind}` again", where=str(path))
     want = expected.get("sha256")
+    if want and expected.get("stamp") == file_stamp(path) and expected.get("verified") == want:
+        return  # hashed by the pull that recorded it, and not written to since (size, mtime and inode unchanged)
     if want and file_digest(path) != want:
         raise ModelIntegrityError(
             f"model {choice.id}: {name} has sha256 {file_digest(path)[:12]}..., not {want[:12]}...; "
@@ -329,8 +339,10 @@ def local_dir(choice: ModelChoice, *, verify: bool = True) -> Path | None:
     """The downloaded snapshot of ``choice`` in the local Hugging Face cache, or None when (part of) it is missing.
 
     Never downloads. Every file must be there; with ``verify`` (the default) each one is checked against
-    the sha256 the catalog or the lock records (hashed once per process) and a mismatch raises
-    ModelIntegrityError; without, only sizes are compared (cheap, for listings).
+    the sha256 the catalog or the lock records and a mismatch raises ModelIntegrityError. A file is hashed
+    once per process, and not at all while its size, mtime and inode are those the pull recorded after
+    hashing it (a multi-GB video model is not read whole on every run); without ``verify``, only sizes
+    are compared (for listings).
     """
     folder = snapshot_dir(choice)
     if folder is None or not folder.is_dir():

@@ -70,8 +70,8 @@ def test_first_pull_pins_the_commit_and_every_sha256(hub: HubEmulator, repo: str
     assert result.downloaded == len(WEIGHTS) + len(CONFIG) == progress.seen
     lock = json.loads(model_store.lock_path().read_text())
     assert lock["repos"]["org/voice"]["commit"] == repo
-    assert lock["repos"]["org/voice"]["files"]["model.onnx"] == {"sha256": hashlib.sha256(WEIGHTS).hexdigest(),
-                                                                 "size": len(WEIGHTS)}
+    recorded = lock["repos"]["org/voice"]["files"]["model.onnx"]
+    assert recorded["sha256"] == hashlib.sha256(WEIGHTS).hexdigest() and recorded["size"] == len(WEIGHTS)
     folder = model_store.local_dir(choice)
     assert folder == result.path and (folder / "model.onnx").read_bytes() == WEIGHTS
     assert model_store.model_ref(choice)["revision"] == repo
@@ -175,3 +175,17 @@ def test_unknown_repo_file_and_offline_mode_are_one_line(hub: HubEmulator, repo:
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(InputError, match="HF_HUB_OFFLINE"):
         model_pull.pull(_choice())
+
+
+def test_a_load_hashes_again_only_what_changed_since_the_pull(hub: HubEmulator, repo: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    choice = _choice()
+    result = model_pull.pull(choice)
+    hashed: list[str] = []
+    real = model_store.sha256_file
+    monkeypatch.setattr(model_store, "sha256_file", lambda p, *a: hashed.append(Path(p).name) or real(p, *a))
+    model_store._HASHED.clear()
+    assert model_store.local_dir(choice) == result.path and hashed == []  # the pull's stamps vouch for both files
+    target = Path(os.path.realpath(result.path / "model.onnx"))
+    os.utime(target, ns=(1, 1))  # something wrote to it: its stamp no longer matches
+    assert model_store.local_dir(choice) == result.path and hashed == [target.name]
