@@ -170,6 +170,9 @@ def demo(
     summary = _run_batch(catalog=str(SAMPLE_CATALOG), markets=_split(markets), kinds=_split(kinds),
                          out=str(out), limit=limit, profile=profile, formats=_formats(formats), style=_style(style))
     _print_summary(summary)
+    hint = _models_cli.demo_hint(_split(markets))
+    if hint:
+        console.print(hint, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -266,3 +266,20 @@ def register(models_app: typer.Typer) -> None:
     """Add `list` and `pull` to the `productreel models` group."""
     models_app.command("list")(list_command)
     models_app.command("pull")(pull_command)
+
+
+def demo_hint(codes: list[str], source_lang: str = "en") -> str | None:
+    """One line for the end of `productreel demo`: what `models pull` would add for these markets, or None."""
+    from productreel.errors import ProductreelError
+
+    try:
+        gaps = missing(model_rows(_markets(",".join(codes)), source_lang))
+    except ProductreelError:
+        return None  # a catalog problem is `models list`'s to report, not the demo's last line
+    parts = []
+    for kind, what in (("voice", "a neural voice"), ("mt", "translated copy")):
+        if kind in gaps:
+            parts.append(f"{what} for {', '.join(gaps[kind]['markets'])} (`{gaps[kind]['command']}`)")
+    if not parts:
+        return None
+    return "models pull would add " + " and ".join(parts) + "; `productreel models list` shows every market"

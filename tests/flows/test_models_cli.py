@@ -107,3 +107,15 @@ def test_pull_arguments_are_checked(hub: HubEmulator) -> None:
     nothing = _cli("models", "pull", "mt", "--markets", "us")
     assert nothing.exit_code == 0 and "nothing to pull" in nothing.stdout
     assert {"list", "pull", "tiny"} <= set(_cli("models", "--help").stdout.split())
+
+
+def test_the_demo_line_says_what_a_pull_would_add(hub: HubEmulator) -> None:
+    from flows.models_cli import demo_hint
+
+    line = demo_hint(["us", "de"])
+    assert line == ("models pull would add a neural voice for de (`productreel models pull voice --markets de`) and "
+                    "translated copy for de (`productreel models pull mt --markets de`); "
+                    "`productreel models list` shows every market")
+    assert _cli("models", "pull", "voice", "--markets", "de").exit_code == 0
+    assert _cli("models", "pull", "mt", "--markets", "de").exit_code == 0
+    assert demo_hint(["us", "de"]) is None
