@@ -9,6 +9,13 @@ points; each code point is looked up in ``phoneme_id_map``, with the pad id afte
 and the BOS/EOS ids around the sentence. espeak-ng runs as its own program (it is GPL-3; its
 output is not encumbered), as it does for the plain espeak-ng voice.
 
+**Kokoro-82M** (Apache-2.0; the ONNX export ``onnx-community/Kokoro-82M-v1.0-ONNX``): one model for
+every voice; a voice is a ``voices/<name>.bin`` of 256-d style vectors (the row for the number of
+phoneme tokens is the style), its first letter the language it speaks (a: American English,
+b: British, e: Spanish, f: French, h: Hindi, i: Italian, p: Brazilian Portuguese). Inputs: the
+token ids between two pad ids 0 (``tokenizer.json``'s vocabulary), the style and the speed; output:
+24 kHz samples. Its phonemes also come from espeak-ng, composed (NFC), unknown symbols dropped.
+
 **Which voice** (:func:`pick_voice`): ``PRODUCTREEL_VOICE`` is
 
 - ``auto`` (the default): the voice catalog's recommended voice for the market
@@ -83,11 +90,12 @@ def _terminators(text: str) -> list[str]:
     return ends
 
 
-def phonemize(text: str, voice: str) -> list[list[str]]:
+def phonemize(text: str, voice: str, form: str = "NFD") -> list[list[str]]:
     """Text as Piper's phonemes, one list of code points per sentence (espeak-ng IPA, clause by clause).
 
-    Like piper-phonemize: each clause's IPA, language-switch flags removed, decomposed (NFD); a
-    clause's final ``.?!`` ends the sentence and is kept, ``,:;`` are kept with a space after them.
+    Like piper-phonemize: each clause's IPA, language-switch flags removed, decomposed (NFD; Kokoro's
+    symbols are composed: ``form="NFC"``); a clause's final ``.?!`` ends the sentence and is kept,
+    ``,:;`` are kept with a space after them.
     """
     flat = " ".join(text.split())
     if not flat:
@@ -107,7 +115,7 @@ def phonemize(text: str, voice: str) -> list[list[str]]:
     sentences: list[list[str]] = []
     current: list[str] = []
     for clause, end in zip(clauses, ends):
-        ipa = unicodedata.normalize("NFD", _LANG_FLAG.sub("", clause))
+        ipa = unicodedata.normalize(form, _LANG_FLAG.sub("", clause))
         current.extend(mapping.get(ch, ch) for ch in ipa)
         if end in (".", "?", "!"):
             current.append(end)
@@ -236,7 +244,7 @@ class PiperVoice:
         return _resample(np.concatenate(parts), cfg.sample_rate)
 
 
-_PIPER: dict[str, PiperVoice] = {}
+_PIPER: dict[str, Any] = {}  # loaded voices (Piper and Kokoro), by file
 _PIPER_LOCK = threading.Lock()
 
 
@@ -247,6 +255,103 @@ def piper_voice(model: Path) -> PiperVoice:
         if key not in _PIPER:
             _PIPER[key] = PiperVoice(Path(model))
         return _PIPER[key]
+
+
+# -- Kokoro ----------------------------------------------------------------------------------------
+
+# Kokoro-82M voices are named <language letter><f|m>_<name>: the letter says which language they speak.
+KOKORO_LANGUAGES = {"a": "en-us", "b": "en-gb", "e": "es", "f": "fr-fr", "h": "hi", "i": "it", "p": "pt-br"}
+KOKORO_RATE = 24_000
+KOKORO_MAX_TOKENS = 510  # a context of 512 with the pad id 0 at both ends
+
+
+def kokoro_vocab(folder: Path) -> dict[str, int]:
+    """Kokoro's phoneme -> id map: ``tokenizer.json`` (model.vocab, the ONNX export's) or ``config.json`` (vocab)."""
+    for name, path in (("tokenizer.json", ("model", "vocab")), ("config.json", ("vocab",))):
+        file = Path(folder) / name
+        if not file.is_file():
+            continue
+        try:
+            data: Any = json.loads(file.read_text(encoding="utf-8"))
+            for key in path:
+                data = data[key]
+            return {str(k): int(v) for k, v in data.items()}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+    raise InputError("no Kokoro phoneme vocabulary (tokenizer.json model.vocab or config.json vocab)", where=str(folder))
+
+
+class KokoroVoice:
+    """Kokoro-82M on ONNX Runtime: phoneme ids, the voice's 256-d style vector for that length, and a speed in;
+    24 kHz samples out (resampled to 48 kHz). Phonemes come from espeak-ng in the voice's language."""
+
+    name = "kokoro"
+    parallel = False
+
+    def __init__(self, model: Path, voice: Path, vocab: dict[str, int], espeak_voice: str, *, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        self.model, self.voice_file, self.vocab, self.espeak_voice = Path(model), Path(voice), vocab, espeak_voice
+        if not self.model.is_file():
+            raise InputError("Kokoro model (.onnx) not found", where=str(self.model))
+        try:
+            self.styles = np.fromfile(self.voice_file, dtype=np.float32).reshape(-1, 256)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"not a Kokoro voice (float32 rows of 256): {exc}", where=str(self.voice_file)) from exc
+        if not len(self.styles):
+            raise InputError("the Kokoro voice file is empty", where=str(self.voice_file))
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or max(1, min(4, os.cpu_count() or 1))
+        opts.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(self.model), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own error types
+            raise InputError(f"ONNX Runtime cannot load the Kokoro model: {str(exc).splitlines()[0][:200]}", where=str(self.model)) from exc
+        names = {i.name: i for i in self.session.get_inputs()}
+        # The onnx-community export names them input_ids/style/speed; the first exports named the ids "tokens".
+        self.ids_name = next((n for n in ("input_ids", "tokens") if n in names), None)
+        if self.ids_name is None or "style" not in names or "speed" not in names:
+            raise InputError(f"not a Kokoro model: inputs {sorted(names)}", where=str(self.model))
+        self.speed_type = np.int64 if "int64" in names["speed"].type else np.float32
+
+    def ids(self, text: str) -> list[list[int]]:
+        """Token ids of each sentence (unknown phonemes dropped), in pieces of at most 510."""
+        out = []
+        for sentence in phonemize(text, self.espeak_voice, form="NFC"):
+            ids = [self.vocab[p] for p in sentence if p in self.vocab]
+            out += [ids[i:i + KOKORO_MAX_TOKENS] for i in range(0, len(ids), KOKORO_MAX_TOKENS)]
+        return [i for i in out if i]
+
+    def synthesize(self, text: str, voice: str = "", speed: float = 1.0) -> np.ndarray:
+        """One line of text as samples at 48 kHz (``voice`` is ignored: the voice file is the voice)."""
+        parts = []
+        for ids in self.ids(text):
+            style = self.styles[min(len(ids), len(self.styles) - 1)][None, :]
+            feeds = {self.ids_name: np.asarray([[0, *ids, 0]], np.int64), "style": style.astype(np.float32),
+                     "speed": np.asarray([speed], self.speed_type)}
+            parts.append(np.clip(np.asarray(self.session.run(None, feeds)[0], np.float32).reshape(-1), -1.0, 1.0))
+        if not parts:
+            return np.zeros(0, np.float32)
+        return _resample(np.concatenate(parts), KOKORO_RATE)
+
+
+def kokoro_voice(folder: Path, files: tuple[str, ...]) -> KokoroVoice:
+    """The Kokoro voice a catalog entry names: its ``.onnx`` model and its ``voices/<name>.bin``, loaded once."""
+    folder = Path(folder)
+    models = [f for f in files if f.endswith(".onnx")]
+    voices = [f for f in files if f.endswith(".bin")]
+    if len(models) != 1 or len(voices) != 1:
+        raise InputError("a Kokoro catalog entry names one .onnx model and one voices/<name>.bin", where="voice catalog")
+    voice_name = Path(voices[0]).stem
+    espeak_voice = KOKORO_LANGUAGES.get(voice_name[:1])
+    if espeak_voice is None:
+        raise InputError(f"Kokoro voice {voice_name!r}: its language letter {voice_name[:1]!r} is not one productreel speaks "
+                         f"({', '.join(sorted(KOKORO_LANGUAGES))})", where="voice catalog")
+    key = f"kokoro:{(folder / models[0]).resolve()}:{(folder / voices[0]).resolve()}"
+    with _PIPER_LOCK:
+        if key not in _PIPER:
+            _PIPER[key] = KokoroVoice(folder / models[0], folder / voices[0], kokoro_vocab(folder), espeak_voice)  # type: ignore[assignment]
+        return _PIPER[key]  # type: ignore[return-value]
 
 
 # -- which voice a clip gets ------------------------------------------------------------------------
@@ -297,7 +402,9 @@ def _finding(message: str, **evidence: Any) -> Finding:
 def _load(choice, folder: Path) -> VoiceBackend:
     if choice.backend == "piper":
         return piper_voice(find_piper_model(folder, choice.files))
-    raise InputError(f"voice {choice.id}: backend {choice.backend!r} is not known (known: piper)", where="voice catalog")
+    if choice.backend == "kokoro":
+        return kokoro_voice(folder, choice.files)
+    raise InputError(f"voice {choice.id}: backend {choice.backend!r} is not known (known: piper, kokoro)", where="voice catalog")
 
 
 def _espeak_or_silent() -> VoiceBackend:
@@ -383,16 +490,9 @@ def _catalog_pick(choice, market, kind: str, espeak_name: str, settings, *, name
 
 def _download(choice) -> Path | None:
     """Fetch a catalog voice at run time (only with PRODUCTREEL_ALLOW_DOWNLOADS) through `models pull`'s code."""
-    try:
-        from productreel import model_pull  # the models room's puller: pinned, checked after the download
-    except ImportError:
-        return None
-    from productreel import model_store
+    from productreel import model_pull, model_store
 
-    pull = getattr(model_pull, "pull_choice", None) or getattr(model_pull, "pull", None)
-    if pull is None:
-        return None
-    pull(choice)
+    model_pull.pull(choice)
     return model_store.local_dir(choice)
 
 

@@ -101,6 +101,23 @@ def test_tiny_voice_speaks_a_sentence_through_the_piper_loader(tmp_path):
     assert abs(len(slow) / RATE - len(voice.ids("Jetzt kaufen!")[0]) * 768 / 22_050) < 0.05
 
 
+def test_tiny_kokoro_speaks_through_the_kokoro_loader(tmp_path):
+    from clips.voices import KokoroVoice, kokoro_voice
+    from productreel.model_store import find
+
+    choice = find("voice", "kokoro-82m-ff_siwis")  # the shipped catalog's French voice
+    root = build_tiny_voice(tmp_path / "repo", "fr")
+    assert {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} == set(choice.files)
+    voice = kokoro_voice(root, choice.files)
+    assert isinstance(voice, KokoroVoice) and voice.espeak_voice == "fr-fr"
+    speech = speak("Ce couteau coupe bien. Achetez maintenant!", "fr-fr", 8.0, voice)
+    assert speech.backend == "kokoro" and len(speech.segments) == 2 and np.abs(speech.samples).max() > 0.05
+    for start, end, _ in speech.segments:
+        assert 0.3 < end - start < 5.0
+    slow, fast = voice.synthesize("Achetez maintenant!", "", 1.0), voice.synthesize("Achetez maintenant!", "", 1.5)
+    assert len(fast) < len(slow) * 0.8
+
+
 def test_a_folder_with_no_voice_is_a_one_line_error(tmp_path):
     with pytest.raises(InputError, match="expected one Piper voice") as err:
         find_piper_model(tmp_path)
@@ -122,6 +139,34 @@ def test_auto_picks_the_pulled_voice_and_records_its_licence(tmp_path, monkeypat
     assert pick.asset["name"] == "piper-de_DE-tiny-medium" and pick.asset["license"] == "CC0-1.0"
     assert pick.asset["revision"] == COMMIT and pick.asset["repo"] == "test-org/tiny-voices"
     assert pick.key() == {"name": "piper-de_DE-tiny-medium", "revision": COMMIT}
+
+
+def test_auto_picks_kokoro_for_a_language_it_speaks(tmp_path, monkeypatch):
+    from clips.voices import KokoroVoice
+
+    folder = _catalog(tmp_path, monkeypatch)
+    (folder / "voice.yaml").write_text(
+        "models:\n"
+        "  - id: kokoro-tiny-bf_emma\n"
+        "    backend: kokoro\n"
+        "    repo: test-org/tiny-kokoro\n"
+        f"    revision: {COMMIT}\n"
+        "    files: [onnx/model.onnx, voices/bf_emma.bin, tokenizer.json, config.json, README.md]\n"
+        "    licence: Apache-2.0\n"
+        "    ads: true\n"
+        "    languages: [en-gb]\n"
+        "    why: a tiny Kokoro for tests\n",
+        encoding="utf-8",
+    )
+    from productreel.model_store import find
+
+    build_tiny_voice(tmp_path / "hub" / "models--test-org--tiny-kokoro" / "snapshots" / COMMIT, "en",
+                     choice=find("voice", "kokoro-tiny-bf_emma"))
+    pick = pick_voice(_market("gb", "en-GB", "en-gb"), "ad")
+    assert isinstance(pick.backend, KokoroVoice) and pick.backend.espeak_voice == "en-gb" and pick.findings == []
+    assert (pick.asset["name"], pick.asset["license"], pick.asset["revision"]) == ("kokoro-tiny-bf_emma", "Apache-2.0", COMMIT)
+    # en-US is not en-GB, but the language matches: the British voice speaks for it rather than espeak-ng.
+    assert isinstance(pick_voice(_market("us", "en-US", "en-us"), "ad").backend, KokoroVoice)
 
 
 def test_a_missing_voice_falls_back_to_espeak_with_an_info_finding(tmp_path, monkeypatch):
@@ -162,6 +207,7 @@ def test_shipped_catalog_marks_only_verified_voices_for_ads(monkeypatch):
     monkeypatch.delenv("PRODUCTREEL_MODEL_CATALOG", raising=False)
     voices = catalog("voice")
     assert voices and all(v.why and v.licence for v in voices)
+    assert {v.backend for v in voices} <= {"piper", "kokoro"}  # every backend clips.voices loads
     for v in voices:
         if "lessac" in v.licence.lower() or "research only" in v.licence.lower():
             assert v.ads is False, v.id
