@@ -243,7 +243,7 @@ def _make(inputs: JobInputs, product: Product, options: RunOptions, ledger: Ledg
         status=JobStatus.RENDERED if report.passed else JobStatus.BLOCKED, job_key=key, source=product.source,
         clip=str(clip.video), poster=str(clip.poster or ""), srt=str(clip.srt or ""), vtt=str(clip.vtt or ""),
         metadata=str(clip.metadata or ""), duration=clip.duration, destination=options.destination,
-        findings=findings, verdict=verdict, publish=awaiting(verdict, findings),
+        findings=findings, verdict=verdict, publish=awaiting(verdict, findings), strings=lp.strings(),
     )
 
 

@@ -27,6 +27,7 @@ def localize(product: Product, market: Market, *, settings: Settings | None = No
         source_language=source_language,
         mt_model=settings.mt_model,
         protected={product.brand} if product.brand else set(),
+        cache_dir=settings.cache_dir,
     )
     requests = [
         Request("title", product.title, own.title if own else None),

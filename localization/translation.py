@@ -2,8 +2,15 @@
 
 Every string keeps where it came from (``LocalizedText.origin``): ``catalog`` (the catalog's own
 translation), ``source`` (the catalog's text, when the market reads the catalog's language), ``glossary``
-(the seller's translation memory), ``machine`` (a local MT model) or ``fallback`` (left in the
-source language, reported as a finding).
+(the seller's translation memory), ``machine`` (a local MT model, named with its revision in
+``LocalizedText.model``/``revision``) or ``fallback`` (left in the source language, reported as a finding).
+
+Machine translation: the model :func:`localization.mt.choose` picks for the market (the seller's
+``PRODUCTREEL_MT_MODEL``, else the catalog's OPUS-MT model pulled with ``productreel models pull mt``).
+Its translations go through the translation cache (``localization.mt_cache``), so a rerun asks
+the model nothing it answered before. Machine-translated copy waits for a person's approval (an
+L10N-MT WARN finding) unless the market sets ``machine_translation_needs_approval: false`` (then
+it is an INFO finding).
 """
 
 from __future__ import annotations
@@ -11,12 +18,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from productreel.errors import InputError
 from productreel.models import Finding, LocalizedText, Market, Product, Translation
 
 import localization.mt as mt  # a module reference (tests patch it), not the package: its __init__ imports this module
 from .glossary import Glossary, load_glossary
+from .mt_cache import TranslationCache
 
 log = logging.getLogger(__name__)
 _said_no_model: set[str] = set()
@@ -55,10 +64,12 @@ class Translator:
 
     market: Market
     source_language: str = SOURCE_LANGUAGE
-    mt_model: str | None = None
+    mt_model: str | None = None  # Settings.mt_model; None: the model catalog's choice in the local cache
     glossary: Glossary | None = None
     protected: set[str] = field(default_factory=set)
     findings: list[Finding] = field(default_factory=list)
+    cache_dir: Path | None = None  # where the translation cache lives (Settings.cache_dir); None: no cache
+    model: mt.MTModel | mt.NoModel | None = None  # the model chosen, once asked
 
     def __post_init__(self) -> None:
         if self.glossary is None:
@@ -88,43 +99,55 @@ class Translator:
                 req.result = LocalizedText(text=req.source, origin="glossary")
             else:
                 pending.append(req)
+        why = ""
         if pending:
-            self._machine(pending, product=product)
+            why = self._machine(pending, product=product)
         untranslated = [r.field for r in requests if r.result and r.result.origin == "fallback"]
         if untranslated:
-            why = "no machine-translation model configured" if not self.mt_model else "machine translation unavailable"
             self.findings.append(
                 Finding(
                     rule="L10N-UNTRANSLATED",
                     severity="WARN",
                     message=f"untranslated copy for market {self.market.code}: {', '.join(untranslated)} ({why})",
-                    evidence={"fields": untranslated, "language": self.market.language},
+                    evidence={"fields": untranslated, "language": self.market.language, "market": self.market.code,
+                              "reason": why},
                     source=product or "",
                 )
             )
+        machine = [r.field for r in requests if r.result and r.result.origin == "machine"]
+        if machine and isinstance(self.model, mt.MTModel):
+            self.findings.append(self._machine_finding(machine, product))
         return requests
 
-    def _machine(self, pending: list[Request], *, product: str | None) -> None:
+    def choose_model(self) -> mt.MTModel | mt.NoModel:
+        """The model this market's copy is translated with, or why there is none (asked once)."""
+        if self.model is None:
+            self.model = mt.choose(self.mt_model, self.market, self.source_language)
+        return self.model
+
+    def _machine(self, pending: list[Request], *, product: str | None) -> str:
+        """Translate ``pending`` with the market's model; return why not, when the copy stays as written."""
         tgt = self.market.language.lower()
-        name = mt.resolve_model(self.mt_model, self.source_language, tgt) if self.mt_model else None
-        if name is None:
-            key = f"{self.mt_model}:{tgt}" if self.mt_model else ""
+        model = self.choose_model()
+        if isinstance(model, mt.NoModel):
+            key = f"{self.mt_model}:{tgt}" if self.mt_model or model.refused or model.failed else ""
             if key not in _said_no_model:  # say it once per process, not once per string
                 _said_no_model.add(key)
-                # INFO, not WARNING: every affected clip carries an L10N-UNTRANSLATED finding and the
-                # run's summary says what to do; a log line in the middle of the progress bar does not.
-                if self.mt_model:
-                    log.info("no machine-translation model for %s->%s under %s; skipping MT", self.source_language, tgt, self.mt_model)
-                else:
-                    log.info("no machine-translation model configured (PRODUCTREEL_MT_MODEL); skipping MT")
+                # INFO, not WARNING, for a model not pulled: every affected clip carries an L10N-UNTRANSLATED
+                # finding and the run's summary says what to do; a refused or broken model is a WARNING.
+                log.log(logging.WARNING if model.refused or model.failed else logging.INFO, "%s; skipping MT", model.reason)
             for req in pending:
                 req.result = LocalizedText(text=req.source, origin="fallback")
-            return
+            return model.reason
         # Split each string into sentences and protected terms; translate only the translatable pieces.
         plans = [self._plan(req.source) for req in pending]
         todo = sorted({piece for plan in plans for piece, translate in plan if translate})
+        cache = TranslationCache.in_folder(self.cache_dir) if self.cache_dir else None
+        key = (self.source_language, tgt, model.id, model.revision)
+        done = cache.get_many(todo, *key) if cache else {}
+        missing = [piece for piece in todo if piece not in done]
         try:
-            done = dict(zip(todo, mt.translate_batch(todo, self.source_language, tgt, name), strict=True))
+            made = dict(zip(missing, mt.translate_batch(missing, self.source_language, tgt, model.path), strict=True)) if missing else {}
         except InputError as exc:
             log.warning("machine translation failed: %s", exc)
             self.findings.append(
@@ -132,10 +155,30 @@ class Translator:
             )
             for req in pending:
                 req.result = LocalizedText(text=req.source, origin="fallback")
-            return
+            return f"machine translation failed: {exc}"
+        if cache and made:
+            cache.put_many(made, *key)
+        done.update(made)
         for req, plan in zip(pending, plans, strict=True):
             text = "".join(done.get(piece, piece) if translate else piece for piece, translate in plan)
-            req.result = LocalizedText(text=_tidy(text), origin="machine")
+            req.result = LocalizedText(text=_tidy(text), origin="machine", model=model.id, revision=model.revision)
+        return ""
+
+    def _machine_finding(self, fields: list[str], product: str | None) -> Finding:
+        """L10N-MT: which strings a model wrote, which model; a WARN (a person approves) unless the market waives it."""
+        model = self.model
+        assert isinstance(model, mt.MTModel)
+        needs = needs_approval(self.market)
+        named = f"{model.id}@{model.revision[:12]}" + (f", {model.licence}" if model.licence else "")
+        tail = "waits for a person's approval" if needs else "needs no approval in this market (machine_translation_needs_approval: false)"
+        return Finding(
+            rule="L10N-MT",
+            severity="WARN" if needs else "INFO",
+            message=f"machine-translated copy for market {self.market.code} ({named}): {', '.join(fields)}; {tail}",
+            evidence={"fields": fields, "model": model.id, "revision": model.revision, "licence": model.licence,
+                      "attribution": model.attribution, "language": self.market.language},
+            source=product or "",
+        )
 
     def _plan(self, text: str) -> list[tuple[str, bool]]:
         """``text`` cut into (piece, translate?) pieces: protected terms and whitespace stay as written."""
@@ -175,3 +218,14 @@ def _sentences(text: str) -> list[tuple[str, bool]]:
 
 def _tidy(text: str) -> str:
     return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def needs_approval(market: Market) -> bool:
+    """Whether machine-translated copy in ``market`` waits for a person (``machine_translation_needs_approval``, default true)."""
+    value = getattr(market, "machine_translation_needs_approval", None)
+    if value is None:
+        return True
+    if not isinstance(value, bool):
+        raise InputError(f"machine_translation_needs_approval must be true or false, not {value!r}", market=market.code,
+                         where=f"market {market.code}")
+    return value

@@ -13,7 +13,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_serializer
 
 Severity = Literal["BLOCK", "FIX", "WARN", "INFO"]
 ClipKind = Literal["ad", "tutorial"]
@@ -180,10 +180,27 @@ class Market(BaseModel):
 
 
 class LocalizedText(BaseModel):
-    """A string for one market and where it came from."""
+    """A string for one market and where it came from (a machine translation names its model and revision)."""
 
     text: str
     origin: Origin = "catalog"
+    model: str | None = None  # origin "machine": the translation model's id
+    revision: str | None = None  # and its pinned revision
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_model(self, handler: Any) -> dict[str, Any]:
+        # Strings no model wrote serialise as before: the localized text's hash is part of the job key.
+        data = handler(self)
+        if isinstance(data, dict) and self.model is None and self.revision is None:
+            data.pop("model", None)
+            data.pop("revision", None)
+        return data
+
+
+class CopyString(LocalizedText):
+    """One string of a clip's localized copy, by field name (``title``, ``features[0]``, ``cta``), with its origin."""
+
+    field: str
 
 
 class LocalizedProduct(BaseModel):
@@ -205,6 +222,14 @@ class LocalizedProduct(BaseModel):
     prior_price_text: str | None = None
     tax_text: str = ""
     findings: list[Finding] = Field(default_factory=list)
+
+    def strings(self) -> list[CopyString]:
+        """Every string of the copy with its field name and origin, in reading order (the summary's and review page's)."""
+        named: list[tuple[str, LocalizedText | None]] = [("title", self.title), ("description", self.description)]
+        named += [(f"features[{i}]", t) for i, t in enumerate(self.features)]
+        named += [(f"steps[{i}]", t) for i, t in enumerate(self.steps)]
+        named.append(("cta", self.cta))
+        return [CopyString(field=name, **t.model_dump()) for name, t in named if t is not None and t.text]
 
 
 class Script(BaseModel):
@@ -506,6 +531,7 @@ class JobOutcome(BaseModel):
     publish: str = ""  # what publishing did or waits for, in words: "published", "awaiting approval (L10N-1)", ...
     error: str = ""  # one line: what failed and where
     log: str = ""  # the traceback of an unexpected error, under <out>/logs/
+    strings: list[CopyString] = Field(default_factory=list)  # the localized copy, each string with its origin
 
     @property
     def job_id(self) -> str:

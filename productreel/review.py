@@ -40,6 +40,27 @@ def _grouped(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda g: (order.get(g["severity"], 9), g["rule"]))
 
 
+ORIGIN_LABELS = {"catalog": "catalog", "source": "catalog (same language)", "glossary": "glossary",
+                 "machine": "machine", "fallback": "fallback (untranslated)"}
+
+
+def _origins(strings: list[dict[str, Any]]) -> str:
+    """The copy's origins in one line: "3 machine (opus-mt-en-de), 2 glossary, 1 fallback (untranslated)"."""
+    counts: dict[str, int] = {}
+    models: dict[str, set[str]] = {}
+    for s in strings:
+        origin = s.get("origin", "")
+        counts[origin] = counts.get(origin, 0) + 1
+        if s.get("model"):
+            models.setdefault(origin, set()).add(str(s["model"]))
+    parts = []
+    for origin in ("machine", "fallback", "glossary", "catalog", "source"):
+        if origin in counts:
+            named = f" ({', '.join(sorted(models[origin]))})" if origin in models else ""
+            parts.append(f"{counts[origin]} {ORIGIN_LABELS[origin]}{named}")
+    return ", ".join(parts)
+
+
 def _sheet(clip: str) -> str:
     """The clip's six-frame contact sheet (made once beside it), or "" when there is no readable clip."""
     if not clip or not Path(clip).is_file():
@@ -69,6 +90,7 @@ def write_review_page(summary: dict[str, Any], target: Path) -> Path:
                 "log_rel": _relative(row.get("log", ""), base),
                 "captions": _read(row.get("srt", "")),
                 "grouped": _grouped(row.get("findings") or []),
+                "origins": _origins(row.get("strings") or []),
             }
         )
     html = env.get_template("review.html.j2").render(summary=summary, jobs=jobs)

@@ -21,6 +21,14 @@ TINY_VOCAB_TEXT = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _private_caches(tmp_path_factory, monkeypatch):
+    """Each test gets an empty translation cache and an empty Hugging Face cache (no model a developer pulled)."""
+    base = tmp_path_factory.mktemp("caches")
+    monkeypatch.setenv("PRODUCTREEL_CACHE_DIR", str(base / "productreel"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(base / "hub"))
+
+
 @pytest.fixture
 def markets() -> dict[str, Market]:
     """All shipped markets."""
