@@ -127,8 +127,9 @@ def _pull(choice: ModelChoice, progress: Progress | None) -> PullResult:
     locked = (known or {}).get("files") or {}
     result = PullResult(choice=choice, commit=commit, path=repo_folder(choice.repo) / "snapshots" / commit)
     for name in names:
-        want = choice.sha256.get(name) or (locked.get(name) or {}).get("sha256")
-        digest, size, fetched, resumed = _fetch(choice, commit, name, want, progress)
+        record = locked.get(name) or {}
+        want = choice.sha256.get(name) or record.get("sha256")
+        digest, size, fetched, resumed = _fetch(choice, commit, name, want, record, progress)
         result.files[name] = _file_record(result.path / name, digest, size)
         result.downloaded += fetched
         result.resumed += resumed
@@ -136,9 +137,13 @@ def _pull(choice: ModelChoice, progress: Progress | None) -> PullResult:
     return result
 
 
-def _fetch(choice: ModelChoice, commit: str, name: str, want: str | None,
+def _fetch(choice: ModelChoice, commit: str, name: str, want: str | None, record: dict[str, Any],
            progress: Progress | None) -> tuple[str, int, int, int]:
-    """One file into the cache at ``commit``, checked: (sha256, size, bytes fetched, bytes resumed)."""
+    """One file into the cache at ``commit``, checked: (sha256, size, bytes fetched, bytes resumed).
+
+    ``want`` is the sha256 the catalog or the lock expects (None on a first pull), ``record`` the
+    lock's entry for the file (its stamp spares hashing a file no one wrote to since).
+    """
     from filelock import FileLock
     from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
     from huggingface_hub.file_download import http_get
@@ -146,9 +151,11 @@ def _fetch(choice: ModelChoice, commit: str, name: str, want: str | None,
 
     storage = repo_folder(choice.repo)
     pointer = storage / "snapshots" / commit / name
-    if pointer.is_file():
+    if pointer.is_file() and want:
+        if record.get("sha256") == want and record.get("stamp") == file_stamp(pointer):
+            return want, pointer.stat().st_size, 0, 0
         digest = _sha256(pointer)
-        if _matches(digest, None, want, pointer):
+        if digest == want:
             return digest, pointer.stat().st_size, 0, 0
         # A cached file that fails its check is dropped and fetched again; the fresh copy is checked in turn.
         _drop(pointer)
@@ -159,6 +166,12 @@ def _fetch(choice: ModelChoice, commit: str, name: str, want: str | None,
     etag = meta.etag or ""
     if not etag or "/" in etag or etag.startswith("."):
         raise InputError(f"model {choice.id}: the Hub sent no usable ETag for {name}", where=url)
+    if pointer.is_file():
+        # In the cache already (an earlier `hf download`), nothing to compare with but the Hub's ETag.
+        digest = _sha256(pointer)
+        if _matches(digest, etag, None, pointer):
+            return digest, pointer.stat().st_size, 0, 0
+        _drop(pointer)
     source = url
     if meta.location and meta.location != url:
         source = meta.location
@@ -221,7 +234,7 @@ def _matches(digest: str, etag: str | None, want: str | None, path: Path) -> boo
         return digest == etag
     if etag and len(etag) == 40:
         return _git_blob_id(path) == etag
-    return True  # a file cached before with nothing to check it against: the lock pins it from now on
+    return True  # an ETag of no known form (a mirror's own): trust on first use, the lock pins these bytes from now on
 
 
 def _sha256(path: Path) -> str:

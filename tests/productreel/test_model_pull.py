@@ -189,3 +189,24 @@ def test_a_load_hashes_again_only_what_changed_since_the_pull(hub: HubEmulator, 
     target = Path(os.path.realpath(result.path / "model.onnx"))
     os.utime(target, ns=(1, 1))  # something wrote to it: its stamp no longer matches
     assert model_store.local_dir(choice) == result.path and hashed == [target.name]
+
+
+def test_models_sharing_a_repo_share_its_pin_and_its_lock_entry(hub: HubEmulator, repo: str) -> None:
+    weights = _choice(id="weights", files=("model.onnx",))
+    config = _choice(id="config", files=("model.onnx.json",))
+    assert model_pull.pull(weights).commit == repo
+    assert model_pull.pull(config).commit == repo
+    files = json.loads(model_store.lock_path().read_text())["repos"]["org/voice"]["files"]
+    assert set(files) == {"model.onnx", "model.onnx.json"}
+    assert model_store.local_dir(weights) == model_store.local_dir(config) is not None
+
+
+def test_a_file_already_in_the_cache_is_checked_against_the_etag_before_it_is_pinned(hub: HubEmulator, repo: str) -> None:
+    choice = _choice(files=("model.onnx",))
+    model_pull.pull(choice)
+    model_store.lock_path().unlink()  # as if `hf download` had put it there: no lock, no expected sha256
+    target = Path(os.path.realpath(model_store.repo_folder("org/voice") / "snapshots" / repo / "model.onnx"))
+    os.chmod(target, 0o644)
+    target.write_bytes(b"x" * len(WEIGHTS))
+    result = model_pull.pull(choice)  # the ETag (the sha256 of the real file) finds it wrong: fetched again
+    assert result.downloaded == len(WEIGHTS) and (result.path / "model.onnx").read_bytes() == WEIGHTS
