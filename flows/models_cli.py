@@ -119,7 +119,7 @@ def _cell(entry: dict[str, Any] | None) -> tuple[str, str, str, str]:
     name = escape(str(entry.get("id") or "-"))
     why = escape(entry.get("why") or "")
     model = f"{name}\n[dim]{why}[/]" if why else name
-    ads = {True: "[green]yes[/]", False: "[red]no[/]"}.get(entry.get("ads"), "?")
+    ads = {True: "[green]yes[/]", False: "[red]no[/]"}.get(entry.get("ads"), "")
     status = entry.get("status")
     if status == "downloaded":
         stored = escape(entry["path"]) + f"\n[dim]{entry.get('pin', '')}[/]"
@@ -283,3 +283,37 @@ def demo_hint(codes: list[str], source_lang: str = "en") -> str | None:
     if not parts:
         return None
     return "models pull would add " + " and ".join(parts) + "; `productreel models list` shows every market"
+
+
+# Voices that are not catalog entries: the fallback, and the backend PRODUCTREEL_VOICE=mms names.
+_OTHER_VOICES = (
+    ("voice", "espeak-ng", "espeak-ng (Debian package; the fallback)", "GPL-3.0-or-later (the program; its speech is not covered)",
+     True, ""),
+    ("voice", "mms", "facebook/mms-tts-* (`PRODUCTREEL_VOICE=mms`)", "CC-BY-NC-4.0", False, "Meta (MMS)"),
+)
+
+
+def licence_table() -> str:
+    """The README's licence table, in Markdown, from the model catalogs: one row per backend, repo, licence and use.
+
+    Catalog entries that share all of these (the Kokoro voices of one repo) share a row.
+    """
+    from productreel import model_store
+
+    rows: list[tuple[str, str, str, str, bool, str]] = list(_OTHER_VOICES)
+    groups: dict[tuple[str, str, str, str, bool], list[Any]] = {}
+    for kind in model_store.KINDS:
+        for choice in model_store.catalog(kind):
+            groups.setdefault((kind, choice.backend, choice.repo, choice.licence, choice.ads), []).append(choice)
+    for (kind, backend, repo, licence, ads), choices in groups.items():
+        ids = ", ".join(c.id for c in choices)
+        credits = list(dict.fromkeys(c.attribution for c in choices if c.attribution))
+        attributions = credits[0] + (f"; more per model in model_catalog/{kind}.yaml" if len(credits) > 1 else "") \
+            if credits else ""
+        rows.append((kind, backend, f"`{repo}` ({ids})", licence, ads, attributions))
+    lines = ["| use | backend | checkpoint (Hugging Face repo) | licence | may be used in ads | attribution |",
+             "|---|---|---|---|---|---|"]
+    for kind, backend, what, licence, ads, attribution in rows:
+        cells = (KIND_NAMES[kind], backend, what, licence, "yes" if ads else "no", attribution or "-")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)

@@ -119,3 +119,17 @@ def test_the_demo_line_says_what_a_pull_would_add(hub: HubEmulator) -> None:
     assert _cli("models", "pull", "voice", "--markets", "de").exit_code == 0
     assert _cli("models", "pull", "mt", "--markets", "de").exit_code == 0
     assert demo_hint(["us", "de"]) is None
+
+
+def test_readme_licence_table_is_the_catalogs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.models_cli import licence_table
+
+    monkeypatch.delenv("PRODUCTREEL_MODEL_CATALOG", raising=False)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- licence-table:")
+    block = readme[readme.index("\n", start) + 1 : readme.index("<!-- /licence-table -->")].strip()
+    assert block == licence_table(), (
+        "README's licence table differs from the model catalogs; paste the output of "
+        "`python -c 'from flows.models_cli import licence_table; print(licence_table())'` between its markers")
+    # What the issue asks the table to say: NC checkpoints may not be used in ads, permissive ones may.
+    assert "| CC-BY-NC-4.0 | no |" in block and "| Apache-2.0 | yes |" in block
