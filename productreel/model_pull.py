@@ -101,8 +101,8 @@ def pull(choice: ModelChoice, progress: Progress | None = None) -> PullResult:
         raise TransientError(f"model {choice.id}: the Hub answered HTTP {status}; run the pull again", where=where) from exc
     except (httpx2.HTTPError, OSError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TransientError(f"model {choice.id}: download interrupted ({reason}); run the pull again to resume",
-                             where=f"{endpoint()} {where}") from exc
+        raise TransientError(f"model {choice.id}: the Hub could not be reached or the download broke off ({reason}); "
+                             "run the pull again (what was fetched is kept)", where=f"{endpoint()} {where}") from exc
 
 
 def _pull(choice: ModelChoice, progress: Progress | None) -> PullResult:

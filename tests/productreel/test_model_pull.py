@@ -210,3 +210,17 @@ def test_a_file_already_in_the_cache_is_checked_against_the_etag_before_it_is_pi
     target.write_bytes(b"x" * len(WEIGHTS))
     result = model_pull.pull(choice)  # the ETag (the sha256 of the real file) finds it wrong: fetched again
     assert result.downloaded == len(WEIGHTS) and (result.path / "model.onnx").read_bytes() == WEIGHTS
+
+
+def test_an_unreachable_hub_is_a_transient_one_line_error(hub: HubEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from productreel.errors import TransientError
+
+    with socket.socket() as sock:  # a port on loopback that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    with pytest.raises(TransientError) as info:
+        model_pull.pull(_choice())
+    assert "\n" not in str(info.value) and "run the pull again" in str(info.value)
