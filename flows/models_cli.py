@@ -52,6 +52,24 @@ def _entry(choice: Any, role: str) -> dict[str, Any]:
             "commit": commit}
 
 
+def _named_voice(name: str) -> dict[str, Any]:
+    """The voice PRODUCTREEL_VOICE names: a catalog voice, or one of the built-in choices (clips/voices.py)."""
+    from productreel import model_store
+
+    choice = model_store.find("voice", name)
+    if choice is not None:
+        return _entry(choice, "voice")
+    known = {
+        "mms": ("CC-BY-NC-4.0", False, "MMS-TTS from PRODUCTREEL_VOICE_MODEL: non-commercial, refused for ads"),
+        "espeak-ng": ("GPL-3.0-or-later program", True, "espeak-ng, as PRODUCTREEL_VOICE says"),
+        "espeak": ("GPL-3.0-or-later program", True, "espeak-ng, as PRODUCTREEL_VOICE says"),
+        "silent": ("", True, "no voice-over, as PRODUCTREEL_VOICE says"),
+    }
+    licence, ads, why = known.get(name, ("", None, "a local voice PRODUCTREEL_VOICE names: record its licence in your "
+                                                   "rules file (licenses.assets)"))
+    return {"id": name, "status": "set by PRODUCTREEL_VOICE", "path": None, "licence": licence, "ads": ads, "why": why}
+
+
 def model_rows(markets: list[Any], source_lang: str = "en") -> list[dict[str, Any]]:
     """Per market: the voice, translation model and video model a run would use, and where each is stored."""
     from productreel import model_store
@@ -66,10 +84,8 @@ def model_rows(markets: list[Any], source_lang: str = "en") -> list[dict[str, An
         row: dict[str, Any] = {"market": market.code, "language": lang}
         # Voice: an explicit PRODUCTREEL_VOICE wins; else the catalog's voice, else espeak-ng.
         voice = model_store.recommended("voice", market)
-        if settings.voice and settings.voice not in ("auto",):
-            row["voice"] = {"id": settings.voice, "status": "set by PRODUCTREEL_VOICE", "path": None,
-                            "licence": "CC-BY-NC-4.0" if settings.voice == "mms" else "",
-                            "ads": settings.voice != "mms", "why": "the voice PRODUCTREEL_VOICE names"}
+        if settings.voice and settings.voice != "auto":
+            row["voice"] = _named_voice(settings.voice)
         elif voice is not None:
             row["voice"] = _entry(voice, "voice")
         else:

@@ -133,3 +133,12 @@ def test_readme_licence_table_is_the_catalogs(monkeypatch: pytest.MonkeyPatch) -
         "`python -c 'from flows.models_cli import licence_table; print(licence_table())'` between its markers")
     # What the issue asks the table to say: NC checkpoints may not be used in ads, permissive ones may.
     assert "| CC-BY-NC-4.0 | no |" in block and "| Apache-2.0 | yes |" in block
+
+
+def test_a_voice_named_in_the_settings_is_what_list_shows(hub: HubEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRODUCTREEL_VOICE", "mms")
+    voice = _listing("de")["markets"][0]["voice"]
+    assert (voice["id"], voice["licence"], voice["ads"], voice["status"]) == ("mms", "CC-BY-NC-4.0", False, "set by PRODUCTREEL_VOICE")
+    monkeypatch.setenv("PRODUCTREEL_VOICE", "nc-voice")  # a catalog voice: its own licence and where it is stored
+    voice = _listing("de")["markets"][0]["voice"]
+    assert (voice["id"], voice["ads"], voice["status"]) == ("nc-voice", False, "not downloaded")
