@@ -253,3 +253,23 @@ def _handler(hub: HubEmulator) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
     return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve folders as repos until stopped: ``python -m tests.hub_emulator ORG/NAME=FOLDER ...`` (prints the URL)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    with HubEmulator() as hub:
+        for spec in args:
+            repo_id, _, folder = spec.partition("=")
+            hub.add_repo(repo_id, Path(folder))
+        print(hub.url, flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
