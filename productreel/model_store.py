@@ -72,7 +72,10 @@ def catalog_dir() -> Path:
     """The catalog folder: PRODUCTREEL_MODEL_CATALOG, else the one shipped in the package."""
     from productreel.settings import get_settings
 
-    return Path(get_settings().model_catalog or CATALOG_DIR)
+    folder = Path(get_settings().model_catalog or CATALOG_DIR)
+    if not folder.is_dir():  # a missing file is an empty catalog, a missing folder is a typo in the setting
+        raise InputError(f"model catalog folder not found: {folder}", where="PRODUCTREEL_MODEL_CATALOG")
+    return folder
 
 
 def catalog(kind: str) -> list[ModelChoice]:

@@ -169,3 +169,9 @@ def test_damaged_lock_file_is_one_line(store: Path) -> None:
     lock.write_text("{not json")
     with pytest.raises(InputError, match="lock file cannot be read"):
         model_store.read_lock()
+
+
+def test_a_catalog_folder_that_does_not_exist_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRODUCTREEL_MODEL_CATALOG", str(tmp_path / "nowhere"))
+    with pytest.raises(InputError, match="PRODUCTREEL_MODEL_CATALOG: model catalog folder not found"):
+        model_store.catalog("voice")
