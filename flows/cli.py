@@ -116,9 +116,17 @@ def _next_steps(summary: dict[str, Any]) -> list[str]:
     lines.append(f"{len(waiting)} clip(s) wait for approval: look at the review page, then "
                  f"`productreel approve --out {summary['out']} --who NAME --why REASON` (or --reject).")
     untranslated = [f for r in waiting for f in r["findings"] if f["rule"] == "L10N-UNTRANSLATED"]
-    if any("no machine-translation model configured" in f["message"] for f in untranslated):
+    pull = sorted({str((f.get("evidence") or {}).get("market") or "") for f in untranslated
+                   if "productreel models pull mt" in f["message"]} - {""})
+    if pull:
+        lines.append(f"Their copy is untranslated: `productreel models pull mt --markets {','.join(pull)}` adds the "
+                     "translation models (OPUS-MT, licensed for ads), or add translations to the catalog.")
+    elif untranslated:
         lines.append("Their copy is untranslated: add translations to the catalog, or set PRODUCTREEL_MT_MODEL "
                      "to a local translation model folder.")
+    if any(f["rule"] == "L10N-MT" and f["severity"] == "WARN" for r in waiting for f in r["findings"]):
+        lines.append("Their copy is machine-translated: read it on the review page before approving "
+                     "(`machine_translation_needs_approval: false` in a market's file publishes it without waiting).")
     return lines
 
 

@@ -94,6 +94,25 @@ def test_summary_says_what_to_do_about_clips_waiting_for_approval():
     assert _next_steps({"out": "out/demo", "jobs": jobs[1:]}) == []
 
 
+def test_summary_names_the_pull_that_translates_waiting_copy():
+    from flows.cli import _next_steps
+
+    def waiting(code: str, *findings: dict) -> dict:
+        return {"market": code, "needs_approval": True, "publish": "awaiting approval", "findings": list(findings)}
+
+    hint = "no machine-translation model for en->{0} in the local model cache: run `productreel models pull mt --markets {1}`"
+    untranslated = [{"rule": "L10N-UNTRANSLATED", "severity": "WARN", "evidence": {"market": code},
+                     "message": f"untranslated copy for market {code}: title ({hint.format(lang, code)})"}
+                    for code, lang in (("jp", "ja"), ("de", "de"))]
+    lines = _next_steps({"out": "out", "jobs": [waiting("jp", untranslated[0]), waiting("de", untranslated[1])]})
+    assert "`productreel models pull mt --markets de,jp`" in lines[1]
+    machine = {"rule": "L10N-MT", "severity": "WARN", "message": "machine-translated copy for market de (...)"}
+    lines = _next_steps({"out": "out", "jobs": [waiting("de", machine)]})
+    assert len(lines) == 2 and "machine-translated" in lines[1] and "machine_translation_needs_approval" in lines[1]
+    waived = dict(machine, severity="INFO")
+    assert _next_steps({"out": "out", "jobs": [{"needs_approval": False, "findings": [waived]}]}) == []
+
+
 def test_product_changed_renders_one_product_then_finds_it_unchanged(tmp_path, sample_catalog):
     args = ["product-changed", "ceramic-mug", "--catalog", str(sample_catalog), "--markets", "us", "--kinds", "ad",
             "--profile", "tiny", "--out", str(tmp_path / "out")]
