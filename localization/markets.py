@@ -25,13 +25,68 @@ def _default_dir() -> Path:
 
 
 def load_markets(directory: Path | None = None) -> dict[str, Market]:
-    """All markets defined in ``directory`` (default: settings.markets_dir), keyed by code."""
+    """All markets defined in ``directory`` (default: settings.markets_dir), keyed by code.
+
+    The seller's overrides file (``PRODUCTREEL_MARKET_OVERRIDES``) replaces fields of the markets it names.
+    """
     folder = Path(directory or _default_dir()).resolve()
     if not folder.is_dir():
         raise InputError(f"markets folder not found: {folder}")
     # The file stamps are part of the cache key so an edited market file is read again.
     stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
-    return {code: market.model_copy(deep=True) for code, market in _load(folder, stamp)}
+    markets = {code: market.model_copy(deep=True) for code, market in _load(folder, stamp)}
+    path = _overrides_path()
+    if path is None:
+        return markets
+    if not path.is_file():
+        raise InputError("market overrides file not found", where=str(path))
+    for code, fields in _read_overrides(path, path.stat().st_mtime_ns).items():
+        if code not in markets:
+            raise InputError(f"unknown market {code!r} in the market overrides; known markets: {', '.join(sorted(markets))}",
+                             where=str(path))
+        try:
+            markets[code] = Market.model_validate({**markets[code].model_dump(), **fields})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise InputError(f"market {code} field {field}: {first['msg']}", where=str(path)) from exc
+    return markets
+
+
+# Fields of the overrides file with a type the Market model does not declare (it keeps unknown fields).
+_OVERRIDE_BOOLS = ("machine_translation_needs_approval",)
+
+
+def _overrides_path() -> Path | None:
+    try:
+        from productreel.settings import get_settings
+
+        path = get_settings().market_overrides
+    except Exception:  # noqa: BLE001 - settings that cannot be read must not hide the shipped markets
+        return None
+    return Path(path).expanduser() if path else None
+
+
+@lru_cache(maxsize=4)
+def _read_overrides(path: Path, stamp: int) -> dict[str, dict]:
+    """The overrides file: market code -> fields, checked for shape (the market model checks the values)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"market overrides file is not valid YAML: {exc}", where=f"{path}{f':{mark.line + 1}' if mark else ''}") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise InputError("market overrides must map market codes to fields (de: {machine_translation_needs_approval: false})",
+                         where=str(path))
+    out: dict[str, dict] = {}
+    for code, fields in data.items():
+        for name in _OVERRIDE_BOOLS:
+            if name in fields and not isinstance(fields[name], bool):
+                raise InputError(f"market {code} field {name} must be true or false, not {fields[name]!r}", where=str(path))
+        if "code" in fields and str(fields["code"]).lower() != str(code).lower():
+            raise InputError(f"market {code}: an override cannot change the market code", where=str(path))
+        out[str(code).strip().lower()] = dict(fields)
+    return out
 
 
 @lru_cache(maxsize=8)

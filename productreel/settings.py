@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     brand: str = "default"
     templates_dir: Path = ROOT / "templates"
     markets_dir: Path = ROOT / "localization" / "markets"
+    # The seller's per-market settings: a YAML file, market code -> fields that replace the market file's
+    # (e.g. `de: {machine_translation_needs_approval: false}`).
+    market_overrides: Path | None = None
     rules_dir: Path = ROOT / "compliance" / "rules"
     cache_dir: Path = Path.home() / ".cache" / "productreel"
     # GPUs a worker may use (a count; default: the devices in CUDA_VISIBLE_DEVICES), and ONNX Runtime

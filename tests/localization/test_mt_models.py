@@ -223,3 +223,25 @@ def test_summary_json_rows_keep_the_strings(tmp_path, product, markets, pulled):
     assert (title["origin"], title["model"], title["revision"]) == ("machine", "tiny-opus-mt-en-de", COMMIT_DE)
     html = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "machine (tiny-opus-mt-en-de)" in html and "glossary" in html and "Maschinell übersetzt" in html
+
+
+def test_a_seller_turns_approval_off_per_market_in_the_overrides_file(tmp_path, monkeypatch, product, pulled):
+    from localization.markets import get_market, load_markets
+
+    overrides = tmp_path / "markets.yaml"
+    overrides.write_text("de:\n  machine_translation_needs_approval: false\n", encoding="utf-8")
+    monkeypatch.setenv("PRODUCTREEL_MARKET_OVERRIDES", str(overrides))
+    markets = load_markets()
+    assert needs_approval(markets["de"]) is False and needs_approval(markets["jp"]) is True
+    assert markets["de"].currency == "EUR"  # everything else comes from the market file
+    lp = localize(product, get_market("de"), settings=Settings(out_dir=tmp_path))
+    assert next(f for f in lp.findings if f.rule == "L10N-MT").severity == "INFO"
+    # Bad overrides: one line naming the file.
+    for text, message in (("xx:\n  cta: Hi\n", "unknown market 'xx'"), ("de: [1]\n", "must map market codes"),
+                          ("de:\n  machine_translation_needs_approval: nope\n", "must be true or false"),
+                          ("de:\n  currency: 5\n", "market de field currency")):
+        overrides.write_text(text, encoding="utf-8")
+        os.utime(overrides, ns=(overrides.stat().st_mtime_ns + 10**9,) * 2)
+        with pytest.raises(InputError, match=message) as err:
+            load_markets()
+        assert str(overrides) in str(err.value) or err.value.where == str(overrides)
