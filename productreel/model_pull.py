@@ -90,9 +90,15 @@ def pull(choice: ModelChoice, progress: Progress | None = None) -> PullResult:
     where = f"{choice.repo}@{choice.revision}"
     try:
         return _pull(choice, progress)
-    except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"model {choice.id}: {first}", where=where) from exc
+    except RevisionNotFoundError as exc:
+        raise InputError(f"model {choice.id}: {choice.repo} has no revision {commit_of(choice) or choice.revision} "
+                         f"on {endpoint()}", where=where) from exc
+    except RepositoryNotFoundError as exc:  # GatedRepoError is one too
+        raise InputError(f"model {choice.id}: no repo {choice.repo} on {endpoint()} (or it is private or gated: "
+                         "accept its terms and set HF_TOKEN)", where=where) from exc
+    except EntryNotFoundError as exc:
+        raise InputError(f"model {choice.id}: a file listed for {choice.repo} is not on {endpoint()} ({type(exc).__name__})",
+                         where=where) from exc
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None
         if status in (401, 403):
@@ -114,8 +120,9 @@ def _pull(choice: ModelChoice, progress: Progress | None) -> PullResult:
     revision = commit_of(choice) or choice.revision
     info = api.model_info(choice.repo, revision=revision, files_metadata=True)
     commit = str(info.sha or "")
-    if len(commit) != 40:
-        raise InputError(f"model {choice.id}: the Hub named no commit for revision {revision!r}", where=choice.repo)
+    if len(commit) != 40 or (len(revision) == 40 and commit != revision):
+        raise InputError(f"model {choice.id}: the Hub answered commit {commit or 'none'!r} for revision {revision!r}",
+                         where=choice.repo)
     siblings = {s.rfilename: s for s in info.siblings or []}
     names = [n for n in sorted(siblings) if matches(n, choice.files)]
     absent = [f for f in choice.files if not is_pattern(f) and f not in siblings]
@@ -129,6 +136,12 @@ def _pull(choice: ModelChoice, progress: Progress | None) -> PullResult:
     for name in names:
         record = locked.get(name) or {}
         want = choice.sha256.get(name) or record.get("sha256")
+        lfs = getattr(siblings[name], "lfs", None)
+        if want and lfs is not None and getattr(lfs, "sha256", want) != want:
+            # The Hub says up front that this commit holds other bytes than the ones pinned: nothing to download.
+            raise ModelIntegrityError(f"model {choice.id}: the Hub's {name} at {commit[:12]} has sha256 "
+                                      f"{lfs.sha256[:12]}..., not the pinned {want[:12]}...; not downloaded",
+                                      where=choice.repo)
         digest, size, fetched, resumed = _fetch(choice, commit, name, want, record, progress)
         result.files[name] = _file_record(result.path / name, digest, size)
         result.downloaded += fetched

@@ -145,10 +145,22 @@ def test_bytes_that_differ_from_the_etag_are_refused_and_deleted(hub: HubEmulato
 
 
 def test_a_file_that_differs_from_the_catalog_sha256_is_refused(hub: HubEmulator, repo: str) -> None:
+    # An LFS file: the model info API already gives its sha256, so nothing is downloaded.
     choice = _choice(revision=repo, files=("model.onnx",), sha256={"model.onnx": hashlib.sha256(b"other").hexdigest()})
-    with pytest.raises(ModelIntegrityError, match="expected"):
+    with pytest.raises(ModelIntegrityError, match="not downloaded"):
         model_pull.pull(choice)
-    assert model_store.local_dir(choice) is None
+    assert not [r for r in hub.served("/resolve/") if r.path.endswith("/model.onnx")]
+    # A small git file: downloaded, then refused by its sha256.
+    small = _choice(revision=repo, files=("model.onnx.json",), sha256={"model.onnx.json": hashlib.sha256(b"{}").hexdigest()})
+    with pytest.raises(ModelIntegrityError, match="expected"):
+        model_pull.pull(small)
+    assert model_store.local_dir(choice) is None and model_store.local_dir(small) is None
+
+
+def test_a_pinned_commit_the_hub_does_not_have_is_one_line(hub: HubEmulator, repo: str) -> None:
+    with pytest.raises(InputError, match=f"tiny-voice: org/voice has no revision {'b' * 40}") as info:
+        model_pull.pull(_choice(revision="b" * 40))
+    assert "\n" not in str(info.value)
 
 
 def test_a_damaged_cached_file_is_refused_at_load_and_fetched_again(hub: HubEmulator, repo: str) -> None:
@@ -165,7 +177,7 @@ def test_a_damaged_cached_file_is_refused_at_load_and_fetched_again(hub: HubEmul
 
 def test_unknown_repo_file_and_offline_mode_are_one_line(hub: HubEmulator, repo: str,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(InputError, match="tiny-voice") as info:
+    with pytest.raises(InputError, match="tiny-voice: no repo org/absent on http://127.0.0.1") as info:
         model_pull.pull(_choice(repo="org/absent"))
     assert "\n" not in str(info.value)
     with pytest.raises(InputError, match="missing.onnx is not in org/voice"):
