@@ -407,11 +407,13 @@ def _load(choice, folder: Path) -> VoiceBackend:
     raise InputError(f"voice {choice.id}: backend {choice.backend!r} is not known (known: piper, kokoro)", where="voice catalog")
 
 
-def _espeak_or_silent() -> VoiceBackend:
+def _fallback(espeak_name: str, message: str, **evidence: Any) -> VoicePick:
+    """espeak-ng (silence on a machine without it) and the INFO finding that says why."""
     try:
-        return EspeakVoice()
+        return VoicePick(EspeakVoice(), espeak_name, espeak_asset(espeak_name), [_finding(message, **evidence)])
     except RenderError:
-        return SilentVoice()
+        return VoicePick(SilentVoice(), espeak_name, None, [_finding(message.replace("espeak-ng voices", "no voice speaks", 1)
+                                                                     + "; espeak-ng is not installed either", **evidence)])
 
 
 def _refuse(what: str, licence: str) -> InputError:
@@ -458,9 +460,8 @@ def pick_voice(market, kind: str = "ad", *, name: str | None = None) -> VoicePic
         choice = model_store.recommended("voice", market)
         if choice is None:
             lang = model_store.market_language(market)[0]
-            return VoicePick(_espeak_or_silent(), espeak_name, espeak_asset(espeak_name), [_finding(
-                f"espeak-ng voices this clip: no voice in the catalog that may voice ads speaks {lang!r} "
-                "(see `productreel models list`)", language=lang)])
+            return _fallback(espeak_name, f"espeak-ng voices this clip: no voice in the catalog that may voice ads speaks "
+                                          f"{lang!r} (see `productreel models list`)", language=lang)
         return _catalog_pick(choice, market, kind, espeak_name, settings, named=False)
     choice = model_store.find("voice", name)
     if choice is None:
@@ -481,10 +482,9 @@ def _catalog_pick(choice, market, kind: str, espeak_name: str, settings, *, name
     if folder is None:
         if named:
             raise InputError(f"voice {choice.id} is not downloaded; run `productreel models pull voice`", where="voice")
-        return VoicePick(_espeak_or_silent(), espeak_name, espeak_asset(espeak_name), [_finding(
-            f"espeak-ng voices this clip: the neural voice {choice.id} ({choice.licence}) is not downloaded; "
-            f"`productreel models pull voice --markets {getattr(market, 'code', market)}` adds it",
-            missing=choice.id, repo=choice.repo)])
+        return _fallback(espeak_name, f"espeak-ng voices this clip: the neural voice {choice.id} ({choice.licence}) is not "
+                                      f"downloaded; `productreel models pull voice --markets {getattr(market, 'code', market)}` adds it",
+                         missing=choice.id, repo=choice.repo)
     return VoicePick(_load(choice, folder), espeak_name, model_asset(choice), model=model_store.model_ref(choice))
 
 

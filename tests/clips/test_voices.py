@@ -201,6 +201,21 @@ def test_a_voice_not_licensed_for_ads_is_refused_in_one_line(tmp_path, monkeypat
         pick_voice(_market(), "ad")
 
 
+def test_a_local_piper_voice_has_no_licence_until_the_seller_records_one(tmp_path, monkeypatch):
+    from compliance.rights import license_problem
+
+    _catalog(tmp_path, monkeypatch)
+    build_tiny_voice(tmp_path / "mine", "de")
+    monkeypatch.setenv("PRODUCTREEL_VOICE", f"piper:{tmp_path / 'mine'}")
+    pick = pick_voice(_market(), "ad")
+    assert isinstance(pick.backend, PiperVoice) and pick.asset["path"].endswith(".onnx")
+    assert license_problem(pick.asset, []).startswith("no license entry")  # LIC-1 blocks it
+    assert pick.key()["name"] == "de_DE-tiny-medium"
+    monkeypatch.setenv("PRODUCTREEL_VOICE", "no-such-voice")
+    with pytest.raises(InputError, match="unknown voice 'no-such-voice'"):
+        pick_voice(_market(), "ad")
+
+
 def test_shipped_catalog_marks_only_verified_voices_for_ads(monkeypatch):
     from productreel.model_store import catalog
 
