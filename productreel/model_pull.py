@@ -147,7 +147,19 @@ def _pull(choice: ModelChoice, progress: Progress | None) -> PullResult:
         result.downloaded += fetched
         result.resumed += resumed
     _record(choice, commit, result.files)
+    _name_in_cache(choice, commit)
     return result
+
+
+def _name_in_cache(choice: ModelChoice, commit: str) -> None:
+    """Let loaders that ask the cache for a branch (``from_pretrained(repo)``, ``--model ORG/NAME``) find this snapshot.
+
+    The cache's ``refs/<branch>`` is written when it is absent: an existing one (a newer snapshot
+    another tool fetched) is left as it is.
+    """
+    ref = repo_folder(choice.repo) / "refs" / ("main" if choice.pinned else choice.revision)
+    if not ref.exists():
+        atomic.write_text(ref, commit)
 
 
 def _fetch(choice: ModelChoice, commit: str, name: str, want: str | None, record: dict[str, Any],

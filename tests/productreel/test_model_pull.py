@@ -236,3 +236,11 @@ def test_an_unreachable_hub_is_a_transient_one_line_error(hub: HubEmulator, monk
     with pytest.raises(TransientError) as info:
         model_pull.pull(_choice())
     assert "\n" not in str(info.value) and "run the pull again" in str(info.value)
+
+
+def test_a_pinned_pull_is_found_by_loaders_that_ask_the_cache_for_main(hub: HubEmulator, repo: str) -> None:
+    from huggingface_hub import snapshot_download
+
+    result = model_pull.pull(_choice(revision=repo))
+    folder = snapshot_download("org/voice", local_files_only=True, cache_dir=str(model_store.hub_cache()))
+    assert Path(folder) == result.path
