@@ -90,6 +90,8 @@ def choose(spec: str | None, market: Any, src: str) -> MTModel | NoModel:
             if refusal:
                 return NoModel(refusal, refused=True)
             return MTModel(path=name, id=_display_name(name), revision=local_revision(name), licence=_readme_licence(name) or "")
+        if f"{src}-{tgt}" not in entry.languages:
+            return NoModel(f"machine-translation model {entry.id} (PRODUCTREEL_MT_MODEL) does not translate {src}->{tgt}")
         choice = entry
     else:
         choice = model_store.recommended("mt", market, source_lang=src)
@@ -212,7 +214,9 @@ def resolve_model(spec: str, src: str, tgt: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=4)
+# One model per language pair of a run stays loaded (OPUS-MT: 300 MB, tc-big 900 MB each): a run's jobs go
+# product by product through every market, so a smaller cache would load each model again for every product.
+@lru_cache(maxsize=16)
 def load_model(name: str):
     """(model, tokenizer, model_type) for ``name``, loaded from local files only."""
     try:

@@ -245,3 +245,11 @@ def test_a_seller_turns_approval_off_per_market_in_the_overrides_file(tmp_path, 
         with pytest.raises(InputError, match=message) as err:
             load_markets()
         assert str(overrides) in str(err.value) or err.value.where == str(overrides)
+
+
+def test_a_catalog_model_may_be_named_by_its_id(product, markets, tmp_path, pulled):
+    lp = localize(product, markets["de"], settings=Settings(out_dir=tmp_path, mt_model="tiny-opus-mt-en-de"))
+    assert (lp.title.origin, lp.title.model, lp.title.revision) == ("machine", "tiny-opus-mt-en-de", COMMIT_DE)
+    # An id for another pair is no model for this market: the copy stays, saying why.
+    jp = localize(product, markets["jp"], settings=Settings(out_dir=tmp_path, mt_model="tiny-opus-mt-en-de"))
+    assert jp.title.origin == "fallback"
