@@ -146,32 +146,13 @@ class SilentVoice:
         return np.zeros(int(RATE * max(0.3, len(text) / 15.0 / speed)), np.float32)
 
 
-def voice_backend(name: str | None = None) -> VoiceBackend:
-    """A voice backend by name, without a market: PRODUCTREEL_VOICE_MODEL (a local MMS directory), a Piper voice
-    (``piper:<path>``), espeak-ng (also for ``auto``, which needs a market: clips.voices.pick_voice), or silence."""
-    from productreel.settings import get_settings
-
-    settings = get_settings()
-    name = name or settings.voice
-    model_dir = settings.voice_model
-    if name == "mms" or (not name and model_dir):
-        if not model_dir:
-            raise InputError("voice 'mms' needs PRODUCTREEL_VOICE_MODEL set to a local model directory", where="voice")
-        return MmsVoice(Path(model_dir))
-    if name == "silent":
+def default_voice() -> VoiceBackend:
+    """The voice when no backend is given: espeak-ng, or silence on a machine without it. Choosing a voice by
+    name or by market (Piper, Kokoro, MMS, ``auto``) is clips.voices' job: ``voice_backend`` and ``pick_voice``."""
+    try:
+        return EspeakVoice()
+    except RenderError:
         return SilentVoice()
-    if name and name.startswith("piper:"):
-        from clips.voices import find_piper_model, piper_voice
-
-        return piper_voice(find_piper_model(Path(name.split(":", 1)[1]).expanduser()))
-    if name in ("", "auto", "espeak-ng", "espeak"):
-        try:
-            return EspeakVoice()
-        except RenderError:
-            if name not in ("", "auto"):
-                raise
-            return SilentVoice()
-    raise InputError(f"unknown voice backend {name!r}; known: auto, espeak-ng, piper:<path>, mms, silent", where="voice")
 
 
 def sentences(text: str, locale: str | None = None) -> list[str]:
@@ -192,7 +173,7 @@ def speak(text: str, voice: str, duration: float, backend: VoiceBackend | None =
     """
     from localization.spoken import spoken_prices
 
-    backend = backend or voice_backend()
+    backend = backend or default_voice()
     parts = sentences(text, voice)
     if not parts:
         return Speech(np.zeros(0, np.float32), [], backend.name)

@@ -502,3 +502,29 @@ def storyboard_market(sb):
 
     return Market(code=sb.market, name="", locale=sb.locale, language=(sb.metadata.language or sb.locale.split("-")[0]),
                   currency="", voice=sb.metadata.voice or "")
+
+
+def voice_backend(name: str | None = None) -> VoiceBackend:
+    """A voice backend by name, without a market: PRODUCTREEL_VOICE_MODEL (a local MMS directory), a Piper voice
+    (``piper:<path>``), espeak-ng (also for ``auto``, which needs a market: pick_voice), or silence."""
+    from productreel.settings import get_settings
+
+    settings = get_settings()
+    name = name or settings.voice
+    model_dir = settings.voice_model
+    if name == "mms" or (not name and model_dir):
+        if not model_dir:
+            raise InputError("voice 'mms' needs PRODUCTREEL_VOICE_MODEL set to a local model directory", where="voice")
+        return MmsVoice(Path(model_dir))
+    if name == "silent":
+        return SilentVoice()
+    if name and name.startswith("piper:"):
+        return piper_voice(find_piper_model(Path(name.split(":", 1)[1]).expanduser()))
+    if name in ("", "auto", "espeak-ng", "espeak"):
+        try:
+            return EspeakVoice()
+        except RenderError:
+            if name not in ("", "auto"):
+                raise
+            return SilentVoice()
+    raise InputError(f"unknown voice backend {name!r}; known: auto, espeak-ng, piper:<path>, mms, silent", where="voice")

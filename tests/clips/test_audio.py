@@ -68,7 +68,8 @@ def _tiny_vits(folder):
 
 @pytest.mark.slow
 def test_mms_voice_from_a_local_model_directory(tmp_path, monkeypatch):
-    from clips.audio import MmsVoice, voice_backend
+    from clips.audio import MmsVoice
+    from clips.voices import voice_backend
 
     _tiny_vits(tmp_path)
     monkeypatch.setenv("PRODUCTREEL_VOICE_MODEL", str(tmp_path))
