@@ -110,7 +110,13 @@ def _moving(t: float):
     return img
 
 
-def fixture_findings(folder: Path, held_out: list[Path]) -> dict[str, list[str]]:
+def held_out_clip(arg: str) -> tuple[str, Path]:
+    """A ``--held-out`` argument: ``MARKET=CLIP.mp4`` (checked for that market) or ``CLIP.mp4`` (for de)."""
+    code, sep, path = arg.partition("=")
+    return (code, Path(path)) if sep and len(code) == 2 else ("de", Path(arg))
+
+
+def fixture_findings(folder: Path, held_out: list[tuple[str, Path]]) -> dict[str, list[str]]:
     """Findings (rule, severity, message) of every fixture and held-out clip with the compliance/ imported here."""
     from compliance.engine import run_checks
     from localization.markets import get_market
@@ -123,25 +129,25 @@ def fixture_findings(folder: Path, held_out: list[Path]) -> dict[str, list[str]]
         if not path.exists():
             make_fixture(path, **kw)
         clips.append((name, code, path))
-    clips += [(p.name, "de", p) for p in held_out]
+    clips += [(f"{p.name} ({code})", code, p) for code, p in held_out]
     for name, code, path in clips:
         # Models are loaded and imports done by the fixtures before the held-out clips: those times compare.
         t, cpu = time.perf_counter(), time.process_time()
         report, ctx = run_checks(path, get_market(code), destination="reels", day=__import__("datetime").date(2026, 12, 1))
         wall, cpu = time.perf_counter() - t, time.process_time() - cpu
         out[name] = sorted(f"{f.rule}:{f.severity}: {f.message}" for f in report.findings)
-        if path in held_out and ctx.info:
+        if (code, path) in held_out and ctx.info:
             out.setdefault("_seconds", {})[name] = [round(wall / ctx.info["duration"], 3), round(cpu / ctx.info["duration"], 3)]
     return out
 
 
-def findings_diff(rev: str, folder: Path, held_out: list[Path]) -> int:
+def findings_diff(rev: str, folder: Path, held_out: list[tuple[str, Path]]) -> int:
     """Print the findings of revision ``rev`` against the working tree's on the same clips; the number of differences."""
     import json
 
     base = Path(tempfile.mkdtemp(prefix="bench-check-base-"))
     subprocess.run(f"git -C {ROOT} archive {rev} compliance | tar -x -C {base}", shell=True, check=True)
-    args = [sys.executable, __file__, "--findings-only", "--keep", str(folder)] + [a for p in held_out for a in ("--held-out", str(p))]
+    args = [sys.executable, __file__, "--findings-only", "--keep", str(folder)] + [a for code, p in held_out for a in ("--held-out", f"{code}={p}")]
     runs = {}
     for label, env in (("baseline", {"BENCH_COMPLIANCE_FROM": str(base)}), ("now", {})):
         proc = subprocess.run(args, env={**os.environ, **env}, capture_output=True, text=True, cwd=ROOT)
@@ -179,7 +185,8 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None, help="folder to keep the clip in (reused when present)")
     ap.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads per session (PRODUCTREEL_OCR_THREADS)")
     ap.add_argument("--baseline", default=None, help="git revision whose compliance/ gives the reference findings")
-    ap.add_argument("--held-out", type=Path, action="append", default=[], help="more clips for the findings diff")
+    ap.add_argument("--held-out", type=held_out_clip, action="append", default=[],
+                    help="more clips for the findings diff: MARKET=CLIP.mp4 (a bare CLIP.mp4 is checked for de)")
     ap.add_argument("--findings-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.threads:
@@ -200,7 +207,7 @@ def main() -> None:
     if args.findings_only:
         import json
 
-        print(json.dumps(fixture_findings(folder, [clip, *args.held_out])))
+        print(json.dumps(fixture_findings(folder, [(args.market, clip), *args.held_out])))
         return
     # Model loading (and the loudness meter's SciPy import) happens once per worker process, not per clip:
     # done before timing.

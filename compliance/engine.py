@@ -87,11 +87,16 @@ def run_checks(
     if only is None or "SPEC-1" in only:
         findings += spec_findings
     registry = {**_checks(), **CHECK_TYPES}
+    todo = []
     for rule in book.for_clip(market.code, eu=market.eu, destination=destination, kind=ctx.kind):
         if rule.type == "file_spec" or (only is not None and rule.id not in only):
             continue
         if ctx.info is None and rule.type not in ("regex_any", "regex_requires", "license", "caption_layout", "reading_speed", "caption_numbers"):
             continue  # an unreadable file has nothing to see or hear; its text rules still run on the script
+        todo.append(rule)
+    if ctx.info is not None:
+        prefetch(ctx, todo)
+    for rule in todo:
         fn = registry.get(rule.type)
         if fn is None:
             findings.append(finding(rule, ctx, f"no check for rule type {rule.type!r}", severity="WARN"))
@@ -139,6 +144,54 @@ def check_clip(
         except OSError:
             pass  # a read-only output folder must not turn a finished check into a crash
     return report
+
+
+def prefetch(ctx: Context, rules: list[Rule]) -> None:
+    """Decode the frames on a helper thread while OCR (this thread) and NudeNet (another) read the samples as
+    they come: on two cores the three overlap instead of running one after the other.
+
+    Fills what ctx.decoded, ctx.ocr and check_nudity would work out lazily, with the same functions on the same
+    samples, so no finding changes. Only for what the rules read: OCR when one of them reads "ocr", NudeNet
+    for each nudity rule's minimum score, the luminance track when a flash rule (or a plugin check that reads
+    frames) runs. Nothing to overlap (no OCR, no NudeNet) leaves decoding lazy, on every core. A failed
+    decode or consumer leaves its part lazy too: the check that asks for it fails as it did without this.
+    """
+    from compliance.frames import decode_with
+    from compliance.nudity import detect_stream
+    from compliance.ocr import read_stream
+
+    builtin = _checks()
+    wants_ocr = any("ocr" in r.inputs for r in rules)
+    scores = sorted({float(r.params.get("min_score", 0.5)) for r in rules if r.type == "nudity"})
+    if not wants_ocr and not scores:
+        return
+    luma = any(r.type == "flashes" or (r.type not in builtin and "frames" in r.inputs) for r in rules)
+    stamps: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable):
+        def run(samples):
+            t = time.perf_counter()
+            try:
+                return fn(samples)
+            finally:
+                stamps[name] = time.perf_counter() - t
+        return run
+
+    consumers = ([timed("ocr", read_stream)] if wants_ocr else []) + ([timed("nudity", lambda it: detect_stream(it, scores))] if scores else [])
+    t = time.perf_counter()
+    # One decoding thread: the other core reads the frames; PyAV's frame threads would only compete with it.
+    decoded, error, results = decode_with(ctx.path, consumers, extra_times=ctx.overlay_times(), luma=luma, thread_type="NONE")
+    ctx.timings["decode"] = ctx.timings.get("decode", 0.0) + time.perf_counter() - t
+    if decoded is None:  # left to the first check that reads frames, which reports it as before
+        return
+    ctx._decoded = decoded
+    (ocr, ocr_error), rest = (results[0], results[1:]) if wants_ocr else ((None, None), results)
+    if wants_ocr and ocr_error is None:
+        ctx._ocr = ocr
+        ctx.timings["ocr"] = ctx.timings.get("ocr", 0.0) + stamps.get("ocr", 0.0)
+    if scores and rest and rest[0][1] is None:
+        decoded.detections.update(rest[0][0])
+        ctx.timings["nudity"] = ctx.timings.get("nudity", 0.0) + stamps.get("nudity", 0.0)
 
 
 def _against_storyboard(ctx: Context, rule: Rule) -> list[Finding]:

@@ -1,10 +1,17 @@
-"""Decode a clip once with PyAV: frames sampled at 2 fps (downscaled for OCR) and a coarse luminance track of every frame."""
+"""Decode a clip once with PyAV: frames sampled at 2 fps (downscaled for OCR) and a coarse luminance track of every frame.
+
+``decode_with`` decodes on a helper thread and hands each sample to the checks that read it (OCR, NudeNet)
+as soon as it is decoded, so they work beside the decoder instead of after it.
+"""
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +41,8 @@ class Decoded:
     luma_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     luma: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1)))  # relative luminance 0..1, per frame
     error: str | None = None  # why decoding stopped early (a damaged file), with what was read until then
+    # NudeNet's detections worked out beside the decoder, by (sample index, min_score); see nudity.detect_stream
+    detections: dict[tuple[int, float], list[dict]] = field(default_factory=dict)
 
 
 def _relative_luminance(rgb: np.ndarray) -> np.ndarray:
@@ -43,25 +52,18 @@ def _relative_luminance(rgb: np.ndarray) -> np.ndarray:
     return lin[..., 0] * 0.2126 + lin[..., 1] * 0.7152 + lin[..., 2] * 0.0722
 
 
-@lru_cache(maxsize=16)
-def _cell_index(cells: int, size: int) -> np.ndarray:
-    """Indices of every other pixel inside each of ``cells`` cells of ``size`` pixels."""
-    return (np.arange(cells)[:, None] * size + np.arange(0, size, 2)[None, :]).ravel()
-
-
 def _frame_luma(frame, lw: int, lh: int) -> np.ndarray:
     """Coarse relative luminance of a frame, read from its Y plane when it has one (no colour conversion)."""
     if frame.format.name.startswith(("yuv", "yuvj", "nv12")):
-        import cv2
-
         plane = frame.planes[0]
         h, w = frame.height, frame.width
         y = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)[:h, :w]
         sy, sx = max(1, h // lh), max(1, w // lw)
-        # Every other row and column of each cell, then the cell means by an area resize: the means of the
-        # strided view (to 1e-5 of a grey level) at half the cost; this runs on every frame of the clip.
-        sub = np.take(np.take(y, _cell_index(lh, sy), axis=0), _cell_index(lw, sx), axis=1)
-        y = cv2.resize(sub.astype(np.float32), (lw, lh), interpolation=cv2.INTER_AREA)
+        # The mean of every other row and column of each cell (this runs on every frame of the clip): exact
+        # integer sums over strided views, no gathered copy; within 3e-7 of the area resize it replaces.
+        rows = y[:lh * sy, :lw * sx].reshape(lh, sy, lw * sx)[:, ::2].sum(axis=1, dtype=np.uint32)
+        sums = rows.reshape(lh, lw, sx)[:, :, ::2].sum(axis=2)
+        y = (sums / float(((sy + 1) // 2) * ((sx + 1) // 2))).astype(np.float32)
         full = frame.format.name.startswith("yuvj") or getattr(frame, "color_range", 1) == 2
         yn = y / 255.0 if full else np.clip((y - 16.0) / 219.0, 0.0, 1.0)
         # Y' is gamma-encoded luma: the sRGB curve brings it close to relative luminance.
@@ -70,17 +72,20 @@ def _frame_luma(frame, lw: int, lh: int) -> np.ndarray:
 
 
 def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_threshold: float = 2.0, luma: bool = True,
-           extra_times: list[float] | None = None, min_short_side: int = 360) -> Decoded:
+           extra_times: list[float] | None = None, min_short_side: int = 360,
+           on_sample: Callable[[Decoded, Sample], None] | None = None, thread_type: str = "AUTO") -> Decoded:
     """Sample frames at ``sample_fps`` (plus ``extra_times``) scaled to ``short_side``, and every frame's coarse luminance.
 
     Frames larger than ``short_side`` are scaled down (OCR cost grows with pixels); small ones are scaled up
     to ``min_short_side`` so that text in a low-resolution preview is still large enough to read.
+    ``on_sample`` is called with each sample as soon as it is decoded. ``thread_type`` is PyAV's: "AUTO"
+    decodes on every core, "NONE" on the calling thread only (less CPU when other work shares the cores).
     """
     import av
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        stream.thread_type = thread_type
         width, height = stream.codec_context.width, stream.codec_context.height
         fps = float(stream.average_rate or stream.guessed_rate or 30)
         duration = float(container.duration / 1_000_000) if container.duration else 0.0
@@ -129,6 +134,8 @@ def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_t
                 # An unchanged sample shares the pixels of the last changed one, whose OCR it reuses too:
                 # memory grows with what changes, not with the length of the clip.
                 out.samples.append(Sample(t=t, rgb=kept, changed=changed, index=len(out.samples)))
+                if on_sample is not None:
+                    on_sample(out, out.samples[-1])
                 while next_t <= t + 1e-6:
                     next_t += step
         last = last_t
@@ -140,3 +147,58 @@ def decode(path: Path, *, sample_fps: float = 2.0, short_side: int = 540, diff_t
         out.luma_times = np.array(times, dtype=np.float32)
         out.luma = np.stack(lumas) if lumas else np.zeros((0, lh, lw), dtype=np.float32)
     return out
+
+
+_END = object()
+
+
+def _drain(feed: queue.SimpleQueue) -> Iterator[tuple[Decoded, Sample]]:
+    while (item := feed.get()) is not _END:
+        yield item
+
+
+def decode_with(path: Path, consumers: list[Callable[[Iterator[tuple[Decoded, Sample]]], Any]],
+                **decode_kw: Any) -> tuple[Decoded | None, BaseException | None, list[tuple[Any, BaseException | None]]]:
+    """Decode ``path`` on a helper thread while each consumer reads its samples as they come.
+
+    Every consumer gets an iterator of (decoded-so-far, sample) in sample order; the first runs on the calling
+    thread (its models, loaded per thread, stay loaded), the others on helper threads. Returns the Decoded (or
+    None and the exception that stopped decoding) and each consumer's (result, exception); one consumer's
+    failure stops neither the decoder nor the others.
+    """
+    feeds = [queue.SimpleQueue() for _ in consumers]
+    out: dict[str, Any] = {}
+    results: list[tuple[Any, BaseException | None]] = [(None, None)] * len(consumers)
+
+    def push(dec: Decoded, sample: Sample) -> None:
+        for feed in feeds:
+            feed.put((dec, sample))
+
+    def produce() -> None:
+        try:
+            out["decoded"] = decode(path, on_sample=push, **decode_kw)
+        except BaseException as exc:  # handed to the caller, which decides what a failed decode means
+            out["error"] = exc
+        finally:
+            for feed in feeds:
+                feed.put(_END)
+
+    def consume(i: int) -> None:
+        it = _drain(feeds[i])
+        try:
+            results[i] = (consumers[i](it), None)
+        except Exception as exc:  # a failed consumer is recomputed (and fails) where its check asks for it
+            results[i] = (None, exc)
+        finally:
+            for _ in it:  # let the decoder finish into a queue nobody reads any more
+                pass
+
+    threads = [threading.Thread(target=produce, name="decode", daemon=True)]
+    threads += [threading.Thread(target=consume, args=(i,), name=f"decode-consumer-{i}", daemon=True) for i in range(1, len(consumers))]
+    for th in threads:
+        th.start()
+    if consumers:
+        consume(0)
+    for th in threads:
+        th.join()
+    return out.get("decoded"), out.get("error"), results

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 
 import numpy as np
 
 from compliance.context import Context, finding
+from compliance.frames import Decoded, Sample
 from compliance.rules import Rule
 from productreel.models import Finding
 
 
-_LOCAL = threading.local()
+_DETECTORS: dict[int, object] = {}
+_LOCK = threading.Lock()
 
 
 def detector():
-    """One NudeDetector per thread (the flow checks clips on worker threads)."""
-    det = getattr(_LOCAL, "detector", None)
+    """One NudeDetector per process and ONNX Runtime thread count, shared by threads: its calls keep no state
+    (ONNX Runtime sessions run concurrently), and the thread beside the decoder uses the one loaded before."""
+    from compliance.ocr import session_threads
+
+    n = session_threads()
+    det = _DETECTORS.get(n)
     if det is None:
-        det = _LOCAL.detector = _new_detector()
+        with _LOCK:
+            det = _DETECTORS.get(n)
+            if det is None:
+                det = _DETECTORS[n] = _new_detector()
     return det
 
 
@@ -59,10 +69,26 @@ def _detect(det, bgr, min_score: float) -> list[dict]:
     return _postprocess(outputs, x_pad, y_pad, x_ratio, y_ratio, width, height, det.input_width, det.input_height)
 
 
-def check_nudity(rule: Rule, ctx: Context) -> list[Finding]:
-    """BLOCK on the exposed classes at score ≥ 0.5 on any changed sampled frame."""
+def _bgr(rgb: np.ndarray) -> np.ndarray:
     import cv2
 
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)  # NudeNet takes a BGR array (it reads files with OpenCV)
+
+
+def detect_stream(samples: Iterable[tuple[Decoded, Sample]], min_scores: list[float]) -> dict[tuple[int, float], list[dict]]:
+    """NudeNet's detections on every changed sample as the decoder hands it over (frames.decode_with), by
+    (sample index, min_score): what check_nudity would work out for each of the rules' minimum scores."""
+    out: dict[tuple[int, float], list[dict]] = {}
+    for _dec, s in samples:
+        if s.changed:
+            bgr = _bgr(s.rgb)
+            for m in min_scores:
+                out[(s.index, m)] = _detect(detector(), bgr, m)
+    return out
+
+
+def check_nudity(rule: Rule, ctx: Context) -> list[Finding]:
+    """BLOCK on the exposed classes at score ≥ 0.5 on any changed sampled frame."""
     classes = set(rule.params.get("classes", []))
     min_score = float(rule.params.get("min_score", 0.5))
     dec = ctx.decoded
@@ -70,8 +96,9 @@ def check_nudity(rule: Rule, ctx: Context) -> list[Finding]:
     for s in dec.samples:
         if not s.changed:
             continue
-        # NudeNet takes a BGR array (it reads files with OpenCV).
-        dets = _detect(detector(), cv2.cvtColor(s.rgb, cv2.COLOR_RGB2BGR), min_score)
+        dets = dec.detections.get((s.index, min_score))
+        if dets is None:  # not worked out beside the decoder
+            dets = _detect(detector(), _bgr(s.rgb), min_score)
         for d in dets:
             if d.get("class") in classes and float(d.get("score", 0)) >= min_score:
                 x, y, w, h = (int(v / dec.scale) for v in d.get("box", [0, 0, 0, 0]))

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+import queue
 import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from compliance.frames import Decoded
+from compliance.frames import Decoded, Sample
 
 
 @dataclass
@@ -174,9 +175,18 @@ class _Reader:
     def __call__(self, rgb: np.ndarray, scale: float) -> list[OcrItem]:
         if self.det is None:
             return read_frame(rgb, scale, self.min_score)
-        rgb = np.ascontiguousarray(rgb[..., ::-1])  # RapidOCR takes arrays as OpenCV BGR
-        res = self.det(rgb)
-        gray = rgb.mean(axis=2, dtype=np.float32)
+        return self.read(*self.detect(rgb), scale)
+
+    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, object, np.ndarray]:
+        """The detector's boxes on one RGB sample, with the BGR and grey pixels that ``read`` needs.
+
+        Keeps no state: read_stream runs it on a thread of its own, a sample ahead of ``read``.
+        """
+        bgr = np.ascontiguousarray(rgb[..., ::-1])  # RapidOCR takes arrays as OpenCV BGR
+        return bgr, self.det(bgr), bgr.mean(axis=2, dtype=np.float32)
+
+    def read(self, rgb: np.ndarray, res, gray: np.ndarray, scale: float) -> list[OcrItem]:
+        """Recognise the detected boxes of one sample (``rgb`` is its BGR array), reusing unchanged lines of the last."""
         prev_gray, self.prev_gray = self.prev_gray, gray
         if res is None or res.boxes is None or len(res.boxes) == 0:
             self.prev = []
@@ -220,11 +230,46 @@ class _Reader:
 
 def read_clip(decoded: Decoded) -> list[OcrFrame]:
     """OCR of every sampled frame; unchanged frames reuse the last reading, unchanged text boxes their text."""
+    return read_stream((decoded, s) for s in decoded.samples)
+
+
+def read_stream(samples: Iterable[tuple[Decoded, Sample]]) -> list[OcrFrame]:
+    """``read_clip`` over samples as the decoder hands them over (frames.decode_with), in sample order.
+
+    Detection runs on a helper thread a sample ahead of recognition (the two ONNX Runtime sessions overlap on
+    two cores); recognition reuses the last sample's lines, so it stays in order on this thread.
+    """
     frames: list[OcrFrame] = []
     last: list[OcrItem] = []
     reader = _Reader()
-    for s in decoded.samples:
-        if s.changed or not frames:
-            last = reader(s.rgb, decoded.scale)
-        frames.append(OcrFrame(t=s.t, items=list(last), index=s.index))
+    if reader.det is None:  # another rapidocr layout: whole-frame calls on this thread
+        for decoded, s in samples:
+            if s.changed or not frames:
+                last = reader(s.rgb, decoded.scale)
+            frames.append(OcrFrame(t=s.t, items=list(last), index=s.index))
+        return frames
+    detected: queue.SimpleQueue = queue.SimpleQueue()
+    failed: list[BaseException] = []
+
+    def detect() -> None:
+        try:
+            for n, (decoded, s) in enumerate(samples):
+                detected.put((decoded, s, reader.detect(s.rgb) if (s.changed or n == 0) else None))
+        except BaseException as exc:  # raised again on the reading thread
+            failed.append(exc)
+        finally:
+            detected.put(None)
+
+    worker = threading.Thread(target=detect, name="ocr-detect", daemon=True)
+    worker.start()
+    try:
+        while (item := detected.get()) is not None:
+            decoded, s, found = item
+            if found is not None:
+                last = reader.read(*found, decoded.scale)
+            frames.append(OcrFrame(t=s.t, items=list(last), index=s.index))
+    finally:
+        worker.join()
+    if failed:
+        raise failed[0]
     return frames
