@@ -197,6 +197,7 @@ def _make(inputs: JobInputs, product: Product, options: RunOptions, ledger: Ledg
     from clips.storyboard import REPAIR_KEYS, apply_repair_hints, build_storyboard
     from clips.voices import pick_voice
     from compliance import asset_manifest, check_with_repairs, gate, sign_clip
+    from localization.translation import translation_assets
 
     job, market, lp, script, key = inputs.job, inputs.market, inputs.lp, inputs.script, inputs.key
     storyboard = build_storyboard(
@@ -213,6 +214,8 @@ def _make(inputs: JobInputs, product: Product, options: RunOptions, ledger: Ledg
     voice = pick_voice(market, job.kind) if storyboard.voiceover.strip() else None
     clip = render(storyboard, clips_dir, voice=voice)
     given = [*storyboard.metadata.c2pa_assets, *([voice.asset] if voice and voice.asset else [])]
+    # So are the translation models that wrote the copy: their licence and the attribution CC-BY asks for.
+    given += translation_assets(lp.findings)
     assets = asset_manifest(storyboard, assets=given or None)
 
     def rerender(hints: dict[str, Any]):

@@ -60,6 +60,7 @@ class MTModel:
     revision: str  # the pinned commit; "local-<hash>" for a folder outside the hub cache
     licence: str = ""
     attribution: str | None = None
+    repo: str = ""  # the Hugging Face repo of a catalog model
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def choose(spec: str | None, market: Any, src: str) -> MTModel | NoModel:
     if refusal:  # the catalog says it may be used, the model itself says otherwise
         return NoModel(refusal, refused=True)
     return MTModel(path=str(folder), id=choice.id, revision=model_store.commit_of(choice) or choice.revision,
-                   licence=choice.licence, attribution=choice.attribution)
+                   licence=choice.licence, attribution=choice.attribution, repo=choice.repo)
 
 
 def _display_name(name: str) -> str:

@@ -176,7 +176,7 @@ class Translator:
             severity="WARN" if needs else "INFO",
             message=f"machine-translated copy for market {self.market.code} ({named}): {', '.join(fields)}; {tail}",
             evidence={"fields": fields, "model": model.id, "revision": model.revision, "licence": model.licence,
-                      "attribution": model.attribution, "language": self.market.language},
+                      "attribution": model.attribution, "repo": model.repo, "language": self.market.language},
             source=product or "",
         )
 
@@ -229,3 +229,23 @@ def needs_approval(market: Market) -> bool:
         raise InputError(f"machine_translation_needs_approval must be true or false, not {value!r}", market=market.code,
                          where=f"market {market.code}")
     return value
+
+
+def translation_assets(findings: list[Finding]) -> list[dict]:
+    """The translation models that wrote a clip's copy, as asset-manifest entries (LIC-1, the C2PA assertion).
+
+    One per model and revision, from the L10N-MT findings: name, repo, revision, licence and the
+    attribution CC-BY asks for. A seller's own model folder without a model card names no licence and
+    is left out (LIC-1 would hold every clip for it); its origin is still on every string.
+    """
+    out: dict[tuple[str, str], dict] = {}
+    for f in findings:
+        ev = f.evidence or {}
+        if f.rule != "L10N-MT" or not ev.get("licence"):
+            continue
+        entry = {"kind": "translation_model", "name": ev.get("model"), "source": ev.get("repo") or ev.get("model"),
+                 "license": ev.get("licence"), "owner": ev.get("attribution") or ev.get("repo") or ev.get("model"),
+                 "repo": ev.get("repo") or None, "revision": ev.get("revision"), "attribution": ev.get("attribution"),
+                 "relationship": "inputTo"}
+        out[(str(ev.get("model")), str(ev.get("revision")))] = {k: v for k, v in entry.items() if v}
+    return list(out.values())

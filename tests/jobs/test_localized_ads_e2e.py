@@ -53,6 +53,7 @@ def _untranslated_catalog(path: Path) -> Path:
 @pytest.mark.slow
 def test_de_and_jp_ads_from_an_untranslated_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from clips.voice_tiny import build_tiny_voice
+    from compliance.provenance import read_manifest
     from flows.cli import app
     from localization import mt
     from localization.mt_tiny import TINY_OUTPUT, build_tiny_mt, place_in_hub_cache, tiny_files
@@ -113,6 +114,13 @@ def test_de_and_jp_ads_from_an_untranslated_catalog(tmp_path: Path, monkeypatch:
         sidecar = json.loads(Path(row["metadata"]).read_text(encoding="utf-8"))
         (voice,) = [a for a in sidecar["assets"] if a["kind"] == "voice"]
         assert (voice["name"], voice["license"], voice["revision"]) == (f"tiny-{lang}-voice", "CC0-1.0", COMMITS["voice"])
+        # The signed clip's C2PA manifest names the translation model, its licence and attribution (CC-BY).
+        active = read_manifest(Path(row["clip"]))
+        active = active["manifests"][active["active_manifest"]]
+        (listed,) = [a["data"]["assets"] for a in active["assertions"] if a["label"] == "productreel.assets"]
+        (model,) = [a for a in listed if a["kind"] == "translation_model"]
+        assert (model["name"], model["revision"], model["license"]) == (f"tiny-opus-mt-en-{lang}", COMMITS[f"mt-{lang}"], "CC-BY-4.0")
+        assert model["attribution"] == "tiny OPUS-MT stand-in, CC-BY 4.0" and model["repo"] == f"test-org/tiny-opus-mt-en-{lang}"
         captions = Path(row["srt"]).read_text(encoding="utf-8")
         assert captions.strip() and "Stoneware" not in captions and "Shop now" not in captions
         # On screen: the title the model wrote, not the catalog's English.

@@ -253,3 +253,24 @@ def test_a_catalog_model_may_be_named_by_its_id(product, markets, tmp_path, pull
     # An id for another pair is no model for this market: the copy stays, saying why.
     jp = localize(product, markets["jp"], settings=Settings(out_dir=tmp_path, mt_model="tiny-opus-mt-en-de"))
     assert jp.title.origin == "fallback"
+
+
+def test_the_translation_model_is_an_asset_of_the_clip(product, markets, tmp_path, pulled):
+    from localization.translation import translation_assets
+
+    lp = localize(product, markets["de"], settings=Settings(out_dir=tmp_path))
+    (asset,) = translation_assets(lp.findings + lp.findings)  # one entry per model and revision
+    assert asset == {"kind": "translation_model", "name": "tiny-opus-mt-en-de", "source": "tiny/opus-mt-en-de",
+                     "license": "CC-BY-4.0", "owner": "tiny OPUS-MT, CC-BY 4.0", "repo": "tiny/opus-mt-en-de",
+                     "revision": COMMIT_DE, "attribution": "tiny OPUS-MT, CC-BY 4.0", "relationship": "inputTo"}
+    # A seller's own model folder: its model card's licence is recorded; without a card there is no licence to
+    # record, so no manifest entry (LIC-1 would hold every clip for it), while every string still names the model.
+    import shutil
+
+    own = tmp_path / "own-model"
+    shutil.copytree(pulled / "models--tiny--opus-mt-en-de" / "snapshots" / COMMIT_DE, own)
+    with_card = localize(product, markets["de"], settings=Settings(out_dir=tmp_path, mt_model=str(own)))
+    assert translation_assets(with_card.findings)[0]["license"] == "cc-by-4.0"
+    (own / "README.md").unlink()
+    bare = localize(product, markets["de"], settings=Settings(out_dir=tmp_path, mt_model=str(own)))
+    assert bare.title.origin == "machine" and bare.title.model == "own-model" and translation_assets(bare.findings) == []
