@@ -39,6 +39,15 @@ class Glossary:
             self._normed = {_norm(k): v for k, v in self.memory.items()}
         return self._normed.get(key)
 
+    def lookup_sentence(self, sentence: str) -> str | None:
+        """One sentence's remembered translation: "Leak-proof lid." is the remembered "Leak-proof lid" plus the language's stop."""
+        found = self.lookup(sentence)
+        if found is None and sentence[-1:] in ".!?":
+            found = self.lookup(sentence[:-1])
+            if found is not None and found[-1:] not in _STOPS:
+                found += _stop_for(self.language, sentence[-1])
+        return found
+
     def lookup_segments(self, text: str) -> str | None:
         """A translation built from remembered lines and sentences, when every one of them is remembered."""
         from .linebreak import sentences
@@ -54,12 +63,7 @@ class Glossary:
             if hit is None:
                 parts = []
                 for sentence in sentences(line):
-                    found = self.lookup(sentence)
-                    if found is None and sentence[-1:] in ".!?":
-                        # "Leak-proof lid." is the remembered "Leak-proof lid" plus the language's own stop.
-                        found = self.lookup(sentence[:-1])
-                        if found is not None and found[-1:] not in _STOPS:
-                            found += _stop_for(self.language, sentence[-1])
+                    found = self.lookup_sentence(sentence)
                     if found is None and any(ch.isalpha() for ch in sentence):
                         return None
                     hits += found is not None

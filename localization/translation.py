@@ -142,6 +142,9 @@ class Translator:
         # Split each string into sentences and protected terms; translate only the translatable pieces.
         plans = [self._plan(req.source) for req in pending]
         todo = sorted({piece for plan in plans for piece, translate in plan if translate})
+        # A sentence the glossary remembers keeps the seller's wording inside machine-translated copy.
+        remembered = {piece: hit for piece in todo if (hit := self.glossary.lookup_sentence(piece)) is not None}
+        todo = [piece for piece in todo if piece not in remembered]
         cache = TranslationCache.in_folder(self.cache_dir) if self.cache_dir else None
         key = (self.source_language, tgt, model.id, model.revision)
         done = cache.get_many(todo, *key) if cache else {}
@@ -159,6 +162,7 @@ class Translator:
         if cache and made:
             cache.put_many(made, *key)
         done.update(made)
+        done.update(remembered)
         for req, plan in zip(pending, plans, strict=True):
             text = "".join(done.get(piece, piece) if translate else piece for piece, translate in plan)
             req.result = LocalizedText(text=_tidy(text), origin="machine", model=model.id, revision=model.revision)

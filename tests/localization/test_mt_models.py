@@ -274,3 +274,14 @@ def test_the_translation_model_is_an_asset_of_the_clip(product, markets, tmp_pat
     (own / "README.md").unlink()
     bare = localize(product, markets["de"], settings=Settings(out_dir=tmp_path, mt_model=str(own)))
     assert bare.title.origin == "machine" and bare.title.model == "own-model" and translation_assets(bare.findings) == []
+
+
+def test_sentences_the_glossary_remembers_stay_the_sellers_inside_machine_copy(product, markets, tmp_path, pulled, monkeypatch):
+    calls: list[list[str]] = []
+    real = mt.translate_batch
+    monkeypatch.setattr(mt, "translate_batch", lambda texts, *a, **kw: calls.append(list(texts)) or real(texts, *a, **kw))
+    product.description = "Leak-proof lid. Keeps coffee hot for six hours."
+    lp = localize(product, markets["de"], settings=Settings(out_dir=tmp_path))
+    # localization/glossary/de.po: "Leak-proof lid" -> "Auslaufsicherer Deckel"; the other sentence is the model's.
+    assert (lp.description.text, lp.description.origin) == ("Auslaufsicherer Deckel. Maschinell übersetzt", "machine")
+    assert not any("Leak-proof lid." in t for batch in calls for t in batch)
