@@ -85,8 +85,10 @@ def choose(spec: str | None, market: Any, src: str) -> MTModel | NoModel:
         entry = model_store.find("mt", spec) if "/" not in spec and "{" not in spec and not Path(spec).expanduser().exists() else None
         if entry is None:
             name = resolve_model(spec, src, tgt)
-            if name is None:
+            folder = _model_files(name) if name else None  # a hub id: its snapshot in the local cache
+            if folder is None:
                 return NoModel(f"no machine-translation model for {src}->{tgt} under {spec}")
+            name = str(folder)
             refusal = licence_refusal(name)
             if refusal:
                 return NoModel(refusal, refused=True)
@@ -125,8 +127,10 @@ def _display_name(name: str) -> str:
 def local_revision(name: str) -> str:
     """A revision for a model named by path: its hub-cache commit, else a hash of its files' names, sizes and times."""
     path = Path(name).expanduser()
-    if not path.is_dir():
-        return "local"
+    if not path.is_dir():  # a hub id: the snapshot the local cache holds for it
+        path = _model_files(name) or path
+        if not path.is_dir():
+            return "local"
     if path.parent.name == "snapshots" and re.fullmatch(r"[0-9a-f]{40}", path.name):
         return path.name
     stats = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file())
@@ -141,7 +145,10 @@ def _model_files(name: str) -> Path | None:
     try:
         from huggingface_hub import try_to_load_from_cache
 
-        found = try_to_load_from_cache(name, "config.json")
+        from productreel.model_store import hub_cache
+
+        # The cache folder as the environment names it now (huggingface_hub reads HF_HUB_CACHE once, at import).
+        found = try_to_load_from_cache(name, "config.json", cache_dir=str(hub_cache()))
     except Exception:  # noqa: BLE001 - not a hub id the cache knows
         return None
     return Path(found).parent if isinstance(found, str) else None

@@ -285,3 +285,12 @@ def test_sentences_the_glossary_remembers_stay_the_sellers_inside_machine_copy(p
     # localization/glossary/de.po: "Leak-proof lid" -> "Auslaufsicherer Deckel"; the other sentence is the model's.
     assert (lp.description.text, lp.description.origin) == ("Auslaufsicherer Deckel. Maschinell übersetzt", "machine")
     assert not any("Leak-proof lid." in t for batch in calls for t in batch)
+
+
+def test_a_hub_id_in_the_local_cache_is_pinned_to_its_snapshot(markets, pulled):
+    chosen = mt.choose("tiny/opus-mt-en-de", markets["de"], "en")
+    assert isinstance(chosen, mt.MTModel) and chosen.path == str(pulled / "models--tiny--opus-mt-en-de" / "snapshots" / COMMIT_DE)
+    assert (chosen.id, chosen.revision, chosen.licence) == ("tiny/opus-mt-en-de", COMMIT_DE, "cc-by-4.0")
+    assert mt.translate_batch(["Shop now"], "en", "de", chosen.path) == ["Maschinell übersetzt"]
+    missing = mt.choose("tiny/opus-mt-en-fr", markets["fr"], "en")
+    assert isinstance(missing, mt.NoModel) and "under tiny/opus-mt-en-fr" in missing.reason
