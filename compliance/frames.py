@@ -45,10 +45,19 @@ class Decoded:
     detections: dict[tuple[int, float], list[dict]] = field(default_factory=dict)
 
 
+def _linear(c: np.ndarray) -> np.ndarray:
+    """sRGB channel values (float32, 0..1) to linear light."""
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+# The linear light of each of the 256 channel values, by the same float32 operations: looking a uint8 image up
+# in it gives the computed values exactly (tests/compliance/test_frames_pipeline.py), without a power per pixel.
+_LINEAR = _linear(np.arange(256, dtype=np.float32) / 255.0).astype(np.float32)
+
+
 def _relative_luminance(rgb: np.ndarray) -> np.ndarray:
     """WCAG relative luminance of sRGB pixels (0..1)."""
-    c = rgb.astype(np.float32) / 255.0
-    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    lin = _LINEAR[rgb] if rgb.dtype == np.uint8 else _linear(rgb.astype(np.float32) / 255.0)
     return lin[..., 0] * 0.2126 + lin[..., 1] * 0.7152 + lin[..., 2] * 0.0722
 
 

@@ -132,3 +132,15 @@ def test_the_luminance_grid_is_the_mean_of_every_other_pixel_of_each_cell(size, 
     yn = np.clip((old - 16.0) / 219.0, 0.0, 1.0)
     expected = np.where(yn <= 0.04045, yn / 12.92, ((yn + 0.055) / 1.055) ** 2.4)
     assert np.abs(frames._frame_luma(frame, lw, lh) - expected).max() < 1e-6
+
+
+def test_the_luminance_table_gives_the_computed_values_exactly():
+    """Contrast is measured on every OCR box: the 256-value table must equal the per-pixel power exactly."""
+    rng = np.random.default_rng(2)
+    every = np.stack([np.arange(256), np.arange(256)[::-1], np.roll(np.arange(256), 7)], axis=-1)[None].astype(np.uint8)
+    for rgb in (every, rng.integers(0, 256, (64, 500, 3), dtype=np.uint8)[3:50, 5:333]):
+        c = rgb.astype(np.float32) / 255.0
+        lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        computed = lin[..., 0] * 0.2126 + lin[..., 1] * 0.7152 + lin[..., 2] * 0.0722
+        looked_up = frames._relative_luminance(rgb)
+        assert looked_up.dtype == computed.dtype and np.array_equal(looked_up, computed)
