@@ -36,3 +36,11 @@ def test_one_changed_glyph_is_read_again():
 def test_a_line_cut_short_is_read_again():
     # The pixels where the boxes overlap may agree; a box that lost a glyph's width is not jitter.
     assert not _same_pixels(gray("49,99 €"), gray("49,99"), (14.0, 22.0, 200.0, 100.0), BOX, 3.0)
+
+
+def test_the_grey_frame_is_numpys_channel_mean_to_the_bit():
+    from compliance.ocr import channel_mean
+
+    rgb = np.random.default_rng(3).integers(0, 256, (97, 131, 3), dtype=np.uint8)
+    for a in (rgb, rgb[::-1, ::2], np.full((4, 4, 3), 255, np.uint8)):
+        assert np.array_equal(channel_mean(a), a.mean(axis=2, dtype=np.float32))
