@@ -10,10 +10,14 @@ Measured in one run, on the same machine (issue #18 targets, on an idle 2-core m
 3. ``productreel demo`` (18 clips) end to end: at most 90 s. Long; ``--no-demo`` skips it.
 
 The warm API is the CLI's own (flows/runtime.py ``embedded_api``), started once by this script; each timed
-command is a fresh process, so interpreter and import start-up are in every figure. The machine may be shared:
-the load average is printed, and ratios taken in the same run are what to compare.
+command is a fresh process, so interpreter and import start-up are in every figure, and its CPU seconds (its
+own and its children's: the API server, FFmpeg) are printed beside the wall seconds. The machine may be
+shared: the load average is printed, and ratios and CPU seconds taken in the same run are what to compare.
 
-    .venv/bin/python bench/e2e.py [--no-demo] [--repeat 1] [--out DIR]
+``--baseline REV`` also times the cold figures (and the demo, with ``--demo-baseline``) with the flows/ and
+jobs/ packages of git revision REV, ahead of the working tree's on PYTHONPATH, in the same run.
+
+    .venv/bin/python bench/e2e.py [--no-demo] [--repeat 1] [--out DIR] [--baseline REV [--demo-baseline]]
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ sys.path.insert(0, str(ROOT))
 PRODUCTREEL = str(Path(sys.executable).with_name("productreel"))
 
 EMPTY_FLOW = """
+import flows.runtime as runtime
+if hasattr(runtime, "start_api_early"):  # as the CLI does: the API starts before Prefect is imported
+    runtime.start_api_early(["run"])
 from prefect import flow
 from flows.runtime import embedded_api, quiet_prefect
 
@@ -44,22 +51,38 @@ with quiet_prefect(), embedded_api():
 """
 
 
-def timed(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> float:
-    """Wall seconds of one command in a fresh process; raises when it fails."""
+class Took(float):
+    """Wall seconds of a command, with the CPU seconds of it and its children in ``cpu``."""
+
+    cpu: float = 0.0
+
+
+def timed(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> Took:
+    """Wall and CPU seconds of one command in a fresh process; raises when it fails."""
+    before = os.times()
     t = time.perf_counter()
     proc = subprocess.run(cmd, env={**os.environ, **(env or {})}, cwd=cwd, capture_output=True, text=True)
-    took = time.perf_counter() - t
+    took = Took(time.perf_counter() - t)
+    after = os.times()
+    took.cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd[:4])}… failed ({proc.returncode}):\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}")
     return took
 
 
-def best(fn, repeat: int) -> float:
+def best(fn, repeat: int) -> Took:
     """The fastest of ``repeat`` runs (the least disturbed by other work on a shared machine)."""
-    return min(fn() for _ in range(max(1, repeat)))
+    return min((fn() for _ in range(max(1, repeat))), key=float)
 
 
-def reencode(clip: Path, out: Path) -> float:
+def baseline_env(rev: str) -> dict[str, str]:
+    """PYTHONPATH with revision ``rev``'s flows/ and jobs/ ahead of the working tree's (the rest is the working tree)."""
+    base = Path(tempfile.mkdtemp(prefix="bench-e2e-base-"))
+    subprocess.run(f"git -C {ROOT} archive {rev} flows jobs | tar -x -C {base}", shell=True, check=True)
+    return {"PYTHONPATH": os.pathsep.join([str(base), str(ROOT)])}
+
+
+def reencode(clip: Path, out: Path) -> Took:
     """Seconds for ffmpeg to decode the clip and encode it again with x264 veryfast (audio copied)."""
     from imageio_ffmpeg import get_ffmpeg_exe
 
@@ -67,11 +90,16 @@ def reencode(clip: Path, out: Path) -> float:
                   "-pix_fmt", "yuv420p", "-c:a", "copy", str(out)])
 
 
-def run_one(out: Path, env: dict | None = None) -> float:
+def run_one(out: Path, env: dict | None = None) -> Took:
     """`productreel run` for one ad for de into a fresh folder."""
     shutil.rmtree(out, ignore_errors=True)
     return timed([PRODUCTREEL, "run", "--catalog", "samples/catalog.csv", "--markets", "de", "--kinds", "ad", "--limit", "1",
                   "--out", str(out)], env)
+
+
+def fmt(took: Took, enc: Took, target: str = "") -> str:
+    """``wall s (cpu s CPU) = ratio× the encode``."""
+    return f"{took:6.2f} s ({took.cpu:5.1f} s CPU) = {took / enc:4.2f}× the encode{target}"
 
 
 def main() -> None:
@@ -80,11 +108,14 @@ def main() -> None:
     ap.add_argument("--no-demo", action="store_true", help="skip the demo (18 clips; long)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per figure; the fastest is kept")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--baseline", default=None, help="git revision whose flows/ and jobs/ are timed too (cold figures)")
+    ap.add_argument("--demo-baseline", action="store_true", help="with --baseline: time the baseline's demo too (long)")
     args = ap.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     base = args.out or Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     base.mkdir(parents=True, exist_ok=True)
     env_cold = {"PREFECT_API_URL": ""}
+    env_base = baseline_env(args.baseline) if args.baseline else None
     loads = [os.getloadavg()[0]]
     print(f"{os.cpu_count()} cores; load average {loads[0]:.1f} at the start")
 
@@ -100,6 +131,10 @@ def main() -> None:
         info = {"width": v.codec_context.width, "height": v.codec_context.height, "duration": (c.duration or 0) / 1e6}
     enc = best(lambda: reencode(clip, base / "reencode.mp4"), args.repeat)
     empty_cold = best(lambda: timed([sys.executable, "-c", EMPTY_FLOW], env_cold), args.repeat)
+    was: dict[str, Took] = {}
+    if env_base:
+        was["run"] = best(lambda: run_one(base / "run-cold-baseline", {**env_cold, **env_base}), args.repeat)
+        was["empty"] = best(lambda: timed([sys.executable, "-c", EMPTY_FLOW], {**env_cold, **env_base}), args.repeat)
 
     from flows.runtime import embedded_api, quiet_prefect
 
@@ -112,24 +147,35 @@ def main() -> None:
         loads.append(os.getloadavg()[0])
         demo = None
         if not args.no_demo:
-            shutil.rmtree(base / "demo", ignore_errors=True)
-            demo = timed([PRODUCTREEL, "demo", "--out", str(base / "demo")], warm)
             import json
 
-            # Jobs from the run's summary (the publish folder holds copies of the same clips).
-            demo_clips = len(json.loads((base / "demo" / "summary.json").read_text(encoding="utf-8"))["jobs"])
+            def run_demo(folder: Path, env: dict) -> tuple[Took, int]:
+                shutil.rmtree(folder, ignore_errors=True)
+                took = timed([PRODUCTREEL, "demo", "--out", str(folder)], env)
+                # Jobs from the run's summary (the publish folder holds copies of the same clips).
+                return took, len(json.loads((folder / "summary.json").read_text(encoding="utf-8"))["jobs"])
+
+            demo, demo_clips = run_demo(base / "demo", warm)
+            if env_base and args.demo_baseline:
+                was["demo"], _ = run_demo(base / "demo-baseline", {**warm, **env_base})
     loads.append(os.getloadavg()[0])
 
     dur = float(info.get("duration") or 0)
     print(f"clip: {clip.name}, {info.get('width')}x{info.get('height')}, {dur:.1f} s")
-    print(f"x264 veryfast re-encode of the clip:     {enc:6.2f} s")
-    print(f"productreel run, cold (own embedded API): {run_cold:6.2f} s = {run_cold / enc:4.2f}× the encode (target ≤ 2.5×)")
-    print(f"productreel run, warm (API running):      {run_warm:6.2f} s = {run_warm / enc:4.2f}× the encode (target ≤ 2.5×)")
-    print(f"empty flow, cold (starts its API):        {empty_cold:6.2f} s (target ≤ 5 s) = {empty_cold / enc:4.2f}× the encode")
-    print(f"empty flow, warm (API running):           {empty_warm:6.2f} s (target ≤ 2 s) = {empty_warm / enc:4.2f}× the encode")
+    print(f"x264 veryfast re-encode of the clip:      {enc:6.2f} s ({enc.cpu:5.1f} s CPU)")
+    if "run" in was:
+        print(f"productreel run, cold, {args.baseline:>10}:     {fmt(was['run'], enc)}")
+    print(f"productreel run, cold (own embedded API): {fmt(run_cold, enc, ' (target ≤ 2.5×)')}")
+    print(f"productreel run, warm (API running):      {fmt(run_warm, enc, ' (target ≤ 2.5×)')}")
+    if "empty" in was:
+        print(f"empty flow, cold, {args.baseline:>10}:          {fmt(was['empty'], enc)}")
+    print(f"empty flow, cold (starts its API):        {fmt(empty_cold, enc, ' (target ≤ 5 s)')}")
+    print(f"empty flow, warm (API running):           {fmt(empty_warm, enc, ' (target ≤ 2 s)')}")
     print(f"  (starting the local API once took {api_start:.2f} s)")
     if demo is not None:
-        print(f"demo, warm API: {demo_clips} clips in {demo:6.1f} s (target ≤ 90 s) = {demo / enc:4.1f}× the encode")
+        if "demo" in was:
+            print(f"demo, warm API, {args.baseline}: {demo_clips} clips in {fmt(was['demo'], enc)}")
+        print(f"demo, warm API: {demo_clips} clips in {fmt(demo, enc, ' (target ≤ 90 s)')}")
     print(f"load average during the run: {', '.join(f'{x:.1f}' for x in loads)} on {os.cpu_count()} cores")
 
 

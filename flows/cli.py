@@ -46,10 +46,22 @@ class _Bar:
 
 
 def _run_batch(flow: Any = None, **params: Any) -> dict[str, Any]:
-    """Run a flow (catalog-batch unless given) with a progress bar and a quiet Prefect."""
+    """Run a flow (catalog-batch unless given) with a progress bar and a quiet Prefect.
+
+    While the embedded API is still starting, a catalog-batch run's first jobs
+    start at once (jobs.head_start) and the flow takes them over.
+    """
     from flows import progress as progress_hook
+    from flows.runtime import api_starting, embedded_api, quiet_prefect
+    from jobs import head_start
+    from jobs.plan import parallel_jobs
+
+    if flow is None and api_starting() and params.get("backend") != "diffusion" and "://" not in str(params.get("catalog")):
+        try:
+            head_start.begin(head_start.HeadStart(parallel_jobs()).start(head_start.plan_batch(**params)))
+        except Exception:  # noqa: BLE001 - a bad choice is the flow's to report, in its own words
+            head_start.end()
     from flows.catalog_batch import catalog_batch
-    from flows.runtime import embedded_api, quiet_prefect
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=False) as bar:
@@ -57,7 +69,11 @@ def _run_batch(flow: Any = None, **params: Any) -> dict[str, Any]:
         try:
             with quiet_prefect(), embedded_api():
                 return (flow or catalog_batch)(**params)
+        except BaseException:
+            head_start.end(wait=False)  # a stop or a failure: the jobs still running are not waited for
+            raise
         finally:
+            head_start.end()
             progress_hook.set_listener(None)
 
 
@@ -527,6 +543,23 @@ def models_tiny(
     console.print(f"tiny {family} pipeline written to {path}; use it with: productreel run --backend diffusion --model {path} ...", highlight=False)
 
 
+@app.command("server")
+def server_command(
+    port: int = typer.Option(0, help="Port on 127.0.0.1 (default: a free one)."),
+) -> None:
+    """Keep a local Prefect API running: every productreel command on this machine uses it instead of starting its own."""
+    from flows.runtime import LOCAL_API_FILE, Stopped, prefect_home, serve_local_api
+
+    def ready(url: str) -> None:
+        console.print(f"local Prefect API at {url}; productreel commands use it (found through "
+                      f"{prefect_home() / LOCAL_API_FILE}). Ctrl-C stops it.", highlight=False)
+
+    try:
+        serve_local_api(port, ready=ready)
+    except Stopped:
+        err.print("productreel: local Prefect API stopped", highlight=False)
+
+
 def main() -> None:
     """Entry point with clean one-line errors instead of tracebacks, and a stop that leaves no process behind.
 
@@ -535,12 +568,17 @@ def main() -> None:
     voices) and exits at once: worker threads are not waited for, since every
     output is written atomically and a rerun resumes from the ledger.
     """
-    from flows.runtime import Stopped, stop_descendants, stop_on_signals
+    from flows.runtime import Stopped, start_api_early, stop_descendants, stop_early_api, stop_on_signals
     from productreel.errors import ProductreelError
 
     try:
         with stop_on_signals():
-            app()
+            # A command that runs a flow gets its embedded API started now: it comes up while the command imports.
+            start_api_early(sys.argv[1:])
+            try:
+                app()
+            finally:
+                stop_early_api()
     except ProductreelError as exc:
         err.print(f"productreel: {exc}", style="red", highlight=False)
         sys.exit(2)

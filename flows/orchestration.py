@@ -29,9 +29,9 @@ PUBLISH_SLOTS = {"folder": 4, "shopify": 2, "woocommerce": 2, "merchant-center":
 
 def default_workers() -> int:
     """Parallel jobs on this machine: Settings().workers (PRODUCTREEL_WORKERS), else the CPU count (at least 2)."""
-    from productreel.settings import Settings
+    from jobs.plan import parallel_jobs
 
-    return Settings().workers or max(2, os.cpu_count() or 2)
+    return parallel_jobs()
 
 
 def make_task_runner(choice: str = "threads", address: str | None = None, workers: int | None = None) -> TaskRunner:

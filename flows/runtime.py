@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 
 @contextlib.contextmanager
@@ -79,57 +80,158 @@ def _api_url_configured() -> bool:
     return bool(PREFECT_API_URL.value())
 
 
-@contextlib.contextmanager
-def embedded_api(timeout: float = 90.0) -> Iterator[str | None]:
-    """Prefect's embedded API for one command, in a child process that cannot outlive this one.
+# Commands that run flows, so need an API: the CLI starts the embedded one for them before its heavy imports.
+API_COMMANDS = frozenset({"run", "demo", "product-changed", "campaign", "serve-webhooks"})
+# Where `productreel server` says which local API it runs (in PREFECT_HOME, beside the database it serves).
+LOCAL_API_FILE = "productreel-api.json"
 
-    Prefect starts the same server itself when no PREFECT_API_URL is set, but
-    stops it only from ``atexit``: a SIGTERM or a crash left it running,
-    orphaned. Here the server gets PR_SET_PDEATHSIG (it is stopped with this
-    process, however this process ends) and is stopped when the block ends.
-    Nothing is started when an API URL is configured (a team's server, a test
-    harness). Yields the API URL it started, or None.
+
+def prefect_home() -> Path:
+    """PREFECT_HOME without importing Prefect (loading its settings takes seconds)."""
+    return Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
+
+
+def api_url_in_environment() -> str:
+    """PREFECT_API_URL from the environment or the active Prefect profile, read without importing Prefect.
+
+    A cheap first look for the CLI's start: Prefect's own settings (which also
+    read prefect.toml and .env) still decide in ``embedded_api``.
     """
-    import subprocess
-    import sys
-    import time
+    url = os.environ.get("PREFECT_API_URL", "")
+    if url or "PREFECT_API_URL" in os.environ:
+        return url
+    import tomllib
 
-    import httpx
-    import prefect
-    from prefect.context import refresh_global_settings_context
-    from prefect.settings import get_current_settings
-
-    if _api_url_configured():
-        yield None
-        return
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
-           "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-    env.pop("PREFECT_API_URL", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
-         "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
-         "--lifespan", "on"],
-        env=env, preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL,
-    )
-    previous = os.environ.get("PREFECT_API_URL")
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or prefect_home() / "profiles.toml").expanduser()
     try:
+        profiles = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active") or "ephemeral"
+    return str((profiles.get("profiles", {}).get(active) or {}).get("PREFECT_API_URL") or "")
+
+
+def _healthy(url: str, timeout: float = 1.0) -> bool:
+    """True when a Prefect API answers its health check at ``url`` (stdlib only: cheap at start-up)."""
+    import urllib.error
+    import urllib.request
+
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through an HTTP(S)_PROXY
+    try:
+        with direct.open(f"{url}/health", timeout=timeout) as response:
+            return response.status == 200 and response.read().strip() == b"true"
+    except (OSError, urllib.error.URLError, ValueError):
+        return False
+
+
+def find_local_api() -> str | None:
+    """The URL of the API a `productreel server` runs for this PREFECT_HOME, when it answers; None otherwise."""
+    import json
+
+    try:
+        state = json.loads((prefect_home() / LOCAL_API_FILE).read_text(encoding="utf-8"))
+        url, pid = str(state["url"]), int(state["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not _alive(pid):
+        return None
+    return url if _healthy(url) else None
+
+
+class _Server:
+    """A uvicorn process serving Prefect's API on the loopback interface, stopped with this process."""
+
+    def __init__(self, port: int = 0, *, env: dict[str, str] | None = None, ui: bool = False) -> None:
+        import importlib.util
+        import subprocess
+        import sys
+
+        # Prefect's package folder without importing Prefect: the server starts while this process imports.
+        spec = importlib.util.find_spec("prefect")
+        if spec is None or spec.origin is None:
+            raise RuntimeError("Prefect is not installed")
+        self.port = port or _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        env = {**(env if env is not None else os.environ), "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+        env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        if not ui:
+            env["PREFECT_UI_ENABLED"] = "0"
+        env.pop("PREFECT_API_URL", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent), "--factory",
+             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
+             "--log-level", "error", "--lifespan", "on"],
+            env=env, preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL,
+        )
+
+    def wait_healthy(self, timeout: float) -> None:
+        """Return once the API answers; raise when the server exits first or the time runs out."""
+        import time
+
         deadline = time.monotonic() + timeout
-        with httpx.Client() as client:
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f"the embedded Prefect API exited with code {server.returncode}")
-                try:
-                    if client.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the embedded Prefect API did not answer within {timeout:.0f} s")
-                time.sleep(0.1)
-        os.environ["PREFECT_API_URL"] = url
-        refresh_global_settings_context()
+        while not _healthy(self.url, timeout=2):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the embedded Prefect API exited with code {self.process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the embedded Prefect API did not answer within {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Terminate the server (kill it when it does not stop within 10 s, or at once with ``kill``) and reap it."""
+        import subprocess
+
+        if self.process.poll() is None:
+            if kill:
+                self.process.kill()
+            else:
+                self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+_early: _Server | None = None
+
+
+def start_api_early(argv: list[str]) -> None:
+    """Start the embedded API now, before the command imports Prefect and the renderer, when it will need one.
+
+    For a command that runs a flow, with no API configured and no local API
+    running: the server's start (seconds) overlaps this process's imports;
+    ``embedded_api`` adopts it, ``stop_early_api`` stops it if nothing did.
+    """
+    global _early
+    if _early is not None or not argv or argv[0] not in API_COMMANDS or "--help" in argv:
+        return
+    if api_url_in_environment() or find_local_api():
+        return
+    _early = _Server()
+
+
+def api_starting() -> bool:
+    """True while an API ``start_api_early`` started is coming up (no command has taken it yet)."""
+    return _early is not None and _early.process.poll() is None and not _healthy(_early.url, timeout=0.5)
+
+
+def stop_early_api() -> None:
+    """Stop an API ``start_api_early`` started that no ``embedded_api`` took (a bad argument ended the command)."""
+    global _early
+    server, _early = _early, None
+    if server is not None:
+        server.stop(kill=True)  # it served nothing; a terminate mid-start prints the server's shutdown errors
+
+
+@contextlib.contextmanager
+def _api_url(url: str) -> Iterator[str]:
+    """PREFECT_API_URL set to ``url`` for the block; Prefect's queued events and logs sent before it is unset."""
+    from prefect.context import refresh_global_settings_context
+
+    previous = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = url
+    refresh_global_settings_context()
+    try:
         yield url
     finally:
         _drain_prefect_services()
@@ -138,12 +240,79 @@ def embedded_api(timeout: float = 90.0) -> Iterator[str | None]:
         else:
             os.environ["PREFECT_API_URL"] = previous
         refresh_global_settings_context()
-        server.terminate()
+
+
+@contextlib.contextmanager
+def embedded_api(timeout: float = 90.0) -> Iterator[str | None]:
+    """The Prefect API for one command: the one configured, else a local `productreel server`, else an embedded one.
+
+    Nothing is started when an API URL is configured (a team's server, a test
+    harness): yields None. A `productreel server` running for this
+    PREFECT_HOME (see ``serve_local_api``) is used as it is, and left running.
+    Otherwise Prefect's embedded API runs in a child process that cannot
+    outlive this one: Prefect starts the same server itself, but stops it only
+    from ``atexit``, so a SIGTERM or a crash left it orphaned. Here the server
+    gets PR_SET_PDEATHSIG (it is stopped with this process, however this
+    process ends) and is stopped when the block ends. The one
+    ``start_api_early`` started is adopted. Yields the API URL used, or None.
+    """
+    global _early
+    server, _early = _early, None
+    served = False
+    try:
+        if _api_url_configured():
+            yield None
+            return
+        local = find_local_api()
+        if local:
+            with _api_url(local):
+                yield local
+            return
+        if server is None:
+            from prefect.settings import get_current_settings
+
+            # Settings this process changed (a test's temporary_settings) reach the server too.
+            server = _Server(env={**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True)})
+        server.wait_healthy(timeout)
+        served = True
+        with _api_url(server.url):
+            yield server.url
+    finally:
+        if server is not None:
+            server.stop(kill=not served)  # one that served nothing is killed (no shutdown errors mid-start)
+
+
+def serve_local_api(port: int = 0, *, ready: Callable[[str], None] = print, timeout: float = 90.0) -> None:
+    """Run the embedded API until this process is stopped, where every productreel command finds and reuses it.
+
+    Its URL and this process's id go to PREFECT_HOME/productreel-api.json
+    (atomically); the file is removed when the server stops. Raises
+    ProductreelError when one already runs for this PREFECT_HOME.
+    """
+    from productreel.atomic import write_json
+    from productreel.errors import ProductreelError
+
+    running = find_local_api()
+    if running:
+        raise ProductreelError(f"a local Prefect API already runs at {running}", where=str(prefect_home() / LOCAL_API_FILE))
+    state = prefect_home() / LOCAL_API_FILE
+    server = _Server(port)
+    try:
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            server.wait_healthy(timeout)
+        except RuntimeError as exc:  # e.g. the port is taken
+            raise ProductreelError(str(exc), where=f"127.0.0.1:{server.port}") from exc
+        write_json(state, {"url": server.url, "pid": os.getpid(), "server_pid": server.process.pid})
+        ready(server.url)
+        server.process.wait()
+        raise ProductreelError(f"the local Prefect API exited with code {server.process.returncode}", where=server.url)
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            import json
+
+            if json.loads(state.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                state.unlink()
+        server.stop()
 
 
 def _drain_prefect_services(timeout: float = 10.0) -> None:

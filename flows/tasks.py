@@ -18,9 +18,10 @@ from prefect import get_run_logger, task
 from flows import progress
 from flows.generation import generate_in_task
 from flows.orchestration import Submit, ensure_concurrency_limits, job_cache_key, publish_slot, retry_transient
+from jobs import head_start
 from jobs.job import JobInputs, RunOptions, failed, prepare, publish_job, publishable, run_job
 from jobs.outputs import write_outputs
-from jobs.plan import CatalogRead, read_catalog as read_products
+from jobs.plan import CatalogRead, read_catalog as read_products, start_order
 from productreel.errors import ProductreelError
 from productreel.ledger import open_ledger
 from productreel.models import Destination, Job, JobOutcome, Product
@@ -41,8 +42,9 @@ def read_catalog(catalog: str, source: str | None, since: str | None, cache_dir:
       cache_key_fn=job_cache_key, persist_result=True,
       task_run_name="{inputs.job.handle}/{inputs.job.market}/{inputs.job.kind}/{inputs.job.format}")
 def make_clip(inputs: JobInputs, product: Product, options: RunOptions) -> JobOutcome:
-    """One job, from its inputs to its outcome (jobs.job.run_job)."""
-    return run_job(inputs, product, options, generate=generate_in_task)
+    """One job, from its inputs to its outcome (jobs.job.run_job), or from the run's head start when it began there."""
+    started = head_start.take(inputs, options)
+    return started if started is not None else run_job(inputs, product, options, generate=generate_in_task)
 
 
 @task(name="publish-clip", retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=retry_transient,
@@ -83,18 +85,12 @@ def start_run(*, catalog: str, source: str | None, since: str | None, out: str, 
     publishing order (``folder,merchant-center``): the clip is rendered once,
     for the strictest of their profiles, and published to each.
     """
-    from jobs.job import render_destination
-    from localization.templating import check_template_set
+    from jobs.plan import run_options
 
     settings = Settings()
-    out_dir = Path(out).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    check_template_set(template)
     names = [n.strip() for n in (publish_to or "").split(",") if n.strip()]
-    options = RunOptions(out_dir=str(out_dir), ledger_url=settings.ledger(out_dir), profile=profile,
-                         destination=render_destination(names, formats or ["9:16"]), publish_to=names, brand=brand,
-                         template=template, style=style, backend=backend or settings.backend,
-                         model=model or settings.model)
+    options = run_options(out, settings=settings, profile=profile, publish_to=names, brand=brand, template=template,
+                          style=style, backend=backend, model=model, formats=formats or ["9:16"])
     open_ledger(options.ledger_url)  # create the tables once, before the threads start
     ensure_concurrency_limits(names)
     shared = dict(publish_options or {})  # e.g. base_url: where the folder's files are served, which the feed links
@@ -106,17 +102,20 @@ def start_run(*, catalog: str, source: str | None, since: str | None, out: str, 
 
 def make_clips(run: Run, jobs: list[tuple[Job, Product]], submit: Submit, *, report_done: bool = True) -> list[JobOutcome]:
     """Compute each job's inputs once, submit the jobs, and collect every outcome (a job's failure is its own)."""
+    head_start.close()  # jobs the CLI started before the API was up are handed over; no new ones start there
     progress.planned(len(jobs))
-    outcomes: list[JobOutcome] = []
-    pending = []
-    for job, product in jobs:
+    failed_now: dict[int, JobOutcome] = {}
+    submitted = {}
+    for i in start_order(jobs):  # longer clips first; outcomes stay in the plan's order
+        job, product = jobs[i]
         inputs = prepare(job, product, run.options)
         if isinstance(inputs, JobOutcome):  # its inputs could not be computed: failed already
-            outcomes.append(inputs)
+            failed_now[i] = inputs
             progress.job_done(job.id, inputs.status.value)
             continue
-        pending.append((inputs, submit(make_clip, inputs=inputs, product=product, options=run.options)))
-    for inputs, future in pending:
+        submitted[i] = (inputs, submit(make_clip, inputs=inputs, product=product, options=run.options))
+    outcomes: list[JobOutcome] = [failed_now[i] for i in sorted(failed_now)]
+    for inputs, future in (submitted[i] for i in sorted(submitted)):
         outcome = collect(future, inputs.job, run.options, key=inputs.key)
         outcomes.append(outcome)
         if report_done and not publishable(outcome, run.options.destination if run.destinations else None):

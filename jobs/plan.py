@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from productreel.errors import ProductreelError
 from productreel.models import Job, JobOutcome, JobStatus, Product
@@ -186,3 +187,36 @@ def plan_jobs(products: list[Product], markets: list[str], kinds: list[str],
                 for fmt in formats.get(kind) or DEFAULT_FORMATS.get(kind, ["9:16"]):
                     jobs.append((Job(handle=product.handle, market=market, kind=kind, format=fmt), product))
     return jobs
+
+
+# Longer clips start first: a tutorial runs about twice an ad's length, so the short jobs are left for the end
+# and no core waits alone on a long one (longest-processing-time-first scheduling).
+LONGER_FIRST = {"tutorial": 0}
+
+
+def start_order(jobs: list[tuple[Job, Product]]) -> list[int]:
+    """The indexes of ``jobs`` in the order to start them: tutorials first, otherwise the plan's order."""
+    return sorted(range(len(jobs)), key=lambda i: LONGER_FIRST.get(jobs[i][0].kind, 1))
+
+
+def run_options(out: str, *, settings: Any, profile: str, publish_to: list[str], brand: str, template: str,
+                style: str | None, backend: str | None, model: str | None, formats: list[str]) -> Any:
+    """The RunOptions of a run writing to ``out`` (created): what the flow and its head start both pass to every job."""
+    from jobs.job import RunOptions, render_destination
+    from localization.templating import check_template_set
+
+    out_dir = Path(out).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    check_template_set(template)
+    return RunOptions(out_dir=str(out_dir), ledger_url=settings.ledger(out_dir), profile=profile,
+                      destination=render_destination(publish_to, formats or ["9:16"]), publish_to=publish_to, brand=brand,
+                      template=template, style=style, backend=backend or settings.backend, model=model or settings.model)
+
+
+def parallel_jobs() -> int:
+    """Jobs a run makes at once on this machine: Settings().workers (PRODUCTREEL_WORKERS), else the CPU count (at least 2)."""
+    import os
+
+    from productreel.settings import Settings
+
+    return Settings().workers or max(2, os.cpu_count() or 2)
