@@ -229,7 +229,7 @@ def main() -> None:
     print(f"  CPU {cpu:.2f} s = {cpu / dur:.3f} CPU-s per clip-second; load average was {load:.1f} on {os.cpu_count()} cores")
     samples = ctx.decoded.samples
     print(f"samples {len(samples)} at 2 fps, OCR ran on {sum(s.changed for s in samples)}")
-    print("share of each check:")
+    print("share of each check (decode, ocr and nudity run on threads at once: each is the wall time of its part):")
     for name, sec in sorted(ctx.timings.items(), key=lambda kv: -kv[1]):
         if sec >= 0.001:
             print(f"  {name:<14} {sec:7.3f} s  {100 * sec / total:5.1f} %")

@@ -180,7 +180,7 @@ def prefetch(ctx: Context, rules: list[Rule]) -> None:
     consumers = ([timed("ocr", read_stream)] if wants_ocr else []) + ([timed("nudity", lambda it: detect_stream(it, scores))] if scores else [])
     t = time.perf_counter()
     # One decoding thread: the other core reads the frames; PyAV's frame threads would only compete with it.
-    decoded, error, results = decode_with(ctx.path, consumers, extra_times=ctx.overlay_times(), luma=luma, thread_type="NONE")
+    decoded, _error, results = decode_with(ctx.path, consumers, extra_times=ctx.overlay_times(), luma=luma, thread_type="NONE")
     ctx.timings["decode"] = ctx.timings.get("decode", 0.0) + time.perf_counter() - t
     if decoded is None:  # left to the first check that reads frames, which reports it as before
         return
