@@ -5,6 +5,11 @@
 Both runs happen in this invocation, each in its own child process so the peak
 memory (ru_maxrss) of each is measured on its own. Targets: >= 100,000 rows/s,
 peak memory < 1 GB, and at most 3x the time of the baseline.
+
+After timing, the ingest output of a smaller catalog of the same shape is checked against
+the models' (every product through Product.model_validate and product_json, the slow
+path the fast one must equal); its SHA-256 is printed so runs before and after a change
+can be compared. A difference exits 1.
 """
 
 from __future__ import annotations
@@ -103,6 +108,28 @@ def run_baseline(path: Path) -> None:
     assert groups > 0
 
 
+def check_output(path: Path) -> tuple[int, str]:
+    """ingest's JSON Lines for ``path`` against the models' JSON Lines: (products, sha256); AssertionError when they differ."""
+    import hashlib
+    import io
+
+    import orjson
+
+    from catalog_adapters import ingest_to, open_catalog
+    from catalog_adapters.output import _model_json
+
+    out, err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8"), io.StringIO()
+    assert ingest_to(out, err, path, "shopify-csv") == 0
+    out.flush()
+    got = out.buffer.getvalue()
+    want = b"".join(orjson.dumps(_model_json(p), option=orjson.OPT_APPEND_NEWLINE) for p in open_catalog(path).products())
+    if got != want:
+        lines = zip(got.splitlines(), want.splitlines())
+        first = next((i for i, (a, b) in enumerate(lines) if a != b), min(got.count(b"\n"), want.count(b"\n")))
+        raise AssertionError(f"ingest output differs from the models' at product {first + 1}")
+    return got.count(b"\n"), hashlib.sha256(got).hexdigest()
+
+
 def child(kind: str, path: Path, repeat: int) -> None:
     """Time one kind ``repeat`` times (best wall and CPU seconds) and report this process's peak memory."""
     fn = run_ingest if kind == "ingest" else run_baseline
@@ -142,10 +169,20 @@ def main() -> int:
         size_mb = path.stat().st_size / 1e6
         base = measure("baseline", path, args.repeat)
         ingest = measure("ingest", path, args.repeat)
+        # after the children: what the check allocates here would count in their peak (Linux keeps
+        # the parent's high-water mark across fork and exec)
+        small = Path(tmp) / "check.csv"
+        generate(small, min(args.products, 2_000), args.variants)
+        try:
+            checked, digest = check_output(small)
+        except AssertionError as exc:
+            print(f"output check: {exc}")
+            return 1
     # CPU time is the verdict: wall time on a shared machine measures the neighbours too.
     rate = rows / ingest["cpu"]
     ratio = ingest["cpu"] / base["cpu"]
     print(f"catalog: {rows:,} rows, {args.products:,} products, {size_mb:.1f} MB; best of {args.repeat} runs each")
+    print(f"output check: {checked:,} products' JSON Lines equal the models' (sha256 {digest[:16]})")
     for label, m in (("baseline (csv.DictReader, group by handle)", base), ("ingest (products -> JSON Lines)", ingest)):
         print(f"{label:44s} cpu {m['cpu']:.3f} s ({rows / m['cpu']:,.0f} rows/s), "
               f"wall {m['wall']:.3f} s ({rows / m['wall']:,.0f} rows/s), peak {m['peak_mb']:.0f} MB")

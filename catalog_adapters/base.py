@@ -136,26 +136,52 @@ def market_currency(market: str) -> str | None:
 # Block-level tags (and list items) become line breaks so lists and paragraphs stay readable as plain text.
 _SCRIPT_START = re.compile(r"<\s*(?:script|style)\b", re.I)
 _SCRIPT = re.compile(r"<\s*(script|style)\b.*?</\s*\1\s*>", re.I | re.S)
-_BREAK = re.compile(
-    r"<\s*/?\s*(?:br|p|div|li|ul|ol|h[1-6]|tr|table|blockquote|section|article|header|footer|pre|dd|dt|dl)\b[^>]*>", re.I
-)
+_BREAK_NAME = r"\s*/?\s*(?:br|p|div|li|ul|ol|h[1-6]|tr|table|blockquote|section|article|header|footer|pre|dd|dt|dl)\b"
+_BREAK = re.compile(r"<" + _BREAK_NAME + r"[^>]*>", re.I)
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
-_ODD_SPACE = re.compile(r"[\t\r\f\v\u00a0]|  ")
+# A tag's inside (between '<' and '>') that _BREAK turns into a line break; answers are kept per inside.
+_BREAK_INSIDE = re.compile(_BREAK_NAME, re.I)
+_IS_BREAK: dict[str, str] = {}
+
+
+def _drop_tags(text: str) -> str:
+    """``_TAG.sub("", _BREAK.sub("\n", text))`` by splitting on '<' (several times faster).
+
+    When every '<' has a '>' before the next '<', each tag is exactly one '<...>' and both
+    regexes act on it alone; otherwise the regexes decide.
+    """
+    head, *tags = text.split("<")
+    out = [head]
+    known = _IS_BREAK
+    for tag in tags:
+        inside, gt, rest = tag.partition(">")
+        if not gt:
+            return _TAG.sub("", _BREAK.sub("\n", text))
+        brk = known.get(inside)
+        if brk is None:
+            brk = "\n" if _BREAK_INSIDE.match(inside) else ""
+            if len(known) < 4096:
+                known[inside] = brk
+        out.append(brk)
+        out.append(rest)
+    return "".join(out)
 
 
 def html_to_text(text: str) -> str:
     """Plain text from catalog HTML: tags dropped, entities decoded, list items and blocks on their own lines."""
     if "<" not in text and "&" not in text:
-        return "\n".join([line for line in map(str.strip, text.strip().splitlines()) if line])
+        return "\n".join(filter(None, map(str.strip, text.strip().splitlines())))
     if ("<s" in text or "<S" in text or "< " in text) and _SCRIPT_START.search(text):
         text = _SCRIPT.sub("", text)
-    text = _TAG.sub("", _BREAK.sub("\n", text))
+    if "<" in text:
+        text = _drop_tags(text)
     if "&" in text:
         text = html.unescape(text)
-    if _ODD_SPACE.search(text):
+    # (what _SPACES collapses: a tab, CR, form feed, vertical tab or no-break space, or two spaces)
+    if "  " in text or "\t" in text or "\r" in text or "\xa0" in text or "\f" in text or "\v" in text:
         text = _SPACES.sub(" ", text)
-    return "\n".join([line for line in map(str.strip, text.split("\n")) if line])
+    return "\n".join(filter(None, map(str.strip, text.split("\n"))))
 
 
 def split_list(cell: str) -> list[str]:
@@ -170,13 +196,12 @@ def split_list(cell: str) -> list[str]:
                 return [str(i).strip() for i in items if str(i).strip()]
         except ValueError:
             pass
-    sep = "\n" if "\n" in cell else "|"
-    return [part.strip() for part in cell.split(sep) if part.strip()]
+    return list(filter(None, map(str.strip, cell.split("\n" if "\n" in cell else "|"))))
 
 
 def split_tags(cell: str) -> list[str]:
     """Comma-separated tags, trimmed, empties dropped."""
-    return [t.strip() for t in cell.split(",") if t.strip()] if cell else []
+    return list(filter(None, map(str.strip, cell.split(",")))) if cell else []
 
 
 # Decoding with this handler keeps going past invalid UTF-8 (as lone surrogates, like

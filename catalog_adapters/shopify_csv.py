@@ -190,6 +190,9 @@ def price_text(cell: str, what: str = "price") -> str | None:
     return None if value is None else str(value)
 
 
+# How many distinct price cells a reader remembers the canonical text (and rank) of.
+_KNOWN_PRICES = 8192
+
 # One validation per product (nested, in pydantic-core) is several times faster than one per row.
 _product = Product.model_validate
 
@@ -269,6 +272,8 @@ class ShopifyCsv:
             self._problem(1, f"not a Shopify product CSV: missing column(s) {', '.join(missing)}")
             return
         self._currency_cache: dict[str, str | None] = {}
+        self._price_texts: dict[str, str] = {}  # price cell -> price_text(cell), for cells that are prices
+        self._price_ranks: dict[str, tuple[float, str]] = {}  # market price cell -> (rank, price_text(cell))
         self._skus: dict[str, int] = {}
         seen: dict[str, int] = {}
         group: _Group | None = None
@@ -345,11 +350,11 @@ class ShopifyCsv:
         price_cell = row[i_price]
         if not (sku or price_cell or row[i_opt1]):
             return  # an image-only row
-        if _PLAIN_PRICE(price_cell):  # the common case, inline: a canonical price
-            price: str | None = price_cell
-        else:
+        known = self._price_texts
+        price = known.get(price_cell)  # the common case: a price cell read before
+        if price is None and price_cell:
             try:
-                price = price_text(price_cell)
+                price = self._price_text(price_cell)
             except BadValue as exc:
                 self._problem(line, f"{exc}; variant skipped", g.handle)
                 return
@@ -361,9 +366,9 @@ class ShopifyCsv:
             self._skus[sku] = line
         compare = None
         cell = row[i_cmp]
-        if cell:
+        if cell and (compare := known.get(cell)) is None:
             try:
-                compare = price_text(cell, "compare-at price")
+                compare = self._price_text(cell, "compare-at price")
             except BadValue as exc:
                 self._problem(line, f"{exc}; compare-at price left out", g.handle)
         options: dict[str, str] = {}
@@ -383,23 +388,37 @@ class ShopifyCsv:
             }
         )
         prices = g.prices
+        ranked = self._price_ranks
         for key, label, pi, ci, _cur in lay.market_cols:
             cell = row[pi]
             if not cell:
                 continue
             try:
-                amount = cell if _PLAIN_PRICE(cell) else price_text(cell)
-                mcompare = price_text(row[ci], "compare-at price") if row[ci] else None
+                found = ranked.get(cell)
+                if found is None:
+                    amount = self._price_text(cell)
+                    # float only ranks the variants (the cheapest is the market's price); the text stays exact
+                    found = None if amount is None else (float(amount), amount)
+                    if found is not None and len(ranked) < _KNOWN_PRICES:
+                        ranked[cell] = found
+                mcompare = None
+                if cmp_cell := row[ci]:
+                    mcompare = known.get(cmp_cell) or self._price_text(cmp_cell, "compare-at price")
             except BadValue as exc:
                 self._problem(line, f"market {label}: {exc}; market price left out", g.handle)
                 continue
-            if amount is None:
+            if found is None:
                 continue
-            # float only ranks the variants (the cheapest is the market's price); the text stays exact
-            rank = float(amount)
             old = prices.get(key)
-            if old is None or rank < old[0]:
-                prices[key] = (rank, amount, mcompare, line)
+            if old is None or found[0] < old[0]:
+                prices[key] = (found[0], found[1], mcompare, line)
+
+    def _price_text(self, cell: str, what: str = "price") -> str | None:
+        """price_text, remembering the answer for the cell (up to _KNOWN_PRICES cells): catalogs repeat prices."""
+        text = price_text(cell, what)
+        if text is not None and len(self._price_texts) < _KNOWN_PRICES:
+            self._price_texts[cell] = text
+        return text
 
     def _market_currency(self, key: str, label: str, first_row: list[str], ci: int) -> str:
         """The currency of a market column: its Currency column, the option mapping, or the country's."""

@@ -234,3 +234,44 @@ def test_drafts_are_left_out_unless_asked_for(write_csv):
     assert [p.handle for p in products] == ["a"] and problems == []
     products, _ = read(path, statuses="active,draft")
     assert [p.handle for p in products] == ["a", "b"] and len(products[1].variants) == 2
+
+
+def test_repeated_price_cells_read_like_the_first_and_bad_ones_are_said_each_time(write_csv):
+    header = ["Handle", "Title", "Variant SKU", "Variant Price", "Variant Compare At Price", "Price / Germany",
+              "Compare-at price / Germany"]
+    rows = []
+    for n in range(3):  # three products whose cells repeat: the remembered answers must equal the first ones
+        rows += [
+            {"Handle": f"p{n}", "Title": "P", "Variant SKU": f"A{n}", "Variant Price": " 18.5 ", "Variant Compare At Price": "20",
+             "Price / Germany": "017.90", "Compare-at price / Germany": "x"},
+            {"Handle": f"p{n}", "Variant SKU": f"B{n}", "Variant Price": "abc", "Price / Germany": "16.90"},
+            {"Handle": f"p{n}", "Variant SKU": f"C{n}", "Variant Price": "18.5", "Variant Compare At Price": " ",
+             "Price / Germany": "017.90", "Compare-at price / Germany": "20"},
+        ]
+    products, problems = read(write_csv(rows, header))
+    assert [[(str(v.price), v.compare_at_price) for v in p.variants] for p in products] == [
+        [("18.5", Decimal("20")), ("18.5", None)]
+    ] * 3
+    assert [(str(p.prices["germany"].amount), p.prices["germany"].compare_at) for p in products] == [("17.90", Decimal("20"))] * 3
+    assert problems == [
+        line
+        for n, first in enumerate((2, 5, 8))
+        for line in (
+            f"catalog.csv:{first}: product p{n}: market Germany: compare-at price 'x' is not a number; market price left out",
+            f"catalog.csv:{first + 1}: product p{n}: price 'abc' is not a number; variant skipped",
+        )
+    ]
+
+
+def test_tags_are_dropped_as_the_two_regexes_drop_them():
+    """html_to_text's split on '<' equals _TAG.sub("", _BREAK.sub("\\n", text)), stray '<' and '>' included."""
+    import random
+
+    from catalog_adapters.base import _BREAK, _TAG, _drop_tags
+
+    atoms = ["<", ">", "/", " ", "p", "P", "br", "li", "UL", "b", "h1", "h7", "div", "span", "\n", "\t", "x", "é", "=", '"',
+             "<p>", "</p>", "<br/>", "< p >", "<a href='x'>", "<P class=x>", "-"]
+    rng = random.Random(19)
+    for _ in range(5000):
+        text = "".join(rng.choice(atoms) for _ in range(rng.randint(0, 16)))
+        assert _drop_tags(text) == _TAG.sub("", _BREAK.sub("\n", text)), text
