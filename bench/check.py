@@ -233,6 +233,14 @@ def main() -> None:
     for name, sec in sorted(ctx.timings.items(), key=lambda kv: -kv[1]):
         if sec >= 0.001:
             print(f"  {name:<14} {sec:7.3f} s  {100 * sec / total:5.1f} %")
+    threads = dict(getattr(ctx.decoded, "thread_cpu", {}) or {})
+    if threads:
+        # On an idle machine the threads' work spreads over the cores but one thread cannot: the check takes at
+        # least the larger of its longest thread and the threads' CPU over the cores, plus what runs after them.
+        busy, rest = sum(threads.values()), max(0.0, cpu - sum(threads.values()))
+        floor = max(max(threads.values()), busy / (os.cpu_count() or 1)) + rest
+        print("CPU of each thread: " + ", ".join(f"{k} {v:.2f} s" for k, v in sorted(threads.items(), key=lambda kv: -kv[1]))
+              + f"; the rest {rest:.2f} s. Idle-machine floor: {floor:.2f} s = {floor / dur:.3f} s per clip-second")
     print(f"findings: {', '.join(f'{f.rule}:{f.severity}' for f in report.findings) or 'none'}")
     if args.baseline:
         findings_diff(args.baseline, folder, args.held_out)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ class Decoded:
     error: str | None = None  # why decoding stopped early (a damaged file), with what was read until then
     # NudeNet's detections worked out beside the decoder, by (sample index, min_score); see nudity.detect_stream
     detections: dict[tuple[int, float], list[dict]] = field(default_factory=dict)
+    thread_cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of each thread of decode_with, by part
 
 
 def _linear(c: np.ndarray) -> np.ndarray:
@@ -184,8 +186,10 @@ def decode_with(path: Path, consumers: list[Callable[[Iterator[tuple[Decoded, Sa
             feed.put((dec, sample))
 
     def produce() -> None:
+        cpu = time.thread_time()
         try:
             out["decoded"] = decode(path, on_sample=push, **decode_kw)
+            out["decoded"].thread_cpu["decode"] = time.thread_time() - cpu
         except BaseException as exc:  # handed to the caller, which decides what a failed decode means
             out["error"] = exc
         finally:

@@ -78,12 +78,17 @@ def _bgr(rgb: np.ndarray) -> np.ndarray:
 def detect_stream(samples: Iterable[tuple[Decoded, Sample]], min_scores: list[float]) -> dict[tuple[int, float], list[dict]]:
     """NudeNet's detections on every changed sample as the decoder hands it over (frames.decode_with), by
     (sample index, min_score): what check_nudity would work out for each of the rules' minimum scores."""
+    import time
+
     out: dict[tuple[int, float], list[dict]] = {}
-    for _dec, s in samples:
+    cpu, dec = time.thread_time(), None
+    for dec, s in samples:
         if s.changed:
             bgr = _bgr(s.rgb)
             for m in min_scores:
                 out[(s.index, m)] = _detect(detector(), bgr, m)
+    if dec is not None:
+        dec.thread_cpu["nudity"] = dec.thread_cpu.get("nudity", 0.0) + time.thread_time() - cpu
     return out
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
 import queue
 import threading
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -262,16 +263,20 @@ def read_stream(samples: Iterable[tuple[Decoded, Sample]]) -> list[OcrFrame]:
     failed: list[BaseException] = []
 
     def detect() -> None:
+        cpu, decoded = time.thread_time(), None
         try:
             for n, (decoded, s) in enumerate(samples):
                 detected.put((decoded, s, reader.detect(s.rgb) if (s.changed or n == 0) else None))
         except BaseException as exc:  # raised again on the reading thread
             failed.append(exc)
         finally:
+            if decoded is not None:
+                decoded.thread_cpu["ocr detect"] = decoded.thread_cpu.get("ocr detect", 0.0) + time.thread_time() - cpu
             detected.put(None)
 
     worker = threading.Thread(target=detect, name="ocr-detect", daemon=True)
     worker.start()
+    cpu, decoded = time.thread_time(), None
     try:
         while (item := detected.get()) is not None:
             decoded, s, found = item
@@ -279,6 +284,8 @@ def read_stream(samples: Iterable[tuple[Decoded, Sample]]) -> list[OcrFrame]:
                 last = reader.read(*found, decoded.scale)
             frames.append(OcrFrame(t=s.t, items=list(last), index=s.index))
     finally:
+        if decoded is not None:
+            decoded.thread_cpu["ocr recognise"] = decoded.thread_cpu.get("ocr recognise", 0.0) + time.thread_time() - cpu
         worker.join()
     if failed:
         raise failed[0]

@@ -86,6 +86,7 @@ def test_prefetched_findings_are_the_lazy_ones(moving, monkeypatch):
     """The whole de rule set on a clip that trips price, size and contrast rules: prefetch changes nothing."""
     now, ctx = run_checks(moving, market("de"), destination="reels")
     assert ctx._decoded.detections, "NudeNet ran beside the decoder"
+    assert set(ctx._decoded.thread_cpu) == {"decode", "ocr detect", "ocr recognise", "nudity"}
     monkeypatch.setattr(engine, "prefetch", lambda ctx, rules: None)
     lazy, _ = run_checks(moving, market("de"), destination="reels")
     key = lambda r: sorted((f.rule, f.severity, f.message) for f in r.findings)  # noqa: E731
