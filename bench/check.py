@@ -10,7 +10,7 @@ benchmark clip, plus any ``--held-out`` MP4s) with the compliance/ of git revisi
 tree's, and prints the findings diff: whatever is skipped for speed must not change a finding.
 
     .venv/bin/python bench/check.py [--market de] [--destination reels] [--keep DIR] [--threads N]
-                                    [--baseline REV] [--held-out CLIP.mp4 ...]
+                                    [--baseline REV] [--held-out [MARKET=]CLIP.mp4 ...]
 """
 
 from __future__ import annotations
