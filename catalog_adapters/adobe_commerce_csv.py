@@ -30,17 +30,16 @@ The store currency is not in the export: ``currency=`` (default USD).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
 from pydantic import ValidationError
 
-from productreel.errors import InputError
 from productreel.models import Product
 
-from .base import BadValue, CatalogProblem, check_currency, html_to_text, parse_price
-from .csvfile import read_rows
+from .base import BadValue, html_to_text, parse_price
+from .csvfile import ExportCsv, read_rows
 
 SIGNATURE = frozenset({"sku", "product_type", "name"})
 SIGNATURE_ANY = frozenset({"store_view_code", "attribute_set_code", "configurable_variations"})
@@ -90,7 +89,7 @@ def _day(cell: str, what: str) -> date | None:
         raise BadValue(f"{what} {cell!r} is not a date such as 2025-01-31") from None
 
 
-class AdobeCommerceCsv:
+class AdobeCommerceCsv(ExportCsv):
     """An Adobe Commerce (Magento 2) product export."""
 
     kind = "adobe-commerce-csv"
@@ -107,29 +106,12 @@ class AdobeCommerceCsv:
         today: date | str | None = None,
         **_options: object,
     ) -> None:
-        self.path = Path(source)
-        self.name = self.path.name
-        self.since = since  # updated_at is in the export, but partial reads would drop children; read it all
-        try:
-            self.currency = check_currency(currency)
-        except BadValue as exc:
-            raise InputError(f"store currency: {exc}", where=str(self.path)) from None
+        # updated_at is in the export, but a partial read would drop children: ExportCsv reads it all
+        super().__init__(source, since=since, currency=currency, today=today)
         self.media_url = str(media_url or "").rstrip("/")
         if isinstance(store_views, str):
             store_views = _pairs(store_views)
         self.store_views = {k.lower(): v for k, v in (store_views or {}).items()}
-        if isinstance(today, str):
-            today = date.fromisoformat(today)
-        self.today = today or datetime.now(timezone.utc).date()
-        self.problems: list[CatalogProblem] = []
-        if not self.path.is_file():
-            raise InputError(f"catalog file not found: {self.path}")
-
-    def __repr__(self) -> str:
-        return f"AdobeCommerceCsv({str(self.path)!r})"
-
-    def _problem(self, line: int | str, reason: str, product: str | None = None) -> None:
-        self.problems.append(CatalogProblem(f"{self.name}:{line}", reason, product))
 
     def products(self) -> Iterator[Product]:
         """Yield every product for sale; children fold into their configurable; the rest are problems."""

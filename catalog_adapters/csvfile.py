@@ -1,19 +1,20 @@
 """Reading a storefront's CSV export row by row: line numbers, bad rows as problems, header lookup by name.
 
-The WooCommerce and Adobe Commerce exports share this; the Shopify CSV reader keeps its own
-inlined loop because it is the ingest hot path.
+The WooCommerce and Adobe Commerce exports share this (and ExportCsv, their constructor and
+problem list); the Shopify CSV reader keeps its own inlined loop because it is the ingest hot path.
 """
 
 from __future__ import annotations
 
 import csv
 import sys
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
 from productreel.errors import InputError
 
-from .base import BAD_BYTES, DECODE_ERRORS, bad_bytes_at
+from .base import BAD_BYTES, DECODE_ERRORS, BadValue, CatalogProblem, bad_bytes_at, check_currency
 
 
 def header_names(path: str | Path) -> list[str]:
@@ -49,6 +50,37 @@ class Header:
             if i is not None:
                 return i
         return None
+
+
+class ExportCsv:
+    """A storefront's CSV export: the file, the store currency, today's date for sale windows, problems.
+
+    ``since`` is kept but every product is read (an export has no usable update times, or
+    reading part of one would drop the children of products left out).
+    """
+
+    def __init__(
+        self, source: str | Path, *, since: datetime | None = None, currency: str = "USD", today: date | str | None = None
+    ) -> None:
+        self.path = Path(source)
+        self.name = self.path.name
+        self.since = since
+        try:
+            self.currency = check_currency(currency)
+        except BadValue as exc:
+            raise InputError(f"store currency: {exc}", where=str(self.path)) from None
+        if isinstance(today, str):
+            today = date.fromisoformat(today)
+        self.today = today or datetime.now(timezone.utc).date()
+        self.problems: list[CatalogProblem] = []
+        if not self.path.is_file():
+            raise InputError(f"catalog file not found: {self.path}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    def _problem(self, line: int | str, reason: str, product: str | None = None) -> None:
+        self.problems.append(CatalogProblem(f"{self.name}:{line}", reason, product))
 
 
 def read_rows(

@@ -27,17 +27,16 @@ The store currency is not in the export: pass ``currency=`` (default USD).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
 from pydantic import ValidationError
 
-from productreel.errors import InputError
 from productreel.models import Product
 
-from .base import BadValue, CatalogProblem, check_currency, html_to_text, parse_price, split_list
-from .csvfile import Header, read_rows
+from .base import BadValue, html_to_text, parse_price, split_list
+from .csvfile import ExportCsv, Header, read_rows
 
 # Columns whose presence says "this is a WooCommerce product export" (lower-case).
 SIGNATURE = frozenset({"id", "type", "sku", "name", "published"})
@@ -151,7 +150,7 @@ class _Columns:
         return cells[i] if i is not None else ""
 
 
-class WooCommerceCsv:
+class WooCommerceCsv(ExportCsv):
     """A WooCommerce product CSV export."""
 
     kind = "woocommerce-csv"
@@ -166,25 +165,7 @@ class WooCommerceCsv:
         today: date | str | None = None,
         **_options: object,
     ) -> None:
-        self.path = Path(source)
-        self.name = self.path.name
-        self.since = since  # the export carries no update times, so every product is read
-        try:
-            self.currency = check_currency(currency)
-        except BadValue as exc:
-            raise InputError(f"store currency: {exc}", where=str(self.path)) from None
-        if isinstance(today, str):
-            today = date.fromisoformat(today)
-        self.today = today or datetime.now(timezone.utc).date()
-        self.problems: list[CatalogProblem] = []
-        if not self.path.is_file():
-            raise InputError(f"catalog file not found: {self.path}")
-
-    def __repr__(self) -> str:
-        return f"WooCommerceCsv({str(self.path)!r})"
-
-    def _problem(self, line: int | str, reason: str, product: str | None = None) -> None:
-        self.problems.append(CatalogProblem(f"{self.name}:{line}", reason, product))
+        super().__init__(source, since=since, currency=currency, today=today)
 
     def products(self) -> Iterator[Product]:
         """Yield every product that is for sale and readable; the rest are problems, one line each."""
