@@ -275,3 +275,21 @@ def test_tags_are_dropped_as_the_two_regexes_drop_them():
     for _ in range(5000):
         text = "".join(rng.choice(atoms) for _ in range(rng.randint(0, 16)))
         assert _drop_tags(text) == _TAG.sub("", _BREAK.sub("\n", text)), text
+
+
+def test_ingest_leaves_the_garbage_collector_as_it_found_it(sample_catalog):
+    import gc
+
+    out, err = io.StringIO(), io.StringIO()
+    assert gc.get_freeze_count() == 0
+    assert ingest_to(out, err, sample_catalog) == 0
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    gc.freeze()  # a caller's own frozen objects stay frozen
+    try:
+        frozen = gc.get_freeze_count()
+        again = io.StringIO()
+        assert ingest_to(again, io.StringIO(), sample_catalog) == 0
+        assert gc.get_freeze_count() == frozen
+        assert again.getvalue() == out.getvalue()
+    finally:
+        gc.unfreeze()
