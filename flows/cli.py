@@ -48,15 +48,15 @@ class _Bar:
 def _run_batch(flow: Any = None, **params: Any) -> dict[str, Any]:
     """Run a flow (catalog-batch unless given) with a progress bar and a quiet Prefect.
 
-    While the embedded API is still starting, a catalog-batch run's first jobs
-    start at once (jobs.head_start) and the flow takes them over.
+    A catalog-batch run's first jobs start at once (jobs.head_start), while
+    Prefect is imported and its API comes up, and the flow takes them over.
     """
     from flows import progress as progress_hook
-    from flows.runtime import api_starting, embedded_api, quiet_prefect
+    from flows.runtime import embedded_api, quiet_prefect
     from jobs import head_start
     from jobs.plan import parallel_jobs
 
-    if flow is None and api_starting() and params.get("backend") != "diffusion" and "://" not in str(params.get("catalog")):
+    if flow is None and params.get("backend") != "diffusion" and "://" not in str(params.get("catalog")):
         try:
             head_start.begin(head_start.HeadStart(parallel_jobs()).start(head_start.plan_batch(**params)))
         except Exception:  # noqa: BLE001 - a bad choice is the flow's to report, in its own words

@@ -210,11 +210,6 @@ def start_api_early(argv: list[str]) -> None:
     _early = _Server()
 
 
-def api_starting() -> bool:
-    """True while an API ``start_api_early`` started is coming up (no command has taken it yet)."""
-    return _early is not None and _early.process.poll() is None and not _healthy(_early.url, timeout=0.5)
-
-
 def stop_early_api() -> None:
     """Stop an API ``start_api_early`` started that no ``embedded_api`` took (a bad argument ended the command)."""
     global _early
