@@ -85,7 +85,7 @@ def start_run(*, catalog: str, source: str | None, since: str | None, out: str, 
     publishing order (``folder,merchant-center``): the clip is rendered once,
     for the strictest of their profiles, and published to each.
     """
-    from jobs.plan import run_options
+    from jobs.job import run_options
 
     settings = Settings()
     names = [n.strip() for n in (publish_to or "").split(",") if n.strip()]

@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from jobs.job import JobInputs, RunOptions, job_inputs, run_job
+from jobs.job import JobInputs, RunOptions, job_inputs, run_job, run_options
 from productreel.models import JobOutcome, Product
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ def plan_batch(*, catalog: str, markets: list[str], kinds: list[str], out: str, 
     same steps as the flow's ``start_run``, ``select`` and ``plan_jobs``. A job
     whose inputs cannot be computed is left to the flow (which records its failure).
     """
-    from jobs.plan import DEFAULT_FORMATS, plan_jobs, read_catalog, run_options, select, start_order
+    from jobs.plan import DEFAULT_FORMATS, plan_jobs, read_catalog, select, start_order
     from productreel.ledger import open_ledger
     from productreel.settings import Settings
 

@@ -357,3 +357,16 @@ def publishable(outcome: JobOutcome, destination: str | None) -> bool:
     if not destination or outcome.verdict != "publish" or not outcome.clip:
         return False
     return outcome.receipt is None or outcome.receipt.status == "failed"
+
+
+def run_options(out: str, *, settings: Any, profile: str, publish_to: list[str], brand: str, template: str,
+                style: str | None, backend: str | None, model: str | None, formats: list[str]) -> RunOptions:
+    """The RunOptions of a run writing to ``out`` (created): what the flow and its head start both pass to every job."""
+    from localization.templating import check_template_set
+
+    out_dir = Path(out).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    check_template_set(template)
+    return RunOptions(out_dir=str(out_dir), ledger_url=settings.ledger(out_dir), profile=profile,
+                      destination=render_destination(publish_to, formats or ["9:16"]), publish_to=publish_to, brand=brand,
+                      template=template, style=style, backend=backend or settings.backend, model=model or settings.model)

@@ -199,20 +199,6 @@ def start_order(jobs: list[tuple[Job, Product]]) -> list[int]:
     return sorted(range(len(jobs)), key=lambda i: LONGER_FIRST.get(jobs[i][0].kind, 1))
 
 
-def run_options(out: str, *, settings: Any, profile: str, publish_to: list[str], brand: str, template: str,
-                style: str | None, backend: str | None, model: str | None, formats: list[str]) -> Any:
-    """The RunOptions of a run writing to ``out`` (created): what the flow and its head start both pass to every job."""
-    from jobs.job import RunOptions, render_destination
-    from localization.templating import check_template_set
-
-    out_dir = Path(out).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    check_template_set(template)
-    return RunOptions(out_dir=str(out_dir), ledger_url=settings.ledger(out_dir), profile=profile,
-                      destination=render_destination(publish_to, formats or ["9:16"]), publish_to=publish_to, brand=brand,
-                      template=template, style=style, backend=backend or settings.backend, model=model or settings.model)
-
-
 def parallel_jobs() -> int:
     """Jobs a run makes at once on this machine: Settings().workers (PRODUCTREEL_WORKERS), else the CPU count (at least 2)."""
     import os

@@ -129,7 +129,8 @@ def test_plan_batch_plans_the_flows_jobs_with_the_flows_options(sample_catalog, 
     planned = list(plan_batch(**params)())
     assert [p[0].job.id for p in planned][:1] and all(p[0].key for p in planned)
     # The flow's own steps (start_run's options, the catalog read, select, plan_jobs) give the same jobs, keys, options.
-    from jobs.plan import DEFAULT_FORMATS, read_catalog, run_options, start_order
+    from jobs.job import run_options
+    from jobs.plan import DEFAULT_FORMATS, read_catalog, start_order
     from productreel.settings import Settings
 
     settings = Settings()
