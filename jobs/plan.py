@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from productreel.errors import ProductreelError
 from productreel.models import Job, JobOutcome, JobStatus, Product
