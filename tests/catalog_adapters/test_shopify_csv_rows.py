@@ -289,7 +289,8 @@ def test_ingest_leaves_the_garbage_collector_as_it_found_it(sample_catalog):
         frozen = gc.get_freeze_count()
         again = io.StringIO()
         assert ingest_to(again, io.StringIO(), sample_catalog) == 0
-        assert gc.get_freeze_count() == frozen
+        # Not unfrozen (0) and nothing more frozen; a frozen object freed meanwhile leaves the count, so it may drop.
+        assert 0 < gc.get_freeze_count() <= frozen
         assert again.getvalue() == out.getvalue()
     finally:
         gc.unfreeze()
