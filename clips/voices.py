@@ -196,6 +196,19 @@ def find_piper_model(path: Path, files: tuple[str, ...] = ()) -> Path:
     return found[0]
 
 
+def _onnx_session(model: Path, what: str, threads: int | None):
+    """An ONNX Runtime CPU session for a voice model; a model it cannot load is one line naming the file."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or max(1, min(4, os.cpu_count() or 1))
+    opts.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own error types
+        raise InputError(f"ONNX Runtime cannot load the {what}: {str(exc).splitlines()[0][:200]}", where=str(model)) from exc
+
+
 class PiperVoice:
     """A Piper voice on ONNX Runtime: one sentence in, mono float32 samples at 48 kHz out."""
 
@@ -203,19 +216,11 @@ class PiperVoice:
     parallel = False  # one ONNX Runtime session, which uses its own threads
 
     def __init__(self, model: Path, config: Path | None = None, *, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
         self.model = Path(model)
         if not self.model.is_file():
             raise InputError("Piper voice model (.onnx) not found", where=str(self.model))
         self.config = PiperConfig.read(Path(config) if config else self.model.with_name(self.model.name + ".json"))
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or max(1, min(4, os.cpu_count() or 1))
-        opts.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(self.model), sess_options=opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own error types
-            raise InputError(f"ONNX Runtime cannot load the Piper voice: {str(exc).splitlines()[0][:200]}", where=str(self.model)) from exc
+        self.session = _onnx_session(self.model, "Piper voice", threads)
         self.inputs = {i.name for i in self.session.get_inputs()}
         missing = {"input", "input_lengths", "scales"} - self.inputs
         if missing:
@@ -289,8 +294,6 @@ class KokoroVoice:
     parallel = False
 
     def __init__(self, model: Path, voice: Path, vocab: dict[str, int], espeak_voice: str, *, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
         self.model, self.voice_file, self.vocab, self.espeak_voice = Path(model), Path(voice), vocab, espeak_voice
         if not self.model.is_file():
             raise InputError("Kokoro model (.onnx) not found", where=str(self.model))
@@ -300,13 +303,7 @@ class KokoroVoice:
             raise InputError(f"not a Kokoro voice (float32 rows of 256): {exc}", where=str(self.voice_file)) from exc
         if not len(self.styles):
             raise InputError("the Kokoro voice file is empty", where=str(self.voice_file))
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or max(1, min(4, os.cpu_count() or 1))
-        opts.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(self.model), sess_options=opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own error types
-            raise InputError(f"ONNX Runtime cannot load the Kokoro model: {str(exc).splitlines()[0][:200]}", where=str(self.model)) from exc
+        self.session = _onnx_session(self.model, "Kokoro model", threads)
         names = {i.name: i for i in self.session.get_inputs()}
         # The onnx-community export names them input_ids/style/speed; the first exports named the ids "tokens".
         self.ids_name = next((n for n in ("input_ids", "tokens") if n in names), None)
