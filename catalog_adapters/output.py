@@ -53,6 +53,15 @@ def _hash_of_json(data: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:20]
 
 
+def sorted_payload_hash(payload: dict[str, Any]) -> str:
+    """Product.content_hash from its payload (as _hash_of_json builds it) whose dicts are all already in sorted key order.
+
+    A reader that builds the payload that way while reading saves the sorting pass; ingest
+    checks the first products' hashes against the model's like every fast hash.
+    """
+    return hashlib.sha256(orjson.dumps(payload)).hexdigest()[:20]
+
+
 def product_json(product: Product, *, content_hash: str | None = None) -> dict[str, Any]:
     """The `ingest` JSON Lines shape of a product (decimals as strings)."""
     return {
@@ -100,7 +109,8 @@ def record_json(record: dict[str, Any]) -> dict[str, Any]:
 
     A record (``records()`` of an adapter) holds JSON-ready values: decimals as
     canonical strings, translations and prices sorted by key, images with
-    src and alt. ingest checks this against the models on the first products.
+    src and alt, and may hold its ``content_hash`` already (else it is computed
+    here). ingest checks this against the models on the first products.
     """
     data = {
         "id": record["id"],
@@ -121,9 +131,10 @@ def record_json(record: dict[str, Any]) -> dict[str, Any]:
         "not_sold_in": record.get("not_sold_in", []),
         "link": record.get("link", ""),
         "cta": record.get("cta", ""),
-        "content_hash": "-",
+        "content_hash": record.get("content_hash") or "-",
     }
-    data["content_hash"] = _hash_of_json(data)
+    if data["content_hash"] == "-":
+        data["content_hash"] = _hash_of_json(data)
     return data
 
 

@@ -49,6 +49,7 @@ from .base import (
     split_list,
     split_tags,
 )
+from .output import sorted_payload_hash
 
 # Canonical field -> accepted header spellings (lower-cased), current first, then legacy.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -153,28 +154,17 @@ class _Layout:
         ]
         self.market_cols_sorted = sorted(self.market_cols)
         self.included = {key: cols["included"] for key, cols in self.markets.items() if "included" in cols}
+        # (locale, title, body, features, steps columns) per locale, sorted; a column the locale lacks reads empty
+        self.translation_cols = [
+            (locale, *(cols.get(kind, width) for kind in ("title", "body", "features", "steps")))
+            for locale, cols in self.translations_sorted
+        ]
+        self.product_cols = (i["title"], i["body"], i["vendor"], i["type"], i["product_category"], i["tags"])
 
     def missing(self) -> list[str]:
         """Required columns that the header lacks."""
         need = [("handle", "URL handle/Handle"), ("title", "Title")]
         return [label for field, label in need if field not in self.present]
-
-
-class _Group:
-    """The rows of one handle while they are being read."""
-
-    __slots__ = ("handle", "line", "row", "variants", "images", "srcs", "prices", "options")
-
-    def __init__(self, handle: str, line: int, row: list[str], lay: _Layout) -> None:
-        self.handle = handle
-        self.line = line
-        self.row = row
-        self.variants: list[dict] = []
-        self.images: list[dict] = []
-        self.srcs: set[str] = set()
-        self.prices: dict[str, tuple] = {}
-        # Option names live on the first row only; later rows carry values.
-        self.options = [(vi, row[ni].strip() or default) for ni, vi, default in lay.option_cols]
 
 
 # A plain price ("18.00", "2400") is already the canonical text of its Decimal; matching it is
@@ -192,6 +182,9 @@ def price_text(cell: str, what: str = "price") -> str | None:
 
 # How many distinct price cells a reader remembers the canonical text (and rank) of.
 _KNOWN_PRICES = 8192
+# How many description cells (of up to _HTML_KEEP_CHARS characters) a reader remembers the text of.
+_KNOWN_HTML = 4096
+_HTML_KEEP_CHARS = 2048
 
 # One validation per product (nested, in pydantic-core) is several times faster than one per row.
 _product = Product.model_validate
@@ -272,146 +265,184 @@ class ShopifyCsv:
             self._problem(1, f"not a Shopify product CSV: missing column(s) {', '.join(missing)}")
             return
         self._currency_cache: dict[str, str | None] = {}
+        self._market_currency_of: dict[str, str] = {}  # market -> its currency when its Currency cell is empty
+        self._html_texts: dict[str, str] = {}  # description cell -> html_to_text(cell)
         self._price_texts: dict[str, str] = {}  # price cell -> price_text(cell), for cells that are prices
         self._price_ranks: dict[str, tuple[float, str]] = {}  # market price cell -> (rank, price_text(cell))
         self._skus: dict[str, int] = {}
+        # The hot loop below holds everything it touches per row in locals: one product's rows are
+        # read into its variants, images and market prices here, and _finish builds the record.
+        problem = self._problem
+        to_price = self._price_text
+        finish = self._finish
+        known = self._price_texts
+        ranked = self._price_ranks
+        skus = self._skus
+        store_currency = self.currency
+        statuses = self.statuses
         seen: dict[str, int] = {}
-        group: _Group | None = None
         skipping: str | None = None  # the handle whose rows are being skipped
         i_handle, i_title, i_status = lay.idx["handle"], lay.idx["title"], lay.idx["status"]
+        i_src, i_alt, i_vimg, i_sku, i_price, i_opt1, i_cmp, i_bar = lay.hot
+        market_cols = lay.market_cols
+        option_cols = lay.option_cols
         width = lay.width
         prev_end = reader.line_num
-        add_row = self._add_row
-        current = None  # the handle of ``group``
+        # the product being read: its handle (None: none), first line and row, and what its rows added
+        current: str | None = None
+        first_line = 0
+        first_row: list[str] = []
+        variants: list[dict] = []
+        images: list[dict] = []
+        srcs: set[str] = set()
+        prices: dict[str, tuple] = {}
+        options: list[tuple[int, str]] = []  # (value column, option name), from the first row
+        sorted_options = True  # the option names are in sorted order: each variant's options dict is already sorted
+        two = False
+        va = vb = width
+        na = nb = ""
+        hash_variants: list[list] = []  # each variant as Product.content_hash has it
+        hash_images: list[list[str]] = []
         while True:
             try:
-                row = next(reader)
-            except StopIteration:
+                for row in reader:
+                    line = prev_end + 1
+                    prev_end = reader.line_num
+                    if len(row) != width:
+                        if not row:
+                            continue
+                        row = (row + [""] * width)[:width]
+                    row.append("")
+                    if BAD_BYTES[0] != bad_before and bad_bytes_at("\x1f".join(row)) is not None:
+                        handle = row[i_handle].strip()
+                        problem(line, "row is not valid UTF-8; row skipped", (handle or None) if bad_bytes_at(handle) is None else None)
+                        continue
+                    handle = row[i_handle]
+                    if handle != current and (handle := handle.strip()) != current:
+                        # the first row of a product (or a row to skip)
+                        if handle == skipping:
+                            continue
+                        if not handle:
+                            if any(cell.strip() for cell in row):
+                                problem(line, "row has no handle; row skipped")
+                            continue
+                        if current is not None:
+                            yield finish(current, first_line, first_row, variants, images, prices, hash_variants, hash_images, lay)
+                            current = None
+                        if handle in seen:
+                            problem(line, f"rows of this handle must follow its first row (line {seen[handle]}); rows skipped", handle)
+                            skipping = handle
+                            continue
+                        seen[handle] = line
+                        status = row[i_status].strip().lower()
+                        if status and statuses and status not in statuses:
+                            skipping = handle  # a draft or archived product: not an error, just not wanted
+                            continue
+                        if not row[i_title].strip():
+                            problem(line, "handle has no title row (the first row of a product needs a Title); product skipped", handle)
+                            skipping = handle
+                            continue
+                        skipping = None
+                        current, first_line, first_row = handle, line, row
+                        variants, images, srcs, prices, hash_variants, hash_images = [], [], set(), {}, [], []
+                        # Option names live on the first row only; later rows carry values.
+                        options = [(vi, row[ni].strip() or default) for ni, vi, default in option_cols]
+                        names = [name for _vi, name in options]
+                        sorted_options = all(a < b for a, b in zip(names, names[1:]))
+                        # two options with different names, neither "Title" (whose "Default Title" is no option):
+                        # a row with both values is read without the loop below
+                        two = len(options) == 2 and names[0] != names[1] and "Title" not in names
+                        if two:
+                            (va, na), (vb, nb) = options
+                    # a row of the current product: its images, its variant and its market prices
+                    src = row[i_src]
+                    if src and (src := src.strip()) and src not in srcs:
+                        srcs.add(src)
+                        alt = row[i_alt].strip()
+                        images.append({"src": src, "alt": alt})
+                        hash_images.append([src, alt])
+                    src = row[i_vimg]
+                    if src and (src := src.strip()) and src not in srcs:
+                        srcs.add(src)
+                        images.append({"src": src, "alt": ""})
+                        hash_images.append([src, ""])
+                    sku = row[i_sku].strip()
+                    cell = row[i_price]
+                    if not (sku or cell or row[i_opt1]):
+                        continue  # an image-only row
+                    price = known.get(cell)  # the common case: a price cell read before
+                    if price is None and cell:
+                        try:
+                            price = to_price(cell)
+                        except BadValue as exc:
+                            problem(line, f"{exc}; variant skipped", current)
+                            continue
+                    if sku:
+                        first = skus.get(sku)
+                        if first is not None:
+                            problem(line, f"duplicate SKU {sku!r} (first on line {first}); variant skipped", current)
+                            continue
+                        skus[sku] = line
+                    compare = None
+                    cell = row[i_cmp]
+                    if cell and (compare := known.get(cell)) is None:
+                        try:
+                            compare = to_price(cell, "compare-at price")
+                        except BadValue as exc:
+                            problem(line, f"{exc}; compare-at price left out", current)
+                    if two and (a := row[va].strip()) and (b := row[vb].strip()):
+                        chosen = {na: a, nb: b}
+                        title = f"{a} / {b}"
+                    else:
+                        chosen = {}
+                        for vi, name in options:
+                            value = row[vi]
+                            if value and (value := value.strip()) and not (name == "Title" and value == "Default Title"):
+                                chosen[name] = value
+                        title = " / ".join(chosen.values()) if chosen else "Default Title"
+                    variants.append(
+                        {
+                            "sku": sku,
+                            "title": title,
+                            "options": chosen,
+                            "price": price,
+                            "currency": store_currency,
+                            "compare_at_price": compare,
+                            "gtin": row[i_bar].strip().lstrip("'"),
+                        }
+                    )
+                    hash_variants.append(
+                        [price or "None", store_currency, compare or "None", title, chosen if sorted_options else dict(sorted(chosen.items()))]
+                    )
+                    for key, label, pi, ci, _cur in market_cols:
+                        cell = row[pi]
+                        if not cell:
+                            continue
+                        try:
+                            found = ranked.get(cell)
+                            if found is None:
+                                amount = to_price(cell)
+                                # float only ranks the variants (the cheapest is the market's price); the text stays exact
+                                found = None if amount is None else (float(amount), amount)
+                                if found is not None and len(ranked) < _KNOWN_PRICES:
+                                    ranked[cell] = found
+                            mcompare = None
+                            if cmp_cell := row[ci]:
+                                mcompare = known.get(cmp_cell) or to_price(cmp_cell, "compare-at price")
+                        except BadValue as exc:
+                            problem(line, f"market {label}: {exc}; market price left out", current)
+                            continue
+                        if found is None:
+                            continue
+                        old = prices.get(key)
+                        if old is None or found[0] < old[0]:
+                            prices[key] = (found[0], found[1], mcompare, line)
                 break
             except csv.Error as exc:
-                self._problem(prev_end + 1, f"row is not valid CSV: {exc}")
+                problem(prev_end + 1, f"row is not valid CSV: {exc}")
                 prev_end = reader.line_num
-                continue
-            line = prev_end + 1
-            prev_end = reader.line_num
-            if len(row) != width:
-                if not row:
-                    continue
-                row = (row + [""] * width)[:width]
-            row.append("")
-            if BAD_BYTES[0] != bad_before and bad_bytes_at("\x1f".join(row)) is not None:
-                handle = row[i_handle].strip()
-                self._problem(line, "row is not valid UTF-8; row skipped", (handle or None) if bad_bytes_at(handle) is None else None)
-                continue
-            handle = row[i_handle]
-            if handle == current or (handle := handle.strip()) == current:
-                add_row(group, row, line, lay)
-                continue
-            if handle == skipping:
-                continue
-            if not handle:
-                if any(cell.strip() for cell in row):
-                    self._problem(line, "row has no handle; row skipped")
-                continue
-            if group is not None:
-                yield self._finish(group, lay)
-                group = current = None
-            if handle in seen:
-                self._problem(line, f"rows of this handle must follow its first row (line {seen[handle]}); rows skipped", handle)
-                skipping = handle
-                continue
-            seen[handle] = line
-            status = row[i_status].strip().lower()
-            if status and self.statuses and status not in self.statuses:
-                skipping = handle  # a draft or archived product: not an error, just not wanted
-                continue
-            if not row[i_title].strip():
-                self._problem(line, "handle has no title row (the first row of a product needs a Title); product skipped", handle)
-                skipping = handle
-                continue
-            skipping = None
-            group, current = _Group(handle, line, row, lay), handle
-            add_row(group, row, line, lay)
-        if group is not None:
-            yield self._finish(group, lay)
-
-    def _add_row(self, g: _Group, row: list[str], line: int, lay: _Layout) -> None:
-        """Add a row's variant, images and market prices to its product."""
-        i_src, i_alt, i_vimg, i_sku, i_price, i_opt1, i_cmp, i_bar = lay.hot
-        src = row[i_src]
-        if src and (src := src.strip()) and src not in g.srcs:
-            g.srcs.add(src)
-            g.images.append({"src": src, "alt": row[i_alt].strip()})
-        vsrc = row[i_vimg]
-        if vsrc and (vsrc := vsrc.strip()) and vsrc not in g.srcs:
-            g.srcs.add(vsrc)
-            g.images.append({"src": vsrc, "alt": ""})
-        sku = row[i_sku].strip()
-        price_cell = row[i_price]
-        if not (sku or price_cell or row[i_opt1]):
-            return  # an image-only row
-        known = self._price_texts
-        price = known.get(price_cell)  # the common case: a price cell read before
-        if price is None and price_cell:
-            try:
-                price = self._price_text(price_cell)
-            except BadValue as exc:
-                self._problem(line, f"{exc}; variant skipped", g.handle)
-                return
-        if sku:
-            first = self._skus.get(sku)
-            if first is not None:
-                self._problem(line, f"duplicate SKU {sku!r} (first on line {first}); variant skipped", g.handle)
-                return
-            self._skus[sku] = line
-        compare = None
-        cell = row[i_cmp]
-        if cell and (compare := known.get(cell)) is None:
-            try:
-                compare = self._price_text(cell, "compare-at price")
-            except BadValue as exc:
-                self._problem(line, f"{exc}; compare-at price left out", g.handle)
-        options: dict[str, str] = {}
-        for vi, name in g.options:
-            value = row[vi]
-            if value and (value := value.strip()) and not (name == "Title" and value == "Default Title"):
-                options[name] = value
-        g.variants.append(
-            {
-                "sku": sku,
-                "title": " / ".join(options.values()) if options else "Default Title",
-                "options": options,
-                "price": price,
-                "currency": self.currency,
-                "compare_at_price": compare,
-                "gtin": row[i_bar].strip().lstrip("'"),
-            }
-        )
-        prices = g.prices
-        ranked = self._price_ranks
-        for key, label, pi, ci, _cur in lay.market_cols:
-            cell = row[pi]
-            if not cell:
-                continue
-            try:
-                found = ranked.get(cell)
-                if found is None:
-                    amount = self._price_text(cell)
-                    # float only ranks the variants (the cheapest is the market's price); the text stays exact
-                    found = None if amount is None else (float(amount), amount)
-                    if found is not None and len(ranked) < _KNOWN_PRICES:
-                        ranked[cell] = found
-                mcompare = None
-                if cmp_cell := row[ci]:
-                    mcompare = known.get(cmp_cell) or self._price_text(cmp_cell, "compare-at price")
-            except BadValue as exc:
-                self._problem(line, f"market {label}: {exc}; market price left out", g.handle)
-                continue
-            if found is None:
-                continue
-            old = prices.get(key)
-            if old is None or found[0] < old[0]:
-                prices[key] = (found[0], found[1], mcompare, line)
+        if current is not None:
+            yield finish(current, first_line, first_row, variants, images, prices, hash_variants, hash_images, lay)
 
     def _price_text(self, cell: str, what: str = "price") -> str | None:
         """price_text, remembering the answer for the cell (up to _KNOWN_PRICES cells): catalogs repeat prices."""
@@ -424,62 +455,114 @@ class ShopifyCsv:
         """The currency of a market column: its Currency column, the option mapping, or the country's."""
         if first_row[ci].strip():
             return check_currency(first_row[ci])
+        known = self._market_currency_of.get(key)
+        if known is not None:
+            return known
         if key in self.market_currencies:
-            return check_currency(self.market_currencies[key])
-        if key == "international":  # Shopify's default market sells in the store currency unless told otherwise
-            return self.currency
-        if key not in self._currency_cache:
-            self._currency_cache[key] = market_currency(key)
-        found = self._currency_cache[key]
-        if found is None:
-            raise BadValue(f"no currency known for market {label!r}; add a 'Currency / {label}' column")
+            found: str | None = check_currency(self.market_currencies[key])
+        elif key == "international":  # Shopify's default market sells in the store currency unless told otherwise
+            found = self.currency
+        else:
+            if key not in self._currency_cache:
+                self._currency_cache[key] = market_currency(key)
+            found = self._currency_cache[key]
+            if found is None:
+                raise BadValue(f"no currency known for market {label!r}; add a 'Currency / {label}' column")
+        self._market_currency_of[key] = found
         return found
 
-    def _finish(self, g: _Group, lay: _Layout) -> dict[str, Any]:
-        """Build the Product from its collected rows."""
-        row, idx = g.row, lay.idx
+    def _finish(
+        self,
+        handle: str,
+        line: int,
+        row: list[str],
+        variants: list[dict],
+        images: list[dict],
+        found: dict[str, tuple],
+        hash_variants: list[list],
+        hash_images: list[list[str]],
+        lay: _Layout,
+    ) -> dict[str, Any]:
+        """The record of a product from its first row and what its rows added, with its content hash."""
         # "Included / <Market>" FALSE: the product is not sold there (no price, and no clips: plan_jobs)
-        not_sold = sorted(key for key, col in lay.included.items() if row[col].strip().lower() in ("false", "no", "0"))
+        not_sold = (
+            sorted(key for key, col in lay.included.items() if row[col].strip().lower() in ("false", "no", "0"))
+            if lay.included
+            else []
+        )
         prices: dict[str, dict] = {}
-        for key, label, _pi, _ci, cur in lay.market_cols_sorted:
-            if key not in g.prices or key in not_sold:
-                continue
-            _rank, amount, compare, line = g.prices[key]
-            try:
-                currency = self._market_currency(key, label, row, cur)
-            except BadValue as exc:
-                self._problem(line, f"{exc}; market price left out", g.handle)
-                continue
-            prices[key] = {"amount": amount, "currency": currency, "compare_at": compare}
-        body = row[idx["body"]]
+        hash_prices: dict[str, dict] = {}
+        if found:
+            for key, label, _pi, _ci, cur in lay.market_cols_sorted:
+                if key not in found or key in not_sold:
+                    continue
+                _rank, amount, compare, at = found[key]
+                try:
+                    currency = self._market_currency(key, label, row, cur)
+                except BadValue as exc:
+                    self._problem(at, f"{exc}; market price left out", handle)
+                    continue
+                prices[key] = {"amount": amount, "currency": currency, "compare_at": compare}
+                hash_prices[key] = {"amount": amount, "compare_at": compare, "currency": currency}
         translations: dict[str, dict] = {}
-        for locale, cols in lay.translations_sorted:
-            t_title = row[cols["title"]].strip() if "title" in cols else ""
-            t_body = row[cols["body"]] if "body" in cols else ""
-            t_feat = split_list(row[cols["features"]]) if "features" in cols else []
-            t_steps = split_list(row[cols["steps"]]) if "steps" in cols else []
+        hash_translations: dict[str, dict] = {}
+        html_texts = self._html_texts
+        for locale, i_title, i_body, i_feat, i_steps in lay.translation_cols:
+            t_title = row[i_title].strip()
+            t_body = row[i_body]
+            t_feat = split_list(cell) if (cell := row[i_feat]) else []
+            t_steps = split_list(cell) if (cell := row[i_steps]) else []
             if t_title or t_body.strip() or t_feat or t_steps:
-                translations[locale] = {
-                    "title": t_title, "description": html_to_text(t_body), "features": t_feat, "steps": t_steps
-                }
-        category = row[idx["type"]].strip() or row[idx["product_category"]].split(">")[-1].strip()
-        return (
+                t_text = html_texts.get(t_body) or self._html_text(t_body)
+                translations[locale] = {"title": t_title, "description": t_text, "features": t_feat, "steps": t_steps}
+                hash_translations[locale] = {"description": t_text, "features": t_feat, "steps": t_steps, "title": t_title}
+        i_title, i_body, i_vendor, i_type, i_category, i_tags = lay.product_cols
+        title = row[i_title].strip()
+        body = row[i_body]
+        description = html_texts.get(body) or self._html_text(body)
+        brand = row[i_vendor].strip()
+        features = split_list(cell) if (cell := row[lay.features]) else []
+        steps = split_list(cell) if (cell := row[lay.steps]) else []
+        # Product.content_hash's payload with every key already in sorted order, so no sorting pass
+        # (ingest checks the first products' hashes against the model's)
+        content_hash = sorted_payload_hash(
             {
-                "id": g.handle,
-                "handle": g.handle,
-                "title": row[idx["title"]].strip(),
-                "description": html_to_text(body),
-                "description_html": body.strip(),
-                "brand": row[idx["vendor"]].strip(),
-                "category": category,
-                "tags": split_tags(row[idx["tags"]]),
-                "variants": g.variants,
-                "images": g.images,
-                "features": split_list(row[lay.features]),
-                "steps": split_list(row[lay.steps]),
-                "translations": translations,
-                "prices": prices,
-                "source": f"{self.name}:{g.line}",
-                "not_sold_in": not_sold,
+                "brand": brand,
+                "description": description,
+                "features": features,
+                "images": hash_images,
+                "prices": hash_prices,
+                "steps": steps,
+                "title": title,
+                "translations": hash_translations,
+                "variants": hash_variants,
             }
         )
+        return {
+            "id": handle,
+            "handle": handle,
+            "title": title,
+            "description": description,
+            "description_html": body.strip(),
+            "brand": brand,
+            "category": row[i_type].strip() or row[i_category].split(">")[-1].strip(),
+            "tags": split_tags(row[i_tags]),
+            "variants": variants,
+            "images": images,
+            "features": features,
+            "steps": steps,
+            "translations": translations,
+            "prices": prices,
+            "source": f"{self.name}:{line}",
+            "not_sold_in": not_sold,
+            "content_hash": content_hash,
+        }
+
+    def _html_text(self, cell: str) -> str:
+        """html_to_text, remembering the answer for short cells (catalogs repeat descriptions, translations most)."""
+        text = self._html_texts.get(cell)
+        if text is None:
+            text = html_to_text(cell)
+            if len(cell) <= _HTML_KEEP_CHARS and len(self._html_texts) < _KNOWN_HTML:
+                self._html_texts[cell] = text
+        return text
