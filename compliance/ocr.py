@@ -160,6 +160,59 @@ def _same_pixels(a: np.ndarray, b: np.ndarray, box: tuple, pbox: tuple, limit: f
     return max(float(cols[i:i + strip].mean()) for i in range(0, len(cols), strip)) < limit
 
 
+class _DetInput:
+    """RapidOCR's text detector fed from the RGB sample without its BGR copy and float64 arithmetic.
+
+    TextDetector turns a BGR frame into its input by a resize and ``(float32(v) * (1/255) - mean) / std`` per
+    channel in float64, then float32. Here the RGB sample is resized (the resize works channel by channel, so
+    it is the BGR resize with the channels turned) and each uint8 value is looked up in a 256-entry table per
+    channel made by those same operations: the same tensor to the bit (tests/compliance/test_ocr_reuse.py),
+    without a full-size copy and two float64 passes per sample. The session, the box post-processing and the
+    sort are the detector's own.
+    """
+
+    def __init__(self, det, pre, table: np.ndarray) -> None:
+        self.det = det
+        self.pre = pre  # the detector's DetPreProcess (it makes a new one per call, from the same settings)
+        self.tables = [np.ascontiguousarray(table[:, c]) for c in range(3)]  # 256 float32 values per BGR channel
+
+    @classmethod
+    def of(cls, det) -> _DetInput | None:
+        """For a rapidocr TextDetector of the layout this was written against; None for another (its own call)."""
+        try:
+            pre = det.get_preprocess()
+            values = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)[None]  # 1 x 256 x 3, BGR
+            table = pre.normalize(values)[0].astype(np.float32)
+            if not (callable(pre.resize) and callable(det.session) and callable(det.postprocess_op) and callable(det.sorted_boxes)):
+                return None
+        except (AttributeError, TypeError, ValueError):
+            return None
+        return cls(det, pre, table)
+
+    def tensor(self, rgb: np.ndarray) -> np.ndarray | None:
+        """The detector's input for an RGB frame (1 x 3 x H x W float32, channels in BGR order), or None when the
+        frame scales to nothing."""
+        import cv2
+
+        small = self.pre.resize(rgb)
+        if small is None:
+            return None
+        planes = cv2.split(small)  # R, G, B; BGR channel c is RGB channel 2 - c
+        return np.stack([cv2.LUT(planes[2 - c], self.tables[c]) for c in range(3)])[None]
+
+    def detect(self, rgb: np.ndarray):
+        """What ``TextDetector.__call__`` returns for the BGR copy of ``rgb`` (its ``img`` left out: unused here)."""
+        from rapidocr.ch_ppocr_det.utils import TextDetOutput
+
+        x = self.tensor(rgb)
+        if x is None:
+            return TextDetOutput()
+        boxes, scores = self.det.postprocess_op(self.det.session(x), rgb.shape[:2])
+        if len(boxes) < 1:
+            return TextDetOutput()
+        return TextDetOutput(None, self.det.sorted_boxes(boxes), scores)
+
+
 class _Reader:
     """Detection on every changed sample, recognition only for text boxes whose pixels changed since the last sample.
 
@@ -182,6 +235,7 @@ class _Reader:
             self.rec = self.eng.recognize_txt
         except (AttributeError, ImportError):  # another rapidocr layout: whole-frame calls
             self.det = None
+        self.det_input = _DetInput.of(self.det) if self.det is not None else None
 
     def __call__(self, rgb: np.ndarray, scale: float) -> list[OcrItem]:
         if self.det is None:
@@ -189,15 +243,16 @@ class _Reader:
         return self.read(*self.detect(rgb), scale)
 
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, object, np.ndarray]:
-        """The detector's boxes on one RGB sample, with the BGR and grey pixels that ``read`` needs.
+        """The detector's boxes on one RGB sample, with the RGB and grey pixels that ``read`` needs.
 
         Keeps no state: read_stream runs it on a thread of its own, a sample ahead of ``read``.
         """
-        bgr = np.ascontiguousarray(rgb[..., ::-1])  # RapidOCR takes arrays as OpenCV BGR
-        return bgr, self.det(bgr), channel_mean(rgb)
+        if self.det_input is None:  # RapidOCR's own call takes arrays as OpenCV BGR
+            return rgb, self.det(np.ascontiguousarray(rgb[..., ::-1])), channel_mean(rgb)
+        return rgb, self.det_input.detect(rgb), channel_mean(rgb)
 
     def read(self, rgb: np.ndarray, res, gray: np.ndarray, scale: float) -> list[OcrItem]:
-        """Recognise the detected boxes of one sample (``rgb`` is its BGR array), reusing unchanged lines of the last."""
+        """Recognise the detected boxes of one RGB sample, reusing unchanged lines of the last."""
         prev_gray, self.prev_gray = self.prev_gray, gray
         if res is None or res.boxes is None or len(res.boxes) == 0:
             self.prev = []
@@ -224,7 +279,9 @@ class _Reader:
                 todo.append(len(entries))
             entries.append((aligned, crop, text, score))
         if todo:
-            rec = self.rec([entries[i][1] for i in todo])
+            # RapidOCR's recogniser reads OpenCV BGR: each crop's channels turned (a crop of the RGB frame turned is
+            # the crop of its BGR copy to the bit: the warp works channel by channel).
+            rec = self.rec([np.ascontiguousarray(entries[i][1][..., ::-1]) for i in todo])
             for i, txt, sc in zip(todo, rec.txts or (), rec.scores or ()):
                 entries[i] = (entries[i][0], entries[i][1], str(txt), float(sc))
         self.prev = [e for e in entries if e[2] is not None]

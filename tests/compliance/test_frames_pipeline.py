@@ -145,3 +145,15 @@ def test_the_luminance_table_gives_the_computed_values_exactly():
         computed = lin[..., 0] * 0.2126 + lin[..., 1] * 0.7152 + lin[..., 2] * 0.0722
         looked_up = frames._relative_luminance(rgb)
         assert looked_up.dtype == computed.dtype and np.array_equal(looked_up, computed)
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (2160, 3840)])
+def test_the_luminance_sums_are_exact_in_the_narrow_accumulator(size):
+    """1080x1920 sums in 16 bits, 4K in 32: both equal float64 sums of the same pixels."""
+    import av
+
+    w, h = size
+    frame = av.VideoFrame.from_ndarray(np.full((h, w, 3), 255, dtype=np.uint8), format="rgb24").reformat(format="yuvj420p")
+    lw = frames.LUMA_W
+    lh = max(2, int(round(lw * h / w)))
+    assert np.allclose(frames._frame_luma(frame, lw, lh), 1.0, atol=1e-6)  # all white: no 16-bit wrap-around

@@ -80,3 +80,29 @@ def test_seller_rule_type_is_checked_when_loaded(tmp_path: Path, body, match):
     bad.write_text(f"rules:\n  - id: X-3\n    {body}\n", encoding="utf-8")
     with pytest.raises(InputError, match=match):
         load_rules(extra=[bad])
+
+
+def test_a_rules_file_parsed_once_is_read_again_when_its_text_changes(tmp_path: Path):
+    """Parsed rule files are kept by their text: an edit (even of the same length) is seen by the next load,
+    and a caller that changes its book leaves the next caller's alone."""
+    seller = tmp_path / "seller.yaml"
+    body = "rules:\n  - {id: SELLER-1, markets: [us], inputs: [script], type: regex_any, pattern: 'aaaa', severity: WARN, source: me}\n"
+    seller.write_text(body, encoding="utf-8")
+    first = load_rules(extra=[seller])
+    assert first.get("SELLER-1").pattern == "aaaa"
+    first.get("SELLER-1").allow.append("x")
+    first.destinations["reels"]["changed"] = True
+    seller.write_text(body.replace("aaaa", "bbbb"), encoding="utf-8")
+    second = load_rules(extra=[seller])
+    assert second.get("SELLER-1").pattern == "bbbb" and second.get("SELLER-1").allow == []
+    assert "changed" not in second.destinations["reels"]
+
+
+def test_the_c_parser_gives_the_python_parsers_data_for_every_builtin_file():
+    import yaml
+
+    from compliance.rules import BUILTIN_DIR, _read_rules_file
+
+    for file in sorted(BUILTIN_DIR.glob("*.yaml")):
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        assert _read_rules_file(file) == data and repr(_read_rules_file(file)) == repr(data), file.name
