@@ -97,10 +97,16 @@ def _new_engine():
     # One ONNX Runtime thread: clips are checked in parallel by the flow's workers, and ORT's spinning thread
     # pool loses more than it gains when cores are shared (measured: 0.29 s vs 0.43 s a frame under load).
     threads = session_threads()
-    return RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False,
-                            "Det.limit_side_len": DET_LONG_SIDE, "Det.limit_type": "max",
-                            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-                            "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+    eng = RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False,
+                           "Det.limit_side_len": DET_LONG_SIDE, "Det.limit_type": "max",
+                           "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                           "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+    # rapidocr 3 opens its detector and recogniser on first use (~0.3 s): open them here, with the engine, so a
+    # check does not pay it in the middle of its first clip (and bench/check.py's model load counts it).
+    for load in ("_load_det_model", "_load_rec_model"):
+        if callable(getattr(eng, load, None)):
+            getattr(eng, load)()
+    return eng
 
 
 def read_frame(rgb: np.ndarray, scale: float = 1.0, min_score: float = 0.5) -> list[OcrItem]:
