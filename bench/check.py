@@ -225,10 +225,10 @@ def main() -> None:
         load = os.getloadavg()[0]
         t, cpu = time.perf_counter(), time.process_time()
         report, ctx = run_checks(clip, market, destination=args.destination)
-        runs.append((time.perf_counter() - t, time.process_time() - cpu, load))
+        runs.append((time.perf_counter() - t, time.process_time() - cpu, load, report, ctx))
     if len(runs) > 1:  # the first run pays the checks' own first-use costs (imports, locale data); later ones do not
-        print("runs (wall / CPU s): " + ", ".join(f"{w:.2f} / {c:.2f}" for w, c, _ in runs) + "; the median by wall is reported")
-    total, cpu, load = sorted(runs)[len(runs) // 2]
+        print("runs (wall / CPU s): " + ", ".join(f"{r[0]:.2f} / {r[1]:.2f}" for r in runs) + "; the median by wall is reported")
+    total, cpu, load, report, ctx = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
     dur = ctx.info["duration"] if ctx.info else SECONDS
     print(f"clip {dur:.1f} s {ctx.info['width']}x{ctx.info['height']}: checked in {total:.2f} s wall = {total / dur:.3f} s per clip-second "
           f"({'within' if total / dur <= 0.25 else 'OVER'} the 0.25 s target); ONNX Runtime threads {os.environ.get('PRODUCTREEL_OCR_THREADS', 'default')}")
