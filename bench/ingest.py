@@ -1,10 +1,15 @@
 """Benchmark `productreel ingest` on a 100,000-row Shopify CSV against a bare csv.DictReader grouping loop.
 
-    .venv/bin/python bench/ingest.py [--products 20000] [--variants 5]
+    .venv/bin/python bench/ingest.py [--products 20000] [--variants 5] [--before CHECKOUT]
 
-Both runs happen in this invocation, each in its own child process so the peak
-memory (ru_maxrss) of each is measured on its own. Targets: >= 100,000 rows/s,
-peak memory < 1 GB, and at most 3x the time of the baseline.
+Every run happens in this invocation, each in its own child process so the peak
+memory (ru_maxrss) of each is measured on its own. ingest reads a file this large
+in two processes (the second half in a forked worker, catalog_adapters/shopify_csv.py),
+so it is measured by wall-clock time; its CPU time is this process's plus the worker's,
+and it is also measured in one process (workers=1) for comparison. --before takes
+another checkout (e.g. a git worktree of an older revision) whose ingest is measured in
+the same run. Targets: >= 100,000 rows/s (wall), peak memory < 1 GB (both processes
+together), and at most 3x the CPU time of the baseline.
 
 After timing, the ingest output of a smaller catalog of the same shape is checked against
 the models' (every product through Product.model_validate and product_json, the slow
@@ -26,7 +31,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# a measuring child imports the checkout it is told to (--before), the others this one
+sys.path.insert(0, os.environ.get("PRODUCTREEL_BENCH_ROOT") or str(ROOT))
 
 HEADER = [
     "Handle", "Title", "Body (HTML)", "Vendor", "Product Category", "Type", "Tags", "Published",
@@ -87,12 +93,12 @@ def generate(path: Path, products: int, variants: int) -> int:
     return rows
 
 
-def run_ingest(path: Path) -> None:
+def run_ingest(path: Path, **options) -> None:
     """`productreel ingest` on the file: products serialised to JSON Lines, written to /dev/null."""
     from catalog_adapters import ingest_to
 
     with open(os.devnull, "w", encoding="utf-8") as out, open(os.devnull, "w", encoding="utf-8") as err:
-        assert ingest_to(out, err, path, "shopify-csv") == 0
+        assert ingest_to(out, err, path, "shopify-csv", **options) == 0
 
 
 def run_baseline(path: Path) -> None:
@@ -130,24 +136,38 @@ def check_output(path: Path) -> tuple[int, str]:
     return got.count(b"\n"), hashlib.sha256(got).hexdigest()
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child(kind: str, path: Path, repeat: int) -> None:
-    """Time one kind ``repeat`` times (best wall and CPU seconds) and report this process's peak memory."""
-    fn = run_ingest if kind == "ingest" else run_baseline
-    walls, cpus = [], []
+    """Time one kind ``repeat`` times (best wall and CPU seconds, a worker's CPU included) and report the peak memory."""
+    fn = {
+        "ingest": run_ingest,
+        "ingest1": lambda p: run_ingest(p, workers=1),
+        "baseline": run_baseline,
+    }[kind]
+    walls, cpus, workers = [], [], []
     for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu, worker = time.perf_counter(), time.process_time(), _children_cpu()
         fn(path)
-        cpus.append(time.process_time() - cpu)
+        worker = _children_cpu() - worker
+        cpus.append(time.process_time() - cpu + worker)
         walls.append(time.perf_counter() - wall)
+        workers.append(worker)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"wall": min(walls), "cpu": min(cpus), "peak_mb": peak_kb / 1024}))
+    worker_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if any(workers) else 0
+    print(json.dumps({"wall": min(walls), "cpu": min(cpus), "worker_cpu": workers[cpus.index(min(cpus))],
+                      "peak_mb": (peak_kb + worker_kb) / 1024}))
 
 
-def measure(kind: str, path: Path, repeat: int) -> dict:
-    """Run a measurement in a fresh interpreter so its peak memory is its own."""
+def measure(kind: str, path: Path, repeat: int, root: Path = ROOT) -> dict:
+    """Run a measurement in a fresh interpreter so its peak memory is its own (``root``: the checkout it imports)."""
+    env = {**os.environ, "PRODUCTREEL_BENCH_ROOT": str(root)}
     out = subprocess.run(
         [sys.executable, __file__, "--repeat", str(repeat), "--child", kind, str(path)],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, env=env,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -158,6 +178,7 @@ def main() -> int:
     ap.add_argument("--products", type=int, default=20_000)
     ap.add_argument("--variants", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each; the best counts (the machine may be shared)")
+    ap.add_argument("--before", type=Path, help="another checkout whose ingest is measured in the same run")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -168,6 +189,8 @@ def main() -> int:
         rows = generate(path, args.products, args.variants)
         size_mb = path.stat().st_size / 1e6
         base = measure("baseline", path, args.repeat)
+        before = measure("ingest", path, args.repeat, args.before.resolve()) if args.before else None
+        single = measure("ingest1", path, args.repeat)
         ingest = measure("ingest", path, args.repeat)
         # after the children: what the check allocates here would count in their peak (Linux keeps
         # the parent's high-water mark across fork and exec)
@@ -178,17 +201,24 @@ def main() -> int:
         except AssertionError as exc:
             print(f"output check: {exc}")
             return 1
-    # CPU time is the verdict: wall time on a shared machine measures the neighbours too.
-    rate = rows / ingest["cpu"]
+    # ingest's two processes make wall time the rate's verdict (a loaded machine slows it: read the CPU
+    # figures beside it); CPU time, the worker's included, is the cost's.
+    rate = rows / ingest["wall"]
     ratio = ingest["cpu"] / base["cpu"]
-    print(f"catalog: {rows:,} rows, {args.products:,} products, {size_mb:.1f} MB; best of {args.repeat} runs each")
+    print(f"catalog: {rows:,} rows, {args.products:,} products, {size_mb:.1f} MB; best of {args.repeat} runs each; "
+          f"load average {os.getloadavg()[0]:.2f}")
     print(f"output check: {checked:,} products' JSON Lines equal the models' (sha256 {digest[:16]})")
-    for label, m in (("baseline (csv.DictReader, group by handle)", base), ("ingest (products -> JSON Lines)", ingest)):
-        print(f"{label:44s} cpu {m['cpu']:.3f} s ({rows / m['cpu']:,.0f} rows/s), "
+    runs = [("baseline (csv.DictReader, group by handle)", base)]
+    if before:
+        runs.append((f"ingest of {args.before} (as it runs)", before))
+    runs += [("ingest, one process (workers=1)", single), ("ingest (products -> JSON Lines)", ingest)]
+    for label, m in runs:
+        worker = f", worker {m['worker_cpu']:.3f} s of it" if m.get("worker_cpu") else ""
+        print(f"{label:44s} cpu {m['cpu']:.3f} s ({rows / m['cpu']:,.0f} rows/s{worker}), "
               f"wall {m['wall']:.3f} s ({rows / m['wall']:,.0f} rows/s), peak {m['peak_mb']:.0f} MB")
     print(f"ratio ingest/baseline: {ratio:.2f}x (cpu), {ingest['wall'] / base['wall']:.2f}x (wall)")
     ok = rate >= 100_000 and ingest["peak_mb"] < 1024 and ratio <= 3.0
-    print("targets (>= 100,000 rows/s, < 1 GB peak, <= 3x baseline):", "met" if ok else "MISSED")
+    print("targets (>= 100,000 rows/s wall, < 1 GB peak, <= 3x baseline cpu):", "met" if ok else "MISSED")
     return 0 if ok else 1
 
 

@@ -7,7 +7,7 @@ import hashlib
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, Callable, Iterable, Iterator, TextIO
 
 import orjson
 
@@ -183,6 +183,21 @@ class _Encoder:
         return expected
 
 
+def encode_records(records: Iterable[dict[str, Any]], problems: list[CatalogProblem], write: Callable[[bytes], Any]) -> None:
+    """Write ingest's JSON Lines for ``records`` (a worker's part of a catalog); a record the model rejects is a problem."""
+    encode, dumps, newline = _Encoder(), orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    for record in records:
+        try:
+            write(dumps(encode.record(record), option=newline))
+        except ValidationError as exc:
+            problems.append(_rejected(record, exc))
+
+
+def _rejected(item: dict[str, Any], exc: ValidationError) -> CatalogProblem:
+    where = str(item.get("source") or item.get("id", "?"))
+    return CatalogProblem(where, f"{exc.errors()[0]['msg']}; product skipped", item.get("handle"))
+
+
 @contextmanager
 def _old_objects_frozen() -> Iterator[None]:
     """Leave the objects that exist now out of the garbage collector's full passes until the block ends.
@@ -227,7 +242,10 @@ def _ingest(out: TextIO, err: TextIO, source: str | Path, kind: str | None, sinc
         reported = 0
         problems = adapter.problems
         records = getattr(adapter, "records", None)
-        if callable(records):
+        split = getattr(adapter, "ingest_items", None)  # records, and bytes: JSON Lines a worker encoded
+        if callable(split):
+            items, to_json = split(encode_records), encode.record
+        elif callable(records):
             items, to_json = records(), encode.record
         else:
             items, to_json = adapter.products(), encode.product
@@ -239,13 +257,15 @@ def _ingest(out: TextIO, err: TextIO, source: str | Path, kind: str | None, sinc
         else:
             write = lambda b: out.write(b.decode())  # noqa: E731
         for item in items:
-            try:
-                data = to_json(item)
-            except ValidationError as exc:
-                where = str(item.get("source") or item.get("id", "?"))
-                problems.append(CatalogProblem(where, f"{exc.errors()[0]['msg']}; product skipped", item.get("handle")))
-                continue
-            write(dumps(data, option=newline))
+            if type(item) is bytes:
+                write(item)
+            else:
+                try:
+                    data = to_json(item)
+                except ValidationError as exc:
+                    problems.append(_rejected(item, exc))
+                    continue
+                write(dumps(data, option=newline))
             if reported < len(problems):
                 for problem in problems[reported:]:
                     err.write(f"{problem}\n")

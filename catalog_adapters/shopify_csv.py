@@ -25,11 +25,17 @@ Products whose ``Status`` is not ``active`` are left out (``statuses="active,dra
 from __future__ import annotations
 
 import csv
+import io
+import os
+import pickle
 import re
+import signal
 import sys
+import tempfile
+import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from pydantic import ValidationError
 
@@ -203,9 +209,14 @@ class ShopifyCsv:
         currency: str = "USD",
         market_currencies: dict[str, str] | None = None,
         statuses: str | list[str] = "active",
+        workers: int | str = 2,
         **_options: object,
     ) -> None:
         self.path = Path(source)
+        try:
+            self.workers = int(workers)  # ingest: 2 reads a large file's second half in a second process
+        except ValueError:
+            raise InputError(f"workers: {workers!r} is not a number", where=str(source)) from None
         # Like the Admin API reader (status:active), drafts and archived products make no videos
         # unless asked for; a file without a Status column is read whole.
         if isinstance(statuses, str):
@@ -245,18 +256,60 @@ class ShopifyCsv:
         with fh:
             yield from self._read(fh)
 
-    def _read(self, fh) -> Iterator[dict[str, Any]]:
+    def ingest_items(self, encode: Callable[[Iterable[dict[str, Any]], list[CatalogProblem]], bytes]) -> Iterator[dict[str, Any] | bytes]:
+        """records(), with a large file's second half read and encoded meanwhile by a second process (ingest's path).
+
+        ``encode(records, problems, write)`` is ingest's JSON Lines encoder. The worker (a fork, on Linux, when
+        ``workers`` is 2 and the file has at least _PARALLEL_MIN_BYTES) reads the rows after a line break
+        near the middle as a fresh reader would; when this process has read up to that line, the worker's
+        JSON Lines come as one bytes item and its problems join ``problems`` -- provided nothing there
+        depends on what came before: the break falls between rows, the worker's part starts with a
+        product's first row (no problem before it), and none of its handles or SKUs appeared before.
+        Otherwise its work is dropped and this process reads on: the output is the same either way.
+        """
+        tail = _Tail.start(self, encode) if self.workers >= 2 else None
+        try:
+            fh = open(self.path, encoding="utf-8-sig", errors=DECODE_ERRORS, newline="")
+        except OSError as exc:
+            if tail is not None:
+                tail.release()
+            raise InputError(f"catalog file cannot be read: {exc}", where=str(self.path)) from exc
+        try:
+            with fh:
+                yield from self._read(fh, tail=tail)
+        finally:
+            if tail is not None:
+                tail.release()
+
+    def _tail(self, start: int, line_offset: int, encode: Callable, out: Any) -> bytes:
+        """In the worker: encode the rows from byte ``start`` on into ``out``; the pickled (problems, handles, SKUs, problems before the first handle)."""
+        with open(self.path, encoding="utf-8-sig", errors=DECODE_ERRORS, newline="") as head:
+            header = next(csv.reader(head, strict=True))
+        self.problems = []
+        with open(self.path, "rb") as raw:
+            raw.seek(start)
+            text = io.TextIOWrapper(raw, encoding="utf-8", errors=DECODE_ERRORS, newline="")
+            encode(self._read(text, header=header, line_offset=line_offset), self.problems, out.write)
+        out.flush()
+        problems = [(p.where, p.reason, p.product) for p in self.problems]
+        before_first = len(problems) if self._before_first is None else self._before_first
+        return pickle.dumps((problems, list(self._seen), list(self._skus), before_first), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _read(
+        self, fh, *, header: list[str] | None = None, line_offset: int = 0, tail: "_Tail | None" = None
+    ) -> Iterator[dict[str, Any] | bytes]:
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
         bad_before = BAD_BYTES[0]
         reader = csv.reader(fh, strict=True)  # strict: a broken quote is a problem, not a merged row
-        try:
-            header = next(reader)
-        except StopIteration:
-            self._problem(1, "file is empty")
-            return
-        except csv.Error as exc:
-            self._problem(1, f"header is not valid CSV: {exc}")
-            return
+        if header is None:
+            try:
+                header = next(reader)
+            except StopIteration:
+                self._problem(1, "file is empty")
+                return
+            except csv.Error as exc:
+                self._problem(1, f"header is not valid CSV: {exc}")
+                return
         if bad_bytes_at("".join(header)) is not None:
             self._problem(1, "header row is not valid UTF-8")
             return
@@ -280,14 +333,16 @@ class ShopifyCsv:
         skus = self._skus
         store_currency = self.currency
         statuses = self.statuses
-        seen: dict[str, int] = {}
+        self._seen = seen = {}  # handle -> line of its first row
+        self._before_first: int | None = None  # problems said before the first row with a handle
         skipping: str | None = None  # the handle whose rows are being skipped
         i_handle, i_title, i_status = lay.idx["handle"], lay.idx["title"], lay.idx["status"]
         i_src, i_alt, i_vimg, i_sku, i_price, i_opt1, i_cmp, i_bar = lay.hot
         market_cols = lay.market_cols
         option_cols = lay.option_cols
         width = lay.width
-        prev_end = reader.line_num
+        prev_end = reader.line_num + line_offset
+        boundary = -1 if tail is None else tail.boundary  # the last line before the worker's part
         # the product being read: its handle (None: none), first line and row, and what its rows added
         current: str | None = None
         first_line = 0
@@ -306,8 +361,17 @@ class ShopifyCsv:
         while True:
             try:
                 for row in reader:
+                    if prev_end == boundary and tail is not None:
+                        # the rows up to here are read: the worker's part follows, if nothing there depends on them
+                        got = tail.take(seen, skus)
+                        if got is not None:
+                            if current is not None:
+                                yield finish(current, first_line, first_row, variants, images, prices, hash_variants, hash_images, lay)
+                            yield from tail.lines()
+                            self.problems.extend(got)
+                            return
                     line = prev_end + 1
-                    prev_end = reader.line_num
+                    prev_end = reader.line_num + line_offset
                     if len(row) != width:
                         if not row:
                             continue
@@ -326,6 +390,8 @@ class ShopifyCsv:
                             if any(cell.strip() for cell in row):
                                 problem(line, "row has no handle; row skipped")
                             continue
+                        if self._before_first is None:
+                            self._before_first = len(self.problems)
                         if current is not None:
                             yield finish(current, first_line, first_row, variants, images, prices, hash_variants, hash_images, lay)
                             current = None
@@ -440,7 +506,7 @@ class ShopifyCsv:
                 break
             except csv.Error as exc:
                 problem(prev_end + 1, f"row is not valid CSV: {exc}")
-                prev_end = reader.line_num
+                prev_end = reader.line_num + line_offset
         if current is not None:
             yield finish(current, first_line, first_row, variants, images, prices, hash_variants, hash_images, lay)
 
@@ -566,3 +632,134 @@ class ShopifyCsv:
             if len(cell) <= _HTML_KEEP_CHARS and len(self._html_texts) < _KNOWN_HTML:
                 self._html_texts[cell] = text
         return text
+
+
+# A Shopify CSV at least this large is read by two processes when ingested (ShopifyCsv.ingest_items).
+_PARALLEL_MIN_BYTES = 8_000_000
+
+
+def _product_break(path: Path) -> tuple[int, int] | None:
+    """(offset, lines before it) of a line break after the middle of the file that likely ends a product's rows, or None.
+
+    A guess the reader checks: the break is outside quotes when the quotes before it are even, and
+    the next row is another product's when its first field (Shopify's handle) differs from the row before.
+    Line numbers count b"\\n", so a file where a line ends with a lone "\\r" has none.
+    """
+    block = 1 << 20
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(0)
+        middle = size // 2
+        lines = quotes = 0
+        done = 0
+        while done < middle:  # count up to the middle in blocks: no copy of the file in memory
+            chunk = fh.read(min(block, middle - done))
+            if not chunk:
+                return None
+            if chunk.count(b"\r") != chunk.count(b"\r\n") or chunk.endswith(b"\r"):
+                return None
+            lines += chunk.count(b"\n")
+            quotes += chunk.count(b'"')
+            done += len(chunk)
+        rest = fh.read()  # the second half: scanned for the break, then checked for lone "\r"
+    if rest.count(b"\r") != rest.count(b"\r\n"):
+        return None
+    cut = rest.find(b"\n")
+    if cut < 0:
+        return None
+    quotes += rest.count(b'"', 0, cut + 1)
+    lines += 1
+    before = None  # the first field of the last row start seen
+    while True:
+        nxt = rest.find(b"\n", cut + 1)
+        if nxt < 0:
+            return None
+        if quotes % 2 == 0:  # a row starts after cut
+            first = rest[cut + 1 : nxt].split(b",", 1)[0]
+            if before is not None and first != before and first.strip() and not first.startswith(b'"'):
+                return middle + cut + 1, lines
+            before = first
+        quotes += rest.count(b'"', cut + 1, nxt + 1)
+        lines += 1
+        cut = nxt
+
+
+class _Tail:
+    """A forked worker reading and encoding a file's rows after a line break near the middle.
+
+    Its JSON Lines go to an unnamed temporary file (read back only when they are used), the rest
+    (problems, handles, SKUs) through a pipe.
+    """
+
+    def __init__(self, pid: int, fd: int, boundary: int, out: Any) -> None:
+        self.pid, self.fd, self.boundary, self.out = pid, fd, boundary, out
+
+    @classmethod
+    def start(cls, reader: ShopifyCsv, encode: Callable) -> "_Tail | None":
+        """The worker for ``reader``'s file, or None where there is none: small file, no fork, other threads, no break."""
+        if sys.platform != "linux" or threading.active_count() != 1:
+            return None  # fork only where it is cheap and no other thread can hold a lock the child needs
+        try:
+            if reader.path.stat().st_size < _PARALLEL_MIN_BYTES:
+                return None
+            found = _product_break(reader.path)
+            if found is None:
+                return None
+            out = tempfile.TemporaryFile()
+        except OSError:
+            return None  # the reader says why
+        start, boundary = found
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns
+            code = 1
+            try:
+                os.close(r)
+                payload = reader._tail(start, boundary, encode, out)
+                with os.fdopen(w, "wb") as pipe:
+                    pipe.write(payload)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        return cls(pid, r, boundary, out)
+
+    def take(self, seen: dict[str, int], skus: dict[str, int]) -> list[CatalogProblem] | None:
+        """The worker's problems when its part follows the rows read so far as it is (lines() then has its JSON Lines); None when not."""
+        chunks = []
+        try:
+            while chunk := os.read(self.fd, 1 << 20):
+                chunks.append(chunk)
+        except OSError:
+            return None
+        finally:
+            self.close(kill=False)  # it has written all it will (or died)
+        try:
+            problems, handles, tail_skus, before_first = pickle.loads(b"".join(chunks))
+        except Exception:
+            return None  # the worker failed: this process reads on
+        if before_first or not seen.keys().isdisjoint(handles) or not skus.keys().isdisjoint(tail_skus):
+            return None
+        return [CatalogProblem(*p) for p in problems]
+
+    def lines(self) -> Iterator[bytes]:
+        """The worker's JSON Lines, in blocks."""
+        self.out.seek(0)
+        while block := self.out.read(1 << 20):
+            yield block
+
+    def close(self, kill: bool = True) -> None:
+        """Stop (unless it is done) and reap the worker, once; the JSON Lines stay readable until release()."""
+        if self.pid:
+            if kill:
+                try:
+                    os.kill(self.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            os.waitpid(self.pid, 0)
+            os.close(self.fd)
+            self.pid = 0
+
+    def release(self) -> None:
+        self.close()
+        self.out.close()
