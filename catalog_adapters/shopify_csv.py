@@ -684,6 +684,11 @@ def _product_break(path: Path) -> tuple[int, int] | None:
         cut = nxt
 
 
+def _fork_is_safe() -> bool:
+    """Fork only where it is cheap (Linux) and no other thread can hold a lock the worker needs."""
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
 class _Tail:
     """A forked worker reading and encoding a file's rows after a line break near the middle.
 
@@ -697,8 +702,8 @@ class _Tail:
     @classmethod
     def start(cls, reader: ShopifyCsv, encode: Callable) -> "_Tail | None":
         """The worker for ``reader``'s file, or None where there is none: small file, no fork, other threads, no break."""
-        if sys.platform != "linux" or threading.active_count() != 1:
-            return None  # fork only where it is cheap and no other thread can hold a lock the child needs
+        if not _fork_is_safe():
+            return None
         try:
             if reader.path.stat().st_size < _PARALLEL_MIN_BYTES:
                 return None
