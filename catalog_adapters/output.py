@@ -183,12 +183,25 @@ class _Encoder:
         return expected
 
 
+    def shaped(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A record already in the JSON Lines shape, key order included (ShopifyCsv.ingest_items), checked like record()."""
+        if self.fast and self.checked >= self.CHECKS:
+            return record
+        product = Product.model_validate(record)  # raises like products() would
+        expected = _model_json(product)
+        if self.fast:
+            self.checked += 1
+            if orjson.dumps(record) != orjson.dumps(expected):  # bytes: the key order counts too
+                self.fast = False
+        return expected
+
+
 def encode_records(records: Iterable[dict[str, Any]], problems: list[CatalogProblem], write: Callable[[bytes], Any]) -> None:
-    """Write ingest's JSON Lines for ``records`` (a worker's part of a catalog); a record the model rejects is a problem."""
+    """Write ingest's JSON Lines for JSON-shaped ``records`` (a worker's part of a catalog); a record the model rejects is a problem."""
     encode, dumps, newline = _Encoder(), orjson.dumps, orjson.OPT_APPEND_NEWLINE
     for record in records:
         try:
-            write(dumps(encode.record(record), option=newline))
+            write(dumps(encode.shaped(record), option=newline))
         except ValidationError as exc:
             problems.append(_rejected(record, exc))
 
@@ -242,9 +255,9 @@ def _ingest(out: TextIO, err: TextIO, source: str | Path, kind: str | None, sinc
         reported = 0
         problems = adapter.problems
         records = getattr(adapter, "records", None)
-        split = getattr(adapter, "ingest_items", None)  # records, and bytes: JSON Lines a worker encoded
+        split = getattr(adapter, "ingest_items", None)  # JSON-shaped records, and bytes: JSON Lines a worker encoded
         if callable(split):
-            items, to_json = split(encode_records), encode.record
+            items, to_json = split(encode_records), encode.shaped
         elif callable(records):
             items, to_json = records(), encode.record
         else:

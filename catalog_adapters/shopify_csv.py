@@ -257,7 +257,7 @@ class ShopifyCsv:
             yield from self._read(fh)
 
     def ingest_items(self, encode: Callable[[Iterable[dict[str, Any]], list[CatalogProblem]], bytes]) -> Iterator[dict[str, Any] | bytes]:
-        """records(), with a large file's second half read and encoded meanwhile by a second process (ingest's path).
+        """records() in the JSON Lines shape, a large file's second half read and encoded meanwhile by a second process (ingest's path).
 
         ``encode(records, problems, write)`` is ingest's JSON Lines encoder. The worker (a fork, on Linux, when
         ``workers`` is 2 and the file has at least _PARALLEL_MIN_BYTES) reads the rows after a line break
@@ -276,7 +276,7 @@ class ShopifyCsv:
             raise InputError(f"catalog file cannot be read: {exc}", where=str(self.path)) from exc
         try:
             with fh:
-                yield from self._read(fh, tail=tail)
+                yield from self._read(fh, tail=tail, shaped=True)
         finally:
             if tail is not None:
                 tail.release()
@@ -289,15 +289,22 @@ class ShopifyCsv:
         with open(self.path, "rb") as raw:
             raw.seek(start)
             text = io.TextIOWrapper(raw, encoding="utf-8", errors=DECODE_ERRORS, newline="")
-            encode(self._read(text, header=header, line_offset=line_offset), self.problems, out.write)
+            encode(self._read(text, header=header, line_offset=line_offset, shaped=True), self.problems, out.write)
         out.flush()
         problems = [(p.where, p.reason, p.product) for p in self.problems]
         before_first = len(problems) if self._before_first is None else self._before_first
         return pickle.dumps((problems, list(self._seen), list(self._skus), before_first), protocol=pickle.HIGHEST_PROTOCOL)
 
     def _read(
-        self, fh, *, header: list[str] | None = None, line_offset: int = 0, tail: "_Tail | None" = None
+        self,
+        fh,
+        *,
+        header: list[str] | None = None,
+        line_offset: int = 0,
+        tail: "_Tail | None" = None,
+        shaped: bool = False,
     ) -> Iterator[dict[str, Any] | bytes]:
+        """Records of the rows in ``fh`` (in the JSON Lines shape when ``shaped``: no description_html, every key in place)."""
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
         bad_before = BAD_BYTES[0]
         reader = csv.reader(fh, strict=True)  # strict: a broken quote is a problem, not a merged row
@@ -366,7 +373,7 @@ class ShopifyCsv:
                         got = tail.take(seen, skus)
                         if got is not None:
                             if current is not None:
-                                yield finish(current, first_line, first_row, variants, images, prices, hash_variants, hash_images, lay)
+                                yield finish(current, first_line, first_row, variants, images, prices, hash_variants, hash_images, lay, shaped)
                             yield from tail.lines()
                             self.problems.extend(got)
                             return
@@ -393,7 +400,7 @@ class ShopifyCsv:
                         if self._before_first is None:
                             self._before_first = len(self.problems)
                         if current is not None:
-                            yield finish(current, first_line, first_row, variants, images, prices, hash_variants, hash_images, lay)
+                            yield finish(current, first_line, first_row, variants, images, prices, hash_variants, hash_images, lay, shaped)
                             current = None
                         if handle in seen:
                             problem(line, f"rows of this handle must follow its first row (line {seen[handle]}); rows skipped", handle)
@@ -508,7 +515,7 @@ class ShopifyCsv:
                 problem(prev_end + 1, f"row is not valid CSV: {exc}")
                 prev_end = reader.line_num + line_offset
         if current is not None:
-            yield finish(current, first_line, first_row, variants, images, prices, hash_variants, hash_images, lay)
+            yield finish(current, first_line, first_row, variants, images, prices, hash_variants, hash_images, lay, shaped)
 
     def _price_text(self, cell: str, what: str = "price") -> str | None:
         """price_text, remembering the answer for the cell (up to _KNOWN_PRICES cells): catalogs repeat prices."""
@@ -548,6 +555,7 @@ class ShopifyCsv:
         hash_variants: list[list],
         hash_images: list[list[str]],
         lay: _Layout,
+        shaped: bool,
     ) -> dict[str, Any]:
         """The record of a product from its first row and what its rows added, with its content hash."""
         # "Included / <Market>" FALSE: the product is not sold there (no price, and no clips: plan_jobs)
@@ -604,6 +612,28 @@ class ShopifyCsv:
                 "variants": hash_variants,
             }
         )
+        if shaped:
+            return {
+                "id": handle,
+                "handle": handle,
+                "title": title,
+                "description": description,
+                "brand": brand,
+                "category": row[i_type].strip() or row[i_category].split(">")[-1].strip(),
+                "tags": split_tags(row[i_tags]),
+                "variants": variants,
+                "images": images,
+                "features": features,
+                "steps": steps,
+                "translations": translations,
+                "prices": prices,
+                "updated_at": None,
+                "source": f"{self.name}:{line}",
+                "not_sold_in": not_sold,
+                "link": "",
+                "cta": "",
+                "content_hash": content_hash,
+            }
         return {
             "id": handle,
             "handle": handle,

@@ -82,3 +82,22 @@ def test_the_worker_part_is_dropped_when_it_depends_on_the_first_half(write_csv,
     assert taken == [False]
     assert two == one
     assert said in two[1].splitlines()
+
+
+def test_a_shaped_record_is_trusted_only_in_the_models_key_order(sample_catalog):
+    """ingest writes the reader's JSON-shaped records as they are after the first products matched the model's bytes."""
+    import orjson
+
+    from catalog_adapters import open_catalog
+    from catalog_adapters.output import _Encoder
+
+    adapter = open_catalog(sample_catalog, workers=1)
+    records = [r for r in adapter.ingest_items(lambda *a: None) if isinstance(r, dict)]
+    assert len(records) > _Encoder.CHECKS
+    encode = _Encoder()
+    first = [encode.shaped(r) for r in records[: _Encoder.CHECKS]]
+    assert encode.fast and [orjson.dumps(r) for r in first] == [orjson.dumps(r) for r in records[: _Encoder.CHECKS]]
+    assert encode.shaped(records[-1]) is records[-1]  # trusted from here on
+    swapped = _Encoder()
+    moved = {k: records[0][k] for k in reversed(list(records[0]))}  # equal as dicts, not as JSON Lines
+    assert orjson.dumps(swapped.shaped(moved)) == orjson.dumps(records[0]) and not swapped.fast
