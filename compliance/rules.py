@@ -146,7 +146,7 @@ def load_rules(directory: Path | None = None, extra: list[Path] | None = None) -
 
 
 # libyaml's parser where PyYAML was built with it: the same safe constructor and resolver on top, so the same
-# data, about ten times faster than the pure-Python scanner (which took ~0.25 s of every check's CPU).
+# data, about ten times faster than the pure-Python scanner (0.044 s of every check's CPU for the built-in files).
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PARSED: dict[str, Any] = {}  # a rules file's data by its text
 _PARSED_MAX = 64
