@@ -715,8 +715,8 @@ def _product_break(path: Path) -> tuple[int, int] | None:
 
 
 def _fork_is_safe() -> bool:
-    """Fork only where it is cheap (Linux) and no other thread can hold a lock the worker needs."""
-    return sys.platform == "linux" and threading.active_count() == 1
+    """Fork only where it is cheap (Linux), a second CPU can run the worker, and no other thread can hold a lock it needs."""
+    return sys.platform == "linux" and len(os.sched_getaffinity(0)) >= 2 and threading.active_count() == 1
 
 
 class _Tail:
