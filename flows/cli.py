@@ -25,6 +25,15 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Product cata
 # Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
 console = Console() if sys.stdout.isatty() else Console(width=160)
 err = Console(stderr=True)
+NO_SERVER_HELP = "Run in this process even when a `productreel server` runs (also PRODUCTREEL_NO_SERVER=1)."
+
+
+def use_terminal(terminal: dict[str, Any]) -> None:
+    """Print as the terminal of a client whose run `productreel server` runs (flows/submit.py) would show it."""
+    global console, err
+    size = {"width": int(terminal.get("columns") or 80), "height": int(terminal.get("lines") or 25)}
+    console = Console(force_terminal=True, **size) if terminal.get("stdout") else Console(width=160)
+    err = Console(stderr=True, force_terminal=True, **size) if terminal.get("stderr") else Console(stderr=True)
 
 
 def _split(value: str) -> list[str]:
@@ -187,6 +196,7 @@ def demo(
     profile: str = typer.Option("full", help="full or tiny (small, short clips for smoke runs)."),
     formats: str = typer.Option("", help="Ad formats, e.g. 9:16,1:1,4:5,16:9 (default: 9:16 ads, 16:9 tutorials)."),
     style: Optional[str] = typer.Option(None, help="Ad style (see `productreel styles`)."),
+    no_server: bool = typer.Option(False, "--no-server", help=NO_SERVER_HELP),
 ) -> None:
     """Render the bundled sample catalog for us, de and jp on the embedded default."""
     from jobs.plan import SAMPLE_CATALOG
@@ -216,6 +226,7 @@ def run(
     style: Optional[str] = typer.Option(None, help="Ad style (see `productreel styles`)."),
     brand: str = typer.Option("default", help="Brand kit: colours, fonts, logo (clips/brands/NAME.yaml or a YAML path)."),
     option: list[str] = typer.Option([], "--option", "-o", help="Destination option KEY=VALUE for every destination, repeatable (base_url=https://cdn.example.com/videos)."),
+    no_server: bool = typer.Option(False, "--no-server", help=NO_SERVER_HELP),
 ) -> None:
     """Render, check and publish a catalog."""
     _check_catalog(catalog)
@@ -246,6 +257,7 @@ def product_changed(
     source: Optional[str] = typer.Option(None, help="Catalog kind (guessed from the file when left out)."),
     profile: str = typer.Option("full", help="full or tiny."),
     publish: str = typer.Option("folder", help="Destination to publish to."),
+    no_server: bool = typer.Option(False, "--no-server", help=NO_SERVER_HELP),
 ) -> None:
     """Make one product's clips again after an edit: only the jobs whose inputs changed are rendered."""
     from flows.product_changed import product_changed as flow
@@ -302,6 +314,7 @@ def campaign(
     publish: str = typer.Option("folder", help="Destination to publish approved clips to."),
     yes: bool = typer.Option(False, "--yes", help="Approve every clip that passed its checks without asking."),
     local: bool = typer.Option(False, "--local", help="Run here even when a Prefect server has the campaign deployment."),
+    no_server: bool = typer.Option(False, "--no-server", help=NO_SERVER_HELP),
 ) -> None:
     """Render and check a campaign, ask for approval (Prefect UI on a server, this terminal on a laptop), publish the approved clips."""
     from flows.campaign import CAMPAIGN_DEPLOYMENT, CampaignApproval, ClipDecision, run_campaign_locally
@@ -545,23 +558,49 @@ def models_tiny(
 
 @app.command("server")
 def server_command(
-    port: int = typer.Option(0, help="Port on 127.0.0.1 (default: a free one)."),
+    port: int = typer.Option(0, help="Port of the Prefect API on 127.0.0.1 (default: a free one)."),
+    idle_timeout: float = typer.Option(0, "--idle-timeout", help="Stop after this many minutes with no run (0: never)."),
+    stop: bool = typer.Option(False, "--stop", help="Stop the server running for this PREFECT_HOME, and exit."),
 ) -> None:
-    """Keep a local Prefect API running: every productreel command on this machine uses it instead of starting its own."""
-    from flows.runtime import LOCAL_API_FILE, Stopped, prefect_home, serve_local_api
+    """Keep a local Prefect API running, and run flow commands for the CLI: run, demo and product-changed skip Prefect's start-up.
+
+    Every productreel command of this PREFECT_HOME uses its API; run, demo,
+    product-changed and campaign --yes are sent to it and run here, in a child
+    of this process (Prefect already imported), their output shown where they
+    were typed. `--no-server` (or PRODUCTREEL_NO_SERVER=1) runs a command in
+    its own process.
+    """
+    from flows.runtime import LOCAL_API_FILE, Stopped, prefect_home, serve_local_api, stop_local_api
+
+    if stop:
+        pid = stop_local_api()
+        console.print(f"stopped the productreel server (process {pid})" if pid else
+                      f"no productreel server runs for {prefect_home()}", highlight=False)
+        return
 
     def ready(url: str) -> None:
-        console.print(f"local Prefect API at {url}; productreel commands use it (found through "
-                      f"{prefect_home() / LOCAL_API_FILE}). Ctrl-C stops it.", highlight=False)
+        console.print(f"local Prefect API at {url}; productreel commands use it and send their runs here (found "
+                      f"through {prefect_home() / LOCAL_API_FILE}). Ctrl-C stops it.", highlight=False)
 
     try:
-        serve_local_api(port, ready=ready)
+        if serve_local_api(port, ready=ready, idle_timeout=idle_timeout * 60) == "idle":
+            err.print(f"productreel: no run for {idle_timeout:g} min: local server stopped", highlight=False)
     except Stopped:
         err.print("productreel: local Prefect API stopped", highlight=False)
 
 
 def main() -> None:
-    """Entry point with clean one-line errors instead of tracebacks, and a stop that leaves no process behind.
+    """Entry point: a flow command goes to a running `productreel server` (flows/submit.py), else runs here."""
+    from flows.submit import submit
+
+    code = submit(sys.argv[1:])  # a running `productreel server` runs flow commands: no Prefect start-up here
+    if code is not None:
+        sys.exit(code)
+    run_here()
+
+
+def run_here() -> None:
+    """The command in this process, with clean one-line errors instead of tracebacks, and a stop that leaves no process behind.
 
     Ctrl-C or SIGTERM unwinds the command (the embedded Prefect API is stopped
     on the way out), then stops every process the command started (FFmpeg,

@@ -230,8 +230,9 @@ def test_productreel_server_is_found_by_a_run_and_leaves_nothing_when_stopped(sa
         second = _cli(["server"], env)  # one per PREFECT_HOME
         _, stderr = second.communicate(timeout=120)
         assert second.returncode == 2 and "already runs at" in stderr
+        # In its own process (--no-server; tests/flows/test_submit.py sends runs to the server), reusing the API.
         run = _cli(["run", "--catalog", str(sample_catalog), "--markets", "de", "--kinds", "ad", "--limit", "1",
-                    "--profile", "tiny", "--out", str(tmp_path / "out")], env)
+                    "--profile", "tiny", "--out", str(tmp_path / "out"), "--no-server"], env)
         # The run starts no API of its own: only the server's uvicorn exists, in the server's session.
         assert _wait_for(lambda: run.poll() is not None or any("ffmpeg" in c for c in _session(run.pid)), timeout=300)
         assert not any("uvicorn" in c for c in _session(run.pid))
