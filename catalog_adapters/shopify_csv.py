@@ -715,8 +715,19 @@ def _product_break(path: Path) -> tuple[int, int] | None:
 
 
 def _fork_is_safe() -> bool:
-    """Fork only where it is cheap (Linux), a second CPU can run the worker, and no other thread can hold a lock it needs."""
-    return sys.platform == "linux" and len(os.sched_getaffinity(0)) >= 2 and threading.active_count() == 1
+    """Fork only where it is cheap (Linux), a CPU is free for the worker now, and no other thread can hold a lock it needs.
+
+    Two processes time-sliced on busy CPUs cost up to half again the CPU for no wall-clock gain,
+    so the worker needs a CPU that nothing else wants: fewer runnable tasks than usable CPUs.
+    """
+    if sys.platform != "linux" or threading.active_count() != 1:
+        return False
+    try:
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            runnable = int(fh.read().split()[3].split("/")[0])  # "0.52 0.58 0.59 2/345 1234": 2 runnable now, this one too
+    except (OSError, ValueError, IndexError):
+        return False
+    return runnable < len(os.sched_getaffinity(0))
 
 
 class _Tail:

@@ -101,3 +101,16 @@ def test_a_shaped_record_is_trusted_only_in_the_models_key_order(sample_catalog)
     swapped = _Encoder()
     moved = {k: records[0][k] for k in reversed(list(records[0]))}  # equal as dicts, not as JSON Lines
     assert orjson.dumps(swapped.shaped(moved)) == orjson.dumps(records[0]) and not swapped.fast
+
+
+def test_no_worker_beside_another_thread():
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert shopify_csv._fork_is_safe() is False  # it could hold a lock the forked worker needs
+    finally:
+        stop.set()
+        thread.join()
