@@ -157,3 +157,24 @@ def test_the_luminance_sums_are_exact_in_the_narrow_accumulator(size):
     lw = frames.LUMA_W
     lh = max(2, int(round(lw * h / w)))
     assert np.allclose(frames._frame_luma(frame, lw, lh), 1.0, atol=1e-6)  # all white: no 16-bit wrap-around
+
+
+@pytest.mark.parametrize("size", [(270, 480), (720, 1280)])
+def test_samples_are_the_frames_own_rgb_at_analysis_scale(size, clip_factory):
+    """The shared reformatter gives each sample the pixels frame.to_ndarray gives it (scaled up, scaled down)."""
+    import av
+
+    w, h = size
+    moving = clip_factory("moving.mp4", width=w, height=h, duration=1.0,
+                          frame_fn=lambda t: _moving_price(t).resize((w, h), Image.BILINEAR))
+    dec = frames.decode(moving)
+    sh, sw = dec.samples[0].rgb.shape[:2]
+    assert (sw, sh) != (dec.width, dec.height)
+    with av.open(str(moving)) as container:
+        stream = container.streams.video[0]
+        tb = float(stream.time_base)
+        want = {round(float(f.pts * tb), 3): f.to_ndarray(width=sw, height=sh, format="rgb24") for f in container.decode(stream)}
+    changed = [s for s in dec.samples if s.changed]
+    assert len(changed) >= 2
+    for s in changed:
+        assert np.array_equal(s.rgb, want[round(s.t, 3)])
