@@ -673,45 +673,44 @@ def _product_break(path: Path) -> tuple[int, int] | None:
 
     A guess the reader checks: the break is outside quotes when the quotes before it are even, and
     the next row is another product's when its first field (Shopify's handle) differs from the row before.
-    Line numbers count b"\\n", so a file where a line ends with a lone "\\r" has none.
+    Lines are counted as b"\\n": None when a line before the break ends with a lone "\\r".
     """
     block = 1 << 20
     with open(path, "rb") as fh:
-        size = fh.seek(0, os.SEEK_END)
+        middle = fh.seek(0, os.SEEK_END) // 2
         fh.seek(0)
-        middle = size // 2
-        lines = quotes = 0
-        done = 0
+        lines = quotes = done = 0
         while done < middle:  # count up to the middle in blocks: no copy of the file in memory
             chunk = fh.read(min(block, middle - done))
             if not chunk:
                 return None
-            if chunk.count(b"\r") != chunk.count(b"\r\n") or chunk.endswith(b"\r"):
+            if b"\r" in chunk and (chunk.count(b"\r") != chunk.count(b"\r\n") or chunk.endswith(b"\r")):
                 return None
             lines += chunk.count(b"\n")
             quotes += chunk.count(b'"')
             done += len(chunk)
-        rest = fh.read()  # the second half: scanned for the break, then checked for lone "\r"
-    if rest.count(b"\r") != rest.count(b"\r\n"):
-        return None
-    cut = rest.find(b"\n")
-    if cut < 0:
-        return None
-    quotes += rest.count(b'"', 0, cut + 1)
-    lines += 1
-    before = None  # the first field of the last row start seen
-    while True:
-        nxt = rest.find(b"\n", cut + 1)
-        if nxt < 0:
-            return None
-        if quotes % 2 == 0:  # a row starts after cut
-            first = rest[cut + 1 : nxt].split(b",", 1)[0]
-            if before is not None and first != before and first.strip() and not first.startswith(b'"'):
-                return middle + cut + 1, lines
-            before = first
-        quotes += rest.count(b'"', cut + 1, nxt + 1)
-        lines += 1
-        cut = nxt
+        rest = b""
+        cut = -1  # offset in rest of the last line break seen
+        before = None  # the first field of the last row start seen
+        while True:
+            nxt = rest.find(b"\n", cut + 1)
+            if nxt < 0:
+                more = fh.read(block)
+                if not more:
+                    return None
+                rest += more
+                continue
+            segment = rest[cut + 1 : nxt + 1]
+            if b"\r" in segment and segment.count(b"\r") != segment.count(b"\r\n"):
+                return None
+            if cut >= 0 and quotes % 2 == 0:  # a row starts after cut
+                first = segment.split(b",", 1)[0]
+                if before is not None and first != before and first.strip() and not first.startswith(b'"'):
+                    return middle + cut + 1, lines
+                before = first
+            quotes += segment.count(b'"')
+            lines += 1
+            cut = nxt
 
 
 def _fork_is_safe() -> bool:
