@@ -666,6 +666,8 @@ class ShopifyCsv:
 
 # A Shopify CSV at least this large is read by two processes when ingested (ShopifyCsv.ingest_items).
 _PARALLEL_MIN_BYTES = 8_000_000
+# How far past the middle a product break is looked for (a product's rows are far shorter).
+_BREAK_SEARCH_BYTES = 8 << 20
 
 
 def _product_break(path: Path) -> tuple[int, int] | None:
@@ -695,9 +697,9 @@ def _product_break(path: Path) -> tuple[int, int] | None:
         while True:
             nxt = rest.find(b"\n", cut + 1)
             if nxt < 0:
-                more = fh.read(block)
+                more = fh.read(block) if len(rest) < _BREAK_SEARCH_BYTES else b""
                 if not more:
-                    return None
+                    return None  # the end of the file, or no break where one product's rows could end
                 rest += more
                 continue
             segment = rest[cut + 1 : nxt + 1]
