@@ -256,16 +256,19 @@ class ShopifyCsv:
         with fh:
             yield from self._read(fh)
 
-    def ingest_items(self, encode: Callable[[Iterable[dict[str, Any]], list[CatalogProblem]], bytes]) -> Iterator[dict[str, Any] | bytes]:
+    def ingest_items(
+        self, encode: Callable[[Iterable[dict[str, Any]], list[CatalogProblem], Callable[[bytes], Any]], None]
+    ) -> Iterator[dict[str, Any] | bytes]:
         """records() in the JSON Lines shape, a large file's second half read and encoded meanwhile by a second process (ingest's path).
 
-        ``encode(records, problems, write)`` is ingest's JSON Lines encoder. The worker (a fork, on Linux, when
-        ``workers`` is 2 and the file has at least _PARALLEL_MIN_BYTES) reads the rows after a line break
-        near the middle as a fresh reader would; when this process has read up to that line, the worker's
-        JSON Lines come as one bytes item and its problems join ``problems`` -- provided nothing there
-        depends on what came before: the break falls between rows, the worker's part starts with a
-        product's first row (no problem before it), and none of its handles or SKUs appeared before.
-        Otherwise its work is dropped and this process reads on: the output is the same either way.
+        ``encode(records, problems, write)`` is ingest's JSON Lines encoder. The worker (a fork, on Linux,
+        when ``workers`` is 2, the file has at least _PARALLEL_MIN_BYTES and a CPU is free: _fork_is_safe)
+        reads the rows after a product break near the middle as a fresh reader would; when this process
+        has read up to that line, the worker's JSON Lines come as bytes items and its problems join
+        ``problems`` -- provided nothing there depends on what came before: the break falls between rows,
+        the worker's part starts with a product's first row (no problem before it), and none of its
+        handles or SKUs appeared before. Otherwise its work is dropped and this process reads on: the
+        output is the same either way.
         """
         tail = _Tail.start(self, encode) if self.workers >= 2 else None
         try:
