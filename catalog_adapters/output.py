@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from productreel.errors import ProductreelError
 from productreel.models import Product
 
-from .base import CatalogProblem
+from .base import CatalogProblem, sorted_payload_hash  # noqa: F401 - re-exported
 
 
 def _dec(value: Any) -> str | None:
@@ -51,15 +51,6 @@ def _hash_of_json(data: dict[str, Any]) -> str:
     if data.get("cta"):  # Product.content_hash hashes the call to action only when there is one
         payload["cta"] = data["cta"]
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:20]
-
-
-def sorted_payload_hash(payload: dict[str, Any]) -> str:
-    """Product.content_hash from its payload (as _hash_of_json builds it) whose dicts are all already in sorted key order.
-
-    A reader that builds the payload that way while reading saves the sorting pass; ingest
-    checks the first products' hashes against the model's like every fast hash.
-    """
-    return hashlib.sha256(orjson.dumps(payload)).hexdigest()[:20]
 
 
 def product_json(product: Product, *, content_hash: str | None = None) -> dict[str, Any]:

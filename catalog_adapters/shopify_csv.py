@@ -55,7 +55,7 @@ from .base import (
     split_list,
     split_tags,
 )
-from .output import sorted_payload_hash
+from .base import sorted_payload_hash
 
 # Canonical field -> accepted header spellings (lower-cased), current first, then legacy.
 FIELDS: dict[str, tuple[str, ...]] = {
