@@ -278,6 +278,14 @@ def test_runs_go_to_a_real_productreel_server_and_fall_back_when_it_refuses_or_d
         strip = lambda text: [line.split(" failed in ")[0] for line in text.splitlines()]  # noqa: E731
         assert strip(again.stdout) == strip(here.stdout)
 
+        # product-changed goes to the server too: the same product, unchanged, skipped by the ledger.
+        changed = subprocess.run([sys.executable, "-m", "flows.cli", "product-changed", job["handle"], "--catalog",
+                                  str(sample_catalog), "--markets", "de", "--kinds", "ad", "--profile", "tiny", "--out",
+                                  "out"], env=run_env, cwd=work, capture_output=True, text=True, timeout=600)
+        assert changed.returncode == 0, changed.stderr
+        assert "running here" not in changed.stderr
+        assert "0 rendered, 1 unchanged (skipped)" in changed.stdout
+
         # A bad argument's exit code and line come back as they would here.
         bad = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--catalog", str(sample_catalog),
                               "--backend", "nope"], env=env, cwd=work, capture_output=True, text=True, timeout=120)
