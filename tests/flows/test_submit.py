@@ -313,3 +313,12 @@ def test_runs_go_to_a_real_productreel_server_and_fall_back_when_it_refuses_or_d
                           env=env, cwd=work, capture_output=True, text=True, timeout=300)
     assert dead.returncode == 0, dead.stderr
     assert "0 rendered" in dead.stdout and (work / "dead" / "summary.json").exists()
+
+
+def test_the_server_loop_ends_when_idle_or_when_its_api_is_gone(tmp_path):
+    server = submit.SubmissionServer("token", run_child=lambda *a: os._exit(0))
+    try:
+        assert server.serve(idle_timeout=0.3) == "idle"
+        assert server.serve(alive=lambda: False) == "gone"
+    finally:
+        server.close()
