@@ -570,7 +570,8 @@ def server_command(
     were typed. `--no-server` (or PRODUCTREEL_NO_SERVER=1) runs a command in
     its own process.
     """
-    from flows.runtime import LOCAL_API_FILE, Stopped, prefect_home, serve_local_api, stop_local_api
+    from flows.runtime import LOCAL_API_FILE, Stopped, prefect_home, stop_local_api
+    from flows.submit import serve_local_api
 
     if stop:
         pid = stop_local_api()
@@ -582,8 +583,12 @@ def server_command(
         console.print(f"local Prefect API at {url}; productreel commands use it and send their runs here (found "
                       f"through {prefect_home() / LOCAL_API_FILE}). Ctrl-C stops it.", highlight=False)
 
+    def run_submitted(request: dict) -> None:  # in the server's child for one submitted run (flows/submit.py)
+        use_terminal(request.get("terminal") or {})
+        run_here()
+
     try:
-        if serve_local_api(port, ready=ready, idle_timeout=idle_timeout * 60) == "idle":
+        if serve_local_api(port, ready=ready, command=run_submitted, idle_timeout=idle_timeout * 60) == "idle":
             err.print(f"productreel: no run for {idle_timeout:g} min: local server stopped", highlight=False)
     except Stopped:
         err.print("productreel: local Prefect API stopped", highlight=False)

@@ -243,7 +243,7 @@ def embedded_api(timeout: float = 90.0) -> Iterator[str | None]:
 
     Nothing is started when an API URL is configured (a team's server, a test
     harness): yields None. A `productreel server` running for this
-    PREFECT_HOME (see ``serve_local_api``) is used as it is, and left running.
+    PREFECT_HOME (see flows/submit.py ``serve_local_api``) is used as it is, and left running.
     Otherwise Prefect's embedded API runs in a child process that cannot
     outlive this one: Prefect starts the same server itself, but stops it only
     from ``atexit``, so a SIGTERM or a crash left it orphaned. Here the server
@@ -275,66 +275,6 @@ def embedded_api(timeout: float = 90.0) -> Iterator[str | None]:
     finally:
         if server is not None:
             server.stop(kill=not served)  # one that served nothing is killed (no shutdown errors mid-start)
-
-
-def serve_local_api(port: int = 0, *, ready: Callable[[str], None] = print, timeout: float = 90.0,
-                    submissions: bool = True, idle_timeout: float = 0.0) -> str:
-    """Run the embedded API until this process is stopped, where every productreel command finds and reuses it.
-
-    Its URL, this process's id and (with ``submissions``) the loopback
-    address that takes submitted runs (flows/submit.py) go to
-    PREFECT_HOME/productreel-api.json (atomically), the runs' token to
-    productreel-api.token (0600); both are removed when the server stops.
-    While the API starts, this process imports Prefect and the libraries a
-    run uses, so each submitted run's child has them. Returns "idle" when
-    nothing ran for ``idle_timeout`` seconds (0: never); raises
-    ProductreelError when one already runs for this PREFECT_HOME or the API exits.
-    """
-    from productreel.atomic import write_json
-    from productreel.errors import ProductreelError
-
-    running = find_local_api()
-    if running:
-        raise ProductreelError(f"a local Prefect API already runs at {running}", where=str(prefect_home() / LOCAL_API_FILE))
-    state = prefect_home() / LOCAL_API_FILE
-    server = _Server(port)
-    listener = None
-    try:
-        if submissions:
-            from flows.submit import SubmissionServer, warm_imports, write_token
-
-            warm_imports()  # while the API starts
-        try:
-            server.wait_healthy(timeout)
-        except RuntimeError as exc:  # e.g. the port is taken
-            raise ProductreelError(str(exc), where=f"127.0.0.1:{server.port}") from exc
-        info: dict[str, object] = {"url": server.url, "pid": os.getpid(), "server_pid": server.process.pid}
-        if submissions:
-            from flows.submit import use_api
-
-            use_api(server.url)
-            listener = SubmissionServer(write_token(prefect_home()))
-            info["submit"] = list(listener.address)
-        write_json(state, info)
-        ready(server.url)
-        if listener is None:
-            server.process.wait()
-        elif listener.serve(alive=lambda: server.process.poll() is None, idle_timeout=idle_timeout) == "idle":
-            return "idle"
-        raise ProductreelError(f"the local Prefect API exited with code {server.process.returncode}", where=server.url)
-    finally:
-        if listener is not None:
-            listener.close()
-        with contextlib.suppress(OSError, ValueError):
-            import json
-
-            if json.loads(state.read_text(encoding="utf-8")).get("pid") == os.getpid():
-                state.unlink()
-                if submissions:
-                    from flows.submit import TOKEN_FILE
-
-                    (prefect_home() / TOKEN_FILE).unlink(missing_ok=True)
-        server.stop()
 
 
 def stop_local_api(timeout: float = 30.0) -> int | None:

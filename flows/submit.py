@@ -29,7 +29,7 @@ instead of ``a``), a 4-byte length, the payload.
 
 The client half is stdlib only and cheap to import: the CLI imports it before
 anything heavy. The server half (``SubmissionServer``) runs in the
-`productreel server` process (flows/runtime.py ``serve_local_api``).
+`productreel server` process (``serve_local_api`` below).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import os
 import socket
 import struct
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 # Commands that run flows and can run on the server. campaign only with --yes: it asks in this terminal otherwise.
@@ -321,12 +322,15 @@ class SubmissionServer:
     refused (their clients run them in their own process).
     """
 
-    def __init__(self, token: str, *, run_child=None, max_runs: int = 4, port: int = 0) -> None:
+    def __init__(self, token: str, *, command: Callable[[dict], None] | None = None, run_child=None, max_runs: int = 4,
+                 port: int = 0) -> None:
         import selectors
 
+        if run_child is None and command is None:
+            raise ValueError("a SubmissionServer needs the command its children run (or run_child)")
         self.token = token
         self.max_runs = max_runs
-        self._run_child = run_child or run_in_child
+        self._run_child = run_child or (lambda request, out_w, err_w: run_in_child(request, out_w, err_w, command))
         self.sock = socket.create_server(("127.0.0.1", port))
         self.sock.setblocking(False)
         self.address = self.sock.getsockname()[:2]
@@ -588,8 +592,70 @@ class SubmissionServer:
         self.sock.close()
 
 
-def run_in_child(request: dict, out_w: int, err_w: int) -> None:  # pragma: no cover - runs in a forked child
-    """In the forked child: become the CLI process the client would have been, run the command, exit with its code."""
+def serve_local_api(port: int = 0, *, ready: Callable[[str], None] = print, timeout: float = 90.0,
+                    command: Callable[[dict], None] | None = None, idle_timeout: float = 0.0) -> str:
+    """Run the embedded API until this process is stopped, where every productreel command finds and reuses it.
+
+    Its URL, this process's id and (with a ``command``) the loopback
+    address that takes submitted runs (flows/submit.py) go to
+    PREFECT_HOME/productreel-api.json (atomically), the runs' token to
+    productreel-api.token (0600); both are removed when the server stops.
+    While the API starts, this process imports Prefect and the libraries a
+    run uses, so each submitted run's child has them; ``command(request)`` is what
+    a child runs (the CLI's entry; None: no submitted runs, the API only). Returns "idle" when
+    nothing ran for ``idle_timeout`` seconds (0: never); raises
+    ProductreelError when one already runs for this PREFECT_HOME or the API exits.
+    """
+    import contextlib
+
+    from flows.runtime import LOCAL_API_FILE, _Server, find_local_api, prefect_home
+    from productreel.atomic import write_json
+    from productreel.errors import ProductreelError
+
+    running = find_local_api()
+    if running:
+        raise ProductreelError(f"a local Prefect API already runs at {running}", where=str(prefect_home() / LOCAL_API_FILE))
+    state = prefect_home() / LOCAL_API_FILE
+    server = _Server(port)
+    listener = None
+    submissions = command is not None
+    try:
+        if submissions:
+            warm_imports()  # while the API starts
+        try:
+            server.wait_healthy(timeout)
+        except RuntimeError as exc:  # e.g. the port is taken
+            raise ProductreelError(str(exc), where=f"127.0.0.1:{server.port}") from exc
+        info: dict[str, object] = {"url": server.url, "pid": os.getpid(), "server_pid": server.process.pid}
+        if submissions:
+            use_api(server.url)
+            listener = SubmissionServer(write_token(prefect_home()), command=command)
+            info["submit"] = list(listener.address)
+        write_json(state, info)
+        ready(server.url)
+        if listener is None:
+            server.process.wait()
+        elif listener.serve(alive=lambda: server.process.poll() is None, idle_timeout=idle_timeout) == "idle":
+            return "idle"
+        raise ProductreelError(f"the local Prefect API exited with code {server.process.returncode}", where=server.url)
+    finally:
+        if listener is not None:
+            listener.close()
+        with contextlib.suppress(OSError, ValueError):
+            import json
+
+            if json.loads(state.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                state.unlink()
+                if submissions:
+                    (prefect_home() / TOKEN_FILE).unlink(missing_ok=True)
+        server.stop()
+
+
+def run_in_child(request: dict, out_w: int, err_w: int, command: Callable[[dict], None]) -> None:  # pragma: no cover
+    """In the forked child: become the CLI process the client would have been, run the command, exit with its code.
+
+    ``command(request)`` is the CLI's own entry (flows/cli.py hands it to the server), so this module does not import the CLI.
+    """
     import atexit
     import io
 
@@ -620,10 +686,7 @@ def run_in_child(request: dict, out_w: int, err_w: int) -> None:  # pragma: no c
         os.environ.update(env)
         argv = [str(a) for a in request["argv"]]
         sys.argv = ["productreel", *argv]
-        from flows import cli
-
-        cli.use_terminal(request.get("terminal") or {})
-        cli.run_here()
+        command(request)
         code = 0
     except SystemExit as exc:
         code = exc.code
