@@ -19,12 +19,12 @@ from flows import progress
 from flows.generation import generate_in_task
 from flows.orchestration import Submit, ensure_concurrency_limits, job_cache_key, publish_slot, retry_transient
 from jobs import head_start
-from jobs.job import JobInputs, RunOptions, failed, prepare, publish_job, publishable, run_job
+from jobs.job import JobInputs, RunOptions, failed, prepare, publish_job, publishable, run_job, skipped
 from jobs.outputs import write_outputs
 from jobs.plan import CatalogRead, read_catalog as read_products, start_order
 from productreel.errors import ProductreelError
 from productreel.ledger import open_ledger
-from productreel.models import Destination, Job, JobOutcome, Product
+from productreel.models import Destination, Job, JobOutcome, JobStatus, Product
 from productreel.settings import Settings
 
 
@@ -143,11 +143,20 @@ def publish_clips(run: Run, outcomes: list[JobOutcome], submit: Submit) -> list[
 
 
 def collect(future: Any, job: Job, options: RunOptions, *, key: str = "") -> JobOutcome:
-    """A job's outcome from its future; a task that still raised (retries ran out, a crash) fails that job alone."""
+    """A job's outcome from its future; a task that still raised (retries ran out, a crash) fails that job alone.
+
+    An outcome Prefect's cache returned (``job_cache_key``: the ledger holds the job finished under the same key)
+    was made by an earlier run: it is this run's unchanged job, with today's approval and receipt, as ``run_job``
+    reports it when the task does run.
+    """
     try:
-        return future.result()
+        outcome = future.result()
     except Exception as exc:  # noqa: BLE001 - one job's failure never stops the batch
         return failed(job, exc, options, key=key)
+    cached = getattr(getattr(future, "state", None), "name", "") == "Cached"
+    if cached and outcome.status in (JobStatus.RENDERED, JobStatus.BLOCKED):
+        outcome = skipped(outcome, open_ledger(options.ledger_url), options)
+    return outcome
 
 
 def finish(run: Run, outcomes: list[JobOutcome], *, artifact_key: str = "catalog-batch") -> dict[str, Any]:

@@ -140,3 +140,30 @@ def test_job_cache_key_serves_only_finished_unchanged_jobs(tmp_path):
     assert job_cache_key(None, changed) is None  # the product changed: its job key no longer matches
     ledger.record_approval(key, "approved", who="ann", why="fine")
     assert job_cache_key(None, params) not in {None, hit}  # a decision since: the cached result is stale
+
+
+def test_an_outcome_from_prefects_cache_is_reported_as_unchanged(prefect_harness, tmp_path):
+    """A cache hit (the job made by an earlier run) is this run's skipped job, not a second "rendered" one."""
+    from flows.tasks import collect
+    from jobs.job import RunOptions
+    from productreel.models import JobOutcome, JobStatus
+
+    ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    options = RunOptions(out_dir=str(tmp_path), ledger_url=ledger_url, profile="tiny")
+    job = Job(handle="mug", market="us", kind="ad", format="9:16")
+    made = JobOutcome(handle="mug", market="us", kind="ad", format="9:16", status=JobStatus.RENDERED, job_key="k1",
+                      verdict="publish", publish="")
+    Ledger(ledger_url).record_job(job.id, "k1", "rendered")
+    calls = {"n": 0}
+
+    @task(cache_key_fn=lambda context, parameters: f"test-collect-{tmp_path.name}", persist_result=True)
+    def make() -> JobOutcome:
+        calls["n"] += 1
+        return made
+
+    @flow
+    def batch() -> JobStatus:
+        return collect(make.submit(), job, options, key="k1").status
+
+    assert batch() == JobStatus.RENDERED  # made in this run
+    assert batch() == JobStatus.SKIPPED and calls["n"] == 1  # the second run's result came from the cache
