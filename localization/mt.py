@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -222,11 +223,24 @@ def resolve_model(spec: str, src: str, tgt: str) -> str | None:
     return None
 
 
+_LOAD_LOCK = threading.Lock()
+
+
+def load_model(name: str):
+    """(model, tokenizer, model_type) for ``name``, loaded from local files only, once per process.
+
+    One load at a time: transformers builds a model under a process-wide ``torch.device("meta")`` context, so two
+    threads loading at once (a run's head start and its flow compute the same job's inputs) break each other's
+    tensors ("Tensor on device cpu is not on the expected device meta"), and the second would load it again.
+    """
+    with _LOAD_LOCK:
+        return _load_model(name)
+
+
 # One model per language pair of a run stays loaded (OPUS-MT: 300 MB, tc-big 900 MB each): a run's jobs go
 # product by product through every market, so a smaller cache would load each model again for every product.
 @lru_cache(maxsize=16)
-def load_model(name: str):
-    """(model, tokenizer, model_type) for ``name``, loaded from local files only."""
+def _load_model(name: str):
     try:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
     except ImportError as exc:  # pragma: no cover - transformers is a dependency
