@@ -615,34 +615,13 @@ class ShopifyCsv:
                 "variants": hash_variants,
             }
         )
-        if shaped:
-            return {
-                "id": handle,
-                "handle": handle,
-                "title": title,
-                "description": description,
-                "brand": brand,
-                "category": row[i_type].strip() or row[i_category].split(">")[-1].strip(),
-                "tags": split_tags(row[i_tags]),
-                "variants": variants,
-                "images": images,
-                "features": features,
-                "steps": steps,
-                "translations": translations,
-                "prices": prices,
-                "updated_at": None,
-                "source": f"{self.name}:{line}",
-                "not_sold_in": not_sold,
-                "link": "",
-                "cta": "",
-                "content_hash": content_hash,
-            }
-        return {
+        # The JSON Lines shape, key order included (ingest writes a shaped record as it is); the model's path
+        # also gets the body's HTML, which the JSON Lines leave out.
+        record = {
             "id": handle,
             "handle": handle,
             "title": title,
             "description": description,
-            "description_html": body.strip(),
             "brand": brand,
             "category": row[i_type].strip() or row[i_category].split(">")[-1].strip(),
             "tags": split_tags(row[i_tags]),
@@ -652,10 +631,16 @@ class ShopifyCsv:
             "steps": steps,
             "translations": translations,
             "prices": prices,
+            "updated_at": None,
             "source": f"{self.name}:{line}",
             "not_sold_in": not_sold,
+            "link": "",
+            "cta": "",
             "content_hash": content_hash,
         }
+        if not shaped:
+            record["description_html"] = body.strip()
+        return record
 
     def _html_text(self, cell: str) -> str:
         """html_to_text, remembering the answer for short cells (catalogs repeat descriptions, translations most)."""
