@@ -313,6 +313,17 @@ class _Run:
         self.cancelled_at: float | None = None
 
 
+def _kill(run: _Run) -> None:
+    """SIGKILL a run that did not stop when asked: its process group, else the child itself."""
+    import signal
+
+    for kill in (lambda: os.killpg(run.pid, signal.SIGKILL), lambda: os.kill(run.pid, signal.SIGKILL)):
+        try:
+            kill()
+        except OSError:
+            pass
+
+
 class SubmissionServer:
     """Takes submitted commands on 127.0.0.1 and runs each in a forked child (``run_child``), relaying its output.
 
@@ -477,19 +488,25 @@ class SubmissionServer:
         import signal
         import time
 
-        if not keep_conn and run.conn is not None:
-            try:
-                self.selector.unregister(run.conn)
-            except (KeyError, ValueError):
-                pass
-            run.conn.close()
-            run.conn = None
+        if not keep_conn:
+            self._drop_conn(run)
         if run.cancelled_at is None and run.code is None:
             run.cancelled_at = time.monotonic()
             try:
                 os.kill(run.pid, signal.SIGINT)
             except OSError:
                 pass
+
+    def _drop_conn(self, run: _Run) -> None:
+        """Forget the run's client connection (gone, or the run is over)."""
+        if run.conn is None:
+            return
+        try:
+            self.selector.unregister(run.conn)
+        except (KeyError, ValueError):
+            pass
+        run.conn.close()
+        run.conn = None
 
     def _output(self, run: _Run, fd: int) -> None:
         if fd not in run.pipes:
@@ -525,18 +542,13 @@ class SubmissionServer:
         self._finish(run)
 
     def _reap(self) -> None:
-        import signal
         import time
 
         for run in list(self.runs.values()):
             if run.code is None:
                 self._wait(run)
             if run.code is None and run.cancelled_at is not None and time.monotonic() - run.cancelled_at > 20:
-                for kill in (lambda: os.killpg(run.pid, signal.SIGKILL), lambda: os.kill(run.pid, signal.SIGKILL)):
-                    try:
-                        kill()
-                    except OSError:
-                        pass
+                _kill(run)
 
     def _finish(self, run: _Run) -> None:
         """The child exited: what is left in its pipes, then its exit code, go to the client."""
@@ -554,18 +566,11 @@ class SubmissionServer:
         run.pipes.clear()
         if run.conn is not None:
             self._send(run, frame(b"x", str(run.code).encode()))
-            if run.conn is not None:
-                try:
-                    self.selector.unregister(run.conn)
-                except (KeyError, ValueError):
-                    pass
-                run.conn.close()
-                run.conn = None
+            self._drop_conn(run)
         self.runs.pop(run.pid, None)
 
     def close(self, grace: float = 20.0) -> None:
         """Stop every run still going (as Ctrl-C would), wait up to ``grace`` seconds, then kill what is left."""
-        import signal
         import time
 
         for run in list(self.runs.values()):
@@ -582,11 +587,7 @@ class SubmissionServer:
                 self._wait(run)
             time.sleep(0.05)
         for run in list(self.runs.values()):
-            for kill in (lambda: os.killpg(run.pid, signal.SIGKILL), lambda: os.kill(run.pid, signal.SIGKILL)):
-                try:
-                    kill()
-                except OSError:
-                    pass
+            _kill(run)
             self._wait(run, timeout=5)
         self.selector.close()
         self.sock.close()

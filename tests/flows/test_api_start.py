@@ -16,12 +16,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from flows import runtime
+from ._procs import cli_env, session_processes as _session, start_cli as _cli, wait_for as _wait_for
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
@@ -175,45 +175,9 @@ def test_a_stale_local_api_file_is_ignored(fake_server, health_server):
 # --- the real server, in subprocesses -------------------------------------------------------
 
 
-def _session(sid: int) -> list[str]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[3]) == sid:
-            found.append(cmd)
-    return found
-
-
-def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PREFECT_LOGGING_LEVEL="WARNING")
-    return env
-
-
-def _cli(args: list[str], env: dict[str, str], **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "flows.cli", *args], env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
-
-
-def _wait_for(predicate, timeout: float = 180) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 @pytest.mark.slow
 def test_a_bad_argument_stops_the_api_started_early(tmp_path):
-    proc = _cli(["run", "--catalog", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "out")], _env(tmp_path))
+    proc = _cli(["run", "--catalog", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "out")], cli_env(tmp_path))
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "catalog file not found" in stderr
     assert _wait_for(lambda: not _session(proc.pid), timeout=15), _session(proc.pid)
@@ -221,7 +185,7 @@ def test_a_bad_argument_stops_the_api_started_early(tmp_path):
 
 @pytest.mark.slow
 def test_productreel_server_is_found_by_a_run_and_leaves_nothing_when_stopped(sample_catalog, tmp_path):
-    env = _env(tmp_path)
+    env = cli_env(tmp_path)
     server = _cli(["server"], env)
     state = tmp_path / "prefect-home" / runtime.LOCAL_API_FILE
     try:

@@ -10,14 +10,12 @@ receiver that started a run, leave no process (embedded Prefect API, FFmpeg).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from ._procs import cli_env, session_processes as _session, start_cli as _cli, wait_for as _wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -85,39 +83,6 @@ def test_campaign_template_is_a_template_set(prefect_harness, tmp_path):
 # --- stopping ------------------------------------------------------------------------
 
 
-def _session(sid: int) -> list[str]:
-    """The command lines of every live process in session ``sid``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if fields[0] != "Z" and int(fields[3]) == sid:
-            found.append(cmd)
-    return found
-
-
-def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PREFECT_LOGGING_LEVEL="WARNING", SHOPIFY_WEBHOOK_SECRET="whsec_test")
-    return env
-
-
-def _wait_for(predicate, timeout: float = 180) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def _stop_and_check(proc: subprocess.Popen, sig: int) -> str:
     proc.send_signal(sig)
     try:
@@ -134,11 +99,8 @@ def _stop_and_check(proc: subprocess.Popen, sig: int) -> str:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_run_stopped_half_way_leaves_no_process(sample_catalog, tmp_path, sig):
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "run", "--catalog", str(sample_catalog), "--markets", "us,de",
-         "--kinds", "ad", "--profile", "tiny", "--out", str(out)],
-        env=_env(tmp_path), start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    proc = _cli(["run", "--catalog", str(sample_catalog), "--markets", "us,de", "--kinds", "ad", "--profile", "tiny",
+                 "--out", str(out)], cli_env(tmp_path, SHOPIFY_WEBHOOK_SECRET="whsec_test"))
     # Half way: the embedded API is up and a clip is being encoded.
     assert _wait_for(lambda: any("ffmpeg" in c for c in _session(proc.pid))), proc.stderr
     assert any("uvicorn" in c for c in _session(proc.pid))
@@ -152,11 +114,9 @@ def test_a_receiver_stopped_after_its_first_delivery_leaves_no_process(sample_ca
     from publishers.webhooks import sign
 
     port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve-webhooks", "--port", str(port), "--catalog", str(sample_catalog),
-         "--markets", "us", "--kinds", "ad", "--profile", "tiny", "--out", str(tmp_path / "out")],
-        env=_env(tmp_path), start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    proc = _cli(["serve-webhooks", "--port", str(port), "--catalog", str(sample_catalog), "--markets", "us", "--kinds",
+                 "ad", "--profile", "tiny", "--out", str(tmp_path / "out")],
+                cli_env(tmp_path, SHOPIFY_WEBHOOK_SECRET="whsec_test"))
 
     def up() -> bool:
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import stat
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from flows import runtime, submit
+from ._procs import cli_env, session_processes as _session, start_cli as _cli, wait_for as _wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -196,41 +196,11 @@ def test_a_bad_request_is_refused(stand_in):
 # --- the real server, in subprocesses ---------------------------------------------------
 
 
-def _session(sid: int) -> list[str]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[3]) == sid:
-            found.append(cmd)
-    return found
-
-
-def _wait_for(predicate, timeout: float = 180) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def _cli(args: list[str], env: dict[str, str], **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "flows.cli", *args], env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
-
-
 @pytest.mark.slow
 def test_runs_go_to_a_real_productreel_server_and_fall_back_when_it_refuses_or_dies(sample_catalog, tmp_path):
     home = tmp_path / "prefect-home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "PRODUCTREEL_NO_SERVER"))}
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING",
-               PYTHONPATH=str(ROOT))
+    env = cli_env(tmp_path, PYTHONPATH=str(ROOT))  # its PREFECT_HOME is `home`
+    env.pop("PRODUCTREEL_NO_SERVER", None)
     server = _cli(["server"], env)
     state = home / runtime.LOCAL_API_FILE
     try:
