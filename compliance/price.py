@@ -9,6 +9,7 @@ import numpy as np
 from difflib import SequenceMatcher
 
 from compliance.context import Context, finding
+from compliance.ocr import channel_mean
 from compliance.rules import Rule
 from productreel.models import Finding
 
@@ -174,7 +175,7 @@ def struck_prices(ctx: Context) -> list[tuple[object, object]]:
             continue
         if fr.index >= len(dec.samples):
             continue
-        gray = dec.samples[fr.index].rgb.mean(axis=2, dtype=np.float32)
+        gray = channel_mean(dec.samples[fr.index].rgb)
         for it, ds in priced:
             others = set().union(*(o for j, o in priced if j is not it)) - ds if len(priced) > 1 else set()
             if not (others or len(ds) > 1):
