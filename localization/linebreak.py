@@ -167,6 +167,21 @@ def _balanced(
     return None
 
 
+def breaks_naturally(text: str, lines: list[str]) -> bool:
+    """True when every break between ``lines`` (a wrap of ``text``) falls at a space, a newline or after punctuation,
+    not inside a word (a Japanese or Chinese word may be broken anywhere, but reads better whole)."""
+    pos = 0
+    for line in lines[:-1]:
+        start = text.find(line, pos)
+        if start < 0:
+            return False
+        end = start + len(line)
+        if line and not (end < len(text) and text[end].isspace()) and line[-1] not in _GOOD_AFTER:
+            return False
+        pos = end
+    return True
+
+
 # Latin-style marks end a clause only before a space ("$49.99", "7,480" stay whole);
 # full-width CJK marks end one wherever they are.
 _CLAUSE_END = re.compile(r"(?<=[,;:،—–])[^\S\u00a0\u202f]+|(?<=[、，；：])[^\S\u00a0\u202f]*")

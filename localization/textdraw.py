@@ -21,11 +21,15 @@ from PIL import Image, ImageDraw, ImageFont, features
 from productreel.errors import RenderError
 
 from .fonts import cmap, face_index, needs_glyph, suggest_font
-from .linebreak import wrap
+from .linebreak import breaks_naturally, wrap
 
 BIDI_CONTROLS = set("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 JOINERS = {"\u200c", "\u200d"}  # ZWNJ and ZWJ change shaping, so they stay in the text
 LINE_SPACING = 0.15  # extra space between lines, as a fraction of the font size
+
+
+# How far below the largest size that fits fit_text goes to break lines at a space instead of inside a word.
+NATURAL_BREAK_SHRINK = 0.8
 
 
 def has_raqm() -> bool:
@@ -225,11 +229,20 @@ def fit_text(
         return width
 
     for lines_allowed in range(1, max_lines + 1):
+        first: tuple[int, list[str]] | None = None
         for px in sizes:
+            if first is not None and px < first[0] * NATURAL_BREAK_SHRINK:
+                break
             width = width_at(px)
             lines = wrap(text, lambda line, width=width: width(line) <= room, lines_allowed, measure=width)
-            if lines is not None:
+            if lines is None:
+                continue
+            # A break inside a CJK word ("ストーンウェ / ア") when a slightly smaller size breaks at the space: the smaller.
+            if breaks_naturally(text, lines):
                 return px, lines
+            first = first or (px, lines)
+        if first is not None:
+            return first
     raise RenderError(
         f"text too long for the box: {text[:40]!r}{'…' if len(text) > 40 else ''} needs more than {max_lines} "
         f"line(s) of {max_width}px even at {min_size}px"

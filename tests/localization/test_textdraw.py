@@ -199,3 +199,16 @@ def test_runs_are_in_visual_order_for_mixed_right_to_left_lines(markets):
     # Left to right on screen: the last Arabic word, then the Latin name in reading order, then the first word.
     assert [r.text.strip() for r in runs] == ["الجديد", "Acme Mug", "كوب"]
     assert [r.level % 2 for r in runs] == [1, 0, 1]
+
+
+def test_a_title_breaks_at_its_space_rather_than_inside_a_word(markets):
+    """ "ストーンウェ / ア マグカップ" fits at the largest size, "ストーンウェア / マグカップ" a size or two below: the latter."""
+    text = "ストーンウェア マグカップ"
+    layout = Layout(fonts_for(text, markets["jp"]), "ja", False)
+    width = int(layout.width("ストーンウェア", 40) * 0.95)  # the first word does not fit on a line at 40 px
+    size, lines = fit_text(text, layout, size=40, max_width=width, max_lines=2, min_size=30)  # one line needs ~20 px
+    assert lines == ["ストーンウェア", "マグカップ"] and 40 * 0.8 <= size < 40
+    # When no smaller size is allowed, a break inside the word still beats not fitting at all.
+    size, lines = fit_text(text, layout, size=40, max_width=width, max_lines=2, min_size=40)
+    assert size == 40 and len(lines) == 2 and "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert lines[0] != "ストーンウェア"
